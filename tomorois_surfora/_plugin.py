@@ -1,0 +1,23 @@
+"""The Scipion ``Plugin`` class (imported lazily by the package ``__init__``)."""
+import pwem
+
+
+class Plugin(pwem.Plugin):
+    """Scipion plugin entry for TomoROIS-SurfORA.
+
+    Everything runs from the Python environment Scipion runs in (no external binaries to install), so
+    there are no variables or binaries to declare.
+    """
+
+    # pyworkflow finds a plugin's package, version and path through ``Plugin.__module__``; the class lives
+    # in this private module only so that importing the engine does not import pwem.
+    __module__ = "tomorois_surfora"
+    _url = ""
+
+    @classmethod
+    def _defineVariables(cls):
+        pass
+
+    @classmethod
+    def defineBinaries(cls, env):
+        pass

@@ -1,0 +1,131 @@
+"""The ``tomorois-surfora`` command line (also ``python -m tomorois_surfora.engine``).
+
+One subcommand per stage. Problems a user can fix are printed as one ``tomorois-surfora: error: ...`` line
+with a non-zero exit code, never as a traceback.
+"""
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from .. import __version__
+from .errors import EngineError
+
+PROG = "tomorois-surfora"
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def _add_synth(subparsers):
+    from .synth import KINDS, Microscope, PhantomParameters
+
+    defaults, microscope = PhantomParameters(), Microscope()
+    synth = subparsers.add_parser("synth", help="generate phantom tomograms with ground truth",
+                                  description="Generate synthetic cryo-ET tomograms with membrane and ROI "
+                                              "ground truth (MRC + JSON), deterministic by seed.")
+    kinds = synth.add_subparsers(dest="kind", metavar="{" + ",".join(KINDS) + "}", required=True)
+    helps = {"contacts": "vesicles beside nanotubes (contact sites) with distractors: lone tubes, lone vesicles, "
+                         "vesicle-in-vesicle pairs at similar gaps",
+             "invaginations": "vesicles with inward buds (openings along z and in x-y) and plain vesicles"}
+    for kind in KINDS:
+        p = kinds.add_parser(kind, help=helps[kind], description=helps[kind])
+        p.add_argument("--out", required=True, type=Path, help="output folder (created if needed)")
+        p.add_argument("--n", type=_positive_int, default=1, help="number of tomograms (default 1)")
+        p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+        p.add_argument("--shape", type=int, nargs=3, metavar=("Z", "Y", "X"), default=list(defaults.shape),
+                       help="volume size in voxels (default %(default)s)")
+        p.add_argument("--voxel-size", type=_positive_float, default=defaults.voxel_size, metavar="Å",
+                       help="voxel size in Å (default %(default)s)")
+        p.add_argument("--snr", type=_positive_float, default=microscope.snr,
+                       help="signal-to-noise ratio, signal variance / noise variance (default %(default)s)")
+        p.add_argument("--tilt-range", type=_positive_float, default=microscope.tilt_range, metavar="DEG",
+                       help="tilt range ±DEG; the missing wedge is what lies beyond (default %(default)s)")
+        p.add_argument("--quiet", action="store_true", help="no progress output")
+        p.set_defaults(handler=_run_synth)
+
+
+def _phantom_parameters(args):
+    from .synth import Microscope, PhantomParameters
+
+    return PhantomParameters(shape=tuple(args.shape), voxel_size=args.voxel_size,
+                             microscope=Microscope(snr=args.snr, tilt_range=args.tilt_range))
+
+
+def _run_synth(args):
+    from .synth import write_dataset
+
+    manifest = write_dataset(args.kind, args.out, args.n, args.seed, _phantom_parameters(args), quiet=args.quiet)
+    rois = sum(item["rois"] for item in manifest["items"])
+    print(f"wrote {manifest['n']} {args.kind} tomograms with {rois} ground-truth ROIs to {args.out.resolve()}")
+    return 0
+
+
+def _add_demo(subparsers):
+    demo = subparsers.add_parser("demo", help="run the main job on the embedded synthetic data",
+                                 description="Generate the embedded synthetic datasets (contact sites and "
+                                             "invaginations) and run every available stage on them.")
+    demo.add_argument("--out", type=Path, default=Path("tomorois_demo"),
+                      help="output folder (default ./%(default)s)")
+    demo.add_argument("--n", type=_positive_int, default=2, help="tomograms per dataset (default 2)")
+    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    demo.add_argument("--quiet", action="store_true", help="no progress output")
+    demo.set_defaults(handler=_run_demo)
+
+
+def _run_demo(args):
+    from .demo import run_demo
+
+    run_demo(args.out, n=args.n, seed=args.seed, quiet=args.quiet)
+    return 0
+
+
+def build_parser():
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog=PROG, description="TomoROIS-SurfORA engine: ROI segmentation and "
+                                                            "membrane surface morphometry for cryo-ET.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_synth(subparsers)
+    _add_demo(subparsers)
+    return parser
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"{PROG}: warning: {message}", file=sys.stderr if file is None else file)
+
+
+def main(argv=None):
+    """Run the command line; return the exit code (0 success, 1 failure, 2 usage error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    warnings.showwarning = _one_line_warning
+    try:
+        return args.handler(args)
+    except EngineError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,376 @@
+"""File I/O: MRC volumes, PLY point clouds, VTP meshes, CSV and STAR tables.
+
+Conventions (see design.md): volumes are (z, y, x) arrays with a voxel size in Å; points and meshes are in
+nm with x = column × voxel size, y = row, z = section. Every writer writes to a temporary file beside the
+target and renames it, so that a failure never leaves a half-written output.
+"""
+import contextlib
+import math
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, NamedTuple, Optional
+
+import numpy as np
+
+from .errors import EngineError, InputError
+
+SUSPICIOUS_VOXEL_SIZES_A = (0.0, 1.0)
+
+
+class Volume(NamedTuple):
+    """A volume read from an MRC file: ``data`` indexed (z, y, x) and ``voxel_size`` in Å."""
+
+    data: np.ndarray
+    voxel_size: float
+
+
+@dataclass
+class PointCloud:
+    """Points in nm with optional unit normals and per-point properties (one value per point)."""
+
+    points: np.ndarray
+    normals: Optional[np.ndarray] = None
+    properties: Dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass
+class Mesh:
+    """A triangle mesh in nm: ``points`` (N, 3), ``faces`` (M, 3) vertex indices, named point-data arrays."""
+
+    points: np.ndarray
+    faces: np.ndarray
+    point_data: Dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def check_voxel_size(voxel_size, source="voxel size"):
+    """Return ``voxel_size`` as a float, or raise :class:`InputError` if it is not a positive finite number."""
+    try:
+        value = float(voxel_size)
+    except (TypeError, ValueError):
+        raise InputError(f"{source}: voxel size must be a number in Å, got {voxel_size!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise InputError(f"{source}: voxel size must be positive (Å), got {value:g}")
+    return value
+
+
+@contextlib.contextmanager
+def atomic_output(path):
+    """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise EngineError(f"{path}: cannot write, folder {path.parent} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as exc:
+        raise EngineError(f"{path}: cannot write ({exc.strerror})") from None
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise EngineError(f"{path}: cannot write ({exc.strerror})") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _require_file(path):
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    return path
+
+
+# ---------------------------------------------------------------------------------------------- MRC
+def read_mrc(path, voxel_size=None):
+    """Read an MRC volume.
+
+    Parameters
+    ----------
+    path : str or Path
+        MRC file (a 2D image is returned as a single-section volume).
+    voxel_size : float, optional
+        Voxel size in Å to use instead of the header's (the header is often wrong).
+
+    Returns
+    -------
+    Volume
+        ``(data, voxel_size)``: the array indexed (z, y, x) in the file's dtype and the voxel size in Å.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, is not MRC, or is not 2D/3D.
+
+    Warns
+    -----
+    UserWarning
+        If the header voxel size is 0 or 1 Å (usually unset) and no ``voxel_size`` was given.
+    """
+    import mrcfile
+
+    path = _require_file(path)
+    try:
+        with mrcfile.open(path, mode="r", permissive=False) as mrc:
+            data = np.array(mrc.data)
+            header_size = float(mrc.voxel_size.x)
+    except (ValueError, OSError, EOFError) as exc:
+        raise InputError(f"{path}: not a readable MRC file ({exc})") from None
+    if data.ndim == 2:
+        data = data[np.newaxis]
+    if data.ndim != 3:
+        raise InputError(f"{path}: expected a 3D volume, found {data.ndim} dimensions")
+    if voxel_size is not None:
+        return Volume(data, check_voxel_size(voxel_size, str(path)))
+    if header_size in SUSPICIOUS_VOXEL_SIZES_A:
+        warnings.warn(f"{path}: header voxel size is {header_size:g} Å, which is usually unset; "
+                      "give the true voxel size (--voxel-size, or the protocol's sampling rate)", stacklevel=2)
+    return Volume(data, header_size)
+
+
+def _mrc_compatible(data, path):
+    """Return ``data`` in a dtype MRC stores losslessly (labels stay integers)."""
+    if data.dtype == np.bool_:
+        return data.astype(np.int8)
+    if data.dtype in (np.float32, np.int8, np.int16, np.uint16, np.float16):
+        return data
+    if data.dtype == np.uint8:
+        return data.astype(np.int8) if (data.size == 0 or data.max() <= 127) else data.astype(np.uint16)
+    if np.issubdtype(data.dtype, np.integer):
+        lo, hi = (int(data.min()), int(data.max())) if data.size else (0, 0)
+        if lo >= -32768 and hi <= 32767:
+            return data.astype(np.int16)
+        if lo >= 0 and hi <= 65535:
+            return data.astype(np.uint16)
+        raise InputError(f"{path}: integer values {lo}..{hi} do not fit an MRC integer mode")
+    if np.issubdtype(data.dtype, np.floating):
+        return data.astype(np.float32)
+    raise InputError(f"{path}: cannot store dtype {data.dtype} in MRC")
+
+
+def write_mrc(path, data, voxel_size):
+    """Write a 3D array, indexed (z, y, x), to an MRC file with its voxel size in Å.
+
+    float64 is stored as float32, bool as int8, other integers as int16 (or uint16) when the values fit.
+
+    Raises
+    ------
+    InputError
+        If ``data`` is not 3D, ``voxel_size`` is not positive, or values do not fit an MRC mode.
+    EngineError
+        If the file cannot be written.
+    """
+    import mrcfile
+
+    data = np.asarray(data)
+    if data.ndim != 3:
+        raise InputError(f"{path}: expected a 3D (z, y, x) array, got shape {data.shape}")
+    voxel_size = check_voxel_size(voxel_size, str(path))
+    data = np.ascontiguousarray(_mrc_compatible(data, path))
+    with atomic_output(path) as tmp:
+        with mrcfile.new(tmp, overwrite=True) as mrc:
+            mrc.set_data(data)
+            mrc.voxel_size = voxel_size
+            mrc.update_header_stats()
+
+
+# ---------------------------------------------------------------------------------------------- PLY
+def write_ply(path, cloud):
+    """Write a :class:`PointCloud` as binary PLY: x y z, nx ny nz (if present), then its properties."""
+    from plyfile import PlyData, PlyElement
+
+    points = np.asarray(cloud.points, dtype=np.float64)
+    if points.ndim != 2 or points.shape[1] != 3:
+        raise InputError(f"{path}: points must be an (N, 3) array, got shape {points.shape}")
+    n = len(points)
+    columns = [("x", points[:, 0]), ("y", points[:, 1]), ("z", points[:, 2])]
+    if cloud.normals is not None:
+        normals = np.asarray(cloud.normals, dtype=np.float64)
+        if normals.shape != points.shape:
+            raise InputError(f"{path}: normals shape {normals.shape} does not match points {points.shape}")
+        columns += [("nx", normals[:, 0]), ("ny", normals[:, 1]), ("nz", normals[:, 2])]
+    for name, values in cloud.properties.items():
+        values = np.asarray(values)
+        if values.shape != (n,):
+            raise InputError(f"{path}: property {name!r} must have one value per point, got shape {values.shape}")
+        columns.append((name, values))
+    dtype = [(name, _ply_dtype(values)) for name, values in columns]
+    vertex = np.empty(n, dtype=dtype)
+    for name, values in columns:
+        vertex[name] = values
+    with atomic_output(path) as tmp:
+        PlyData([PlyElement.describe(vertex, "vertex")], text=False, byte_order="<").write(str(tmp))
+
+
+def _ply_dtype(values):
+    if np.issubdtype(values.dtype, np.bool_) or np.issubdtype(values.dtype, np.integer):
+        return "i4"
+    return "f4" if values.dtype == np.float32 else "f8"
+
+
+def read_ply(path):
+    """Read a PLY point cloud (the ``vertex`` element) into a :class:`PointCloud`."""
+    from plyfile import PlyData
+
+    path = _require_file(path)
+    try:
+        vertex = PlyData.read(str(path))["vertex"].data
+    except Exception as exc:  # plyfile raises several exception types for malformed files
+        raise InputError(f"{path}: not a readable PLY point cloud ({exc})") from None
+    names = vertex.dtype.names
+    if not {"x", "y", "z"} <= set(names):
+        raise InputError(f"{path}: PLY vertex element has no x, y, z properties")
+    points = np.column_stack([vertex["x"], vertex["y"], vertex["z"]]).astype(np.float64)
+    normals = None
+    if {"nx", "ny", "nz"} <= set(names):
+        normals = np.column_stack([vertex["nx"], vertex["ny"], vertex["nz"]]).astype(np.float64)
+    skip = {"x", "y", "z", "nx", "ny", "nz"}
+    properties = {name: np.array(vertex[name]) for name in names if name not in skip}
+    return PointCloud(points, normals, properties)
+
+
+# ---------------------------------------------------------------------------------------------- VTP
+def write_vtp(path, mesh):
+    """Write a triangle :class:`Mesh` as VTK XML PolyData (binary, zlib-compressed).
+
+    ``point_data['Normals']`` is stored as the mesh normals; every other array as named point data.
+    """
+    import vtk
+    from vtk.util.numpy_support import numpy_to_vtk, numpy_to_vtkIdTypeArray
+
+    points = np.asarray(mesh.points, dtype=np.float64)
+    faces = np.asarray(mesh.faces, dtype=np.int64)
+    if points.ndim != 2 or points.shape[1] != 3:
+        raise InputError(f"{path}: points must be an (N, 3) array, got shape {points.shape}")
+    if faces.size and (faces.ndim != 2 or faces.shape[1] != 3):
+        raise InputError(f"{path}: faces must be an (M, 3) array of vertex indices, got shape {faces.shape}")
+    faces = faces.reshape(-1, 3)
+    if faces.size and (faces.min() < 0 or faces.max() >= len(points)):
+        raise InputError(f"{path}: face indices out of range 0..{len(points) - 1}")
+    poly = vtk.vtkPolyData()
+    vtk_points = vtk.vtkPoints()
+    vtk_points.SetData(numpy_to_vtk(points, deep=True))
+    poly.SetPoints(vtk_points)
+    cells = vtk.vtkCellArray()
+    offsets = np.arange(0, 3 * len(faces) + 1, 3, dtype=np.int64)
+    cells.SetData(numpy_to_vtkIdTypeArray(offsets, deep=True),
+                  numpy_to_vtkIdTypeArray(faces.ravel().copy(), deep=True))
+    poly.SetPolys(cells)
+    for name, values in mesh.point_data.items():
+        values = np.ascontiguousarray(values)
+        if len(values) != len(points):
+            raise InputError(f"{path}: point-data array {name!r} has {len(values)} values for {len(points)} points")
+        array = numpy_to_vtk(values, deep=True)
+        array.SetName(name)
+        if name == "Normals":
+            poly.GetPointData().SetNormals(array)
+        else:
+            poly.GetPointData().AddArray(array)
+    with atomic_output(path) as tmp:
+        writer = vtk.vtkXMLPolyDataWriter()
+        writer.SetFileName(str(tmp))
+        writer.SetInputData(poly)
+        writer.SetDataModeToBinary()
+        if writer.Write() != 1:
+            raise EngineError(f"{path}: VTK could not write the mesh")
+
+
+def read_vtp(path):
+    """Read a VTK XML PolyData triangle mesh into a :class:`Mesh` with all its point-data arrays."""
+    import vtk
+    from vtk.util.numpy_support import vtk_to_numpy
+
+    path = _require_file(path)
+    reader = vtk.vtkXMLPolyDataReader()
+    if not reader.CanReadFile(str(path)):
+        raise InputError(f"{path}: not a VTK XML PolyData (.vtp) file")
+    reader.SetFileName(str(path))
+    reader.Update()
+    poly = reader.GetOutput()
+    n_points = poly.GetNumberOfPoints()
+    points = vtk_to_numpy(poly.GetPoints().GetData()).astype(np.float64) if n_points else np.zeros((0, 3))
+    polys = poly.GetPolys()
+    offsets = vtk_to_numpy(polys.GetOffsetsArray()) if polys.GetNumberOfCells() else np.zeros(1, np.int64)
+    if np.any(np.diff(offsets) != 3):
+        raise InputError(f"{path}: mesh has polygons that are not triangles")
+    faces = (vtk_to_numpy(polys.GetConnectivityArray()).reshape(-1, 3).astype(np.int64)
+             if polys.GetNumberOfCells() else np.zeros((0, 3), np.int64))
+    data = poly.GetPointData()
+    point_data = {}
+    for i in range(data.GetNumberOfArrays()):
+        array = data.GetArray(i)
+        if array is not None:
+            point_data[array.GetName()] = vtk_to_numpy(array).copy()
+    return Mesh(points, faces, point_data)
+
+
+# ---------------------------------------------------------------------------------------------- tables
+def write_csv(path, table):
+    """Write a table (a pandas DataFrame or a mapping of column name to values) as CSV without an index."""
+    import pandas as pd
+
+    frame = table if isinstance(table, pd.DataFrame) else pd.DataFrame(table)
+    with atomic_output(path) as tmp:
+        frame.to_csv(tmp, index=False)
+
+
+def read_csv(path):
+    """Read a CSV table into a pandas DataFrame."""
+    import pandas as pd
+
+    path = _require_file(path)
+    try:
+        return pd.read_csv(path)
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise InputError(f"{path}: not a readable CSV table ({exc})") from None
+
+
+def write_star(path, tables):
+    """Write one table, or a mapping of block name to table, as a STAR file (RELION-style ``data_`` blocks)."""
+    import pandas as pd
+    import starfile
+
+    if isinstance(tables, pd.DataFrame):
+        blocks = {"": tables}
+    else:
+        blocks = {name: frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(frame)
+                  for name, frame in tables.items()}
+    with atomic_output(path) as tmp:
+        starfile.write(blocks, tmp, overwrite=True)
+
+
+def read_star(path):
+    """Read a STAR file into a dict of block name to pandas DataFrame."""
+    import starfile
+
+    path = _require_file(path)
+    try:
+        return starfile.read(path, always_dict=True)
+    except Exception as exc:  # starfile raises several exception types for malformed files
+        raise InputError(f"{path}: not a readable STAR file ({exc})") from None
+
+
+def ensure_output_dir(path):
+    """Create the output folder ``path`` if needed and check that files can be written in it.
+
+    Raises
+    ------
+    EngineError
+        If ``path`` is a file, cannot be created, or is not writable.
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise EngineError(f"{path}: output folder is an existing file") from None
+    except OSError as exc:
+        raise EngineError(f"{path}: cannot create output folder ({exc.strerror})") from None
+    try:
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise EngineError(f"{path}: output folder is not writable ({exc.strerror})") from None
+    return path

@@ -1,0 +1,1 @@
+"""Tests: engine tests (no Scipion) and protocol tests in real pyworkflow projects."""

@@ -1,0 +1,63 @@
+"""The ``tomorois-surfora`` command line, run as a real subprocess."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tomorois_surfora.engine.io import read_mrc
+
+SMALL = ["--shape", "48", "96", "96", "--voxel-size", "20"]
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "tomorois_surfora.engine", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_synth_contacts_writes_tomograms_truth_and_manifest(tmp_path):
+    result = run_cli("synth", "contacts", "--out", tmp_path / "ds", "--n", 2, "--seed", 1, *SMALL)
+    assert result.returncode == 0, result.stderr
+    assert str(tmp_path / "ds") in result.stdout
+    assert "[synth contacts] (2/2" in result.stderr, "progress is reported per tomogram"
+    manifest = json.loads((tmp_path / "ds" / "dataset.json").read_text())
+    assert manifest["n"] == 2 and manifest["voxel_size_A"] == 20
+    for item in manifest["items"]:
+        volume, voxel_size = read_mrc(tmp_path / "ds" / item["tomogram"])
+        assert volume.shape == (48, 96, 96) and voxel_size == pytest.approx(20)
+        labels, _ = read_mrc(tmp_path / "ds" / item["membranes"])
+        truth = json.loads((tmp_path / "ds" / item["truth"]).read_text())
+        assert labels.max() == len(truth["membranes"])
+        assert truth["imaging"]["snr"] == 0.5 and truth["imaging"]["tilt_range_deg"] == 60
+
+
+def test_synth_options_reach_the_phantoms(tmp_path):
+    result = run_cli("synth", "invaginations", "--out", tmp_path, "--snr", "2", "--tilt-range", "45", "--quiet", *SMALL)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    truth = json.loads((tmp_path / "invaginations_000.json").read_text())
+    assert truth["imaging"]["snr"] == 2 and truth["imaging"]["tilt_range_deg"] == 45
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["synth", "contacts", "--out", "{tmp}", "--shape", "0", "10", "10"], 1, "shape must be three whole numbers"),
+    (["synth", "contacts", "--out", "{tmp}", "--shape", "16", "64", "64"], 1, "phantoms need at least"),
+    (["synth", "contacts", "--out", "{tmp}", "--voxel-size", "-3"], 2, "must be a positive number"),
+    (["synth", "contacts", "--out", "{tmp}", "--n", "0"], 2, "must be at least 1"),
+    (["synth", "contacts", "--out", "{tmp}", "--bogus"], 2, "unrecognized arguments: --bogus"),
+    (["synth", "golgi", "--out", "{tmp}"], 2, "invalid choice: 'golgi'"),
+    (["synth", "contacts", "--out", "{tmp}/a_file/sub"], 1, "a_file/sub: cannot create output folder"),
+])
+def test_bad_input_gives_one_clear_line_and_nonzero_exit(tmp_path, args, code, message):
+    (tmp_path / "a_file").write_text("x")
+    result = run_cli(*[a.replace("{tmp}", str(tmp_path)) for a in args])
+    assert result.returncode == code
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("tomorois-surfora")
+
+
+@pytest.mark.parametrize("command", [[], ["synth"], ["synth", "contacts"], ["synth", "invaginations"], ["demo"]])
+def test_every_subcommand_has_help(command):
+    result = run_cli(*command, "--help")
+    assert result.returncode == 0 and "usage: tomorois-surfora" in result.stdout
