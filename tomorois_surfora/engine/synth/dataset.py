@@ -199,7 +199,8 @@ def write_dataset(kind, out_dir, n, seed=0, params=None, quiet=False):
         paths = write_phantom(phantom, out_dir, params.voxel_size)
         items.append({"tsId": phantom.ts_id, **{role: p.name for role, p in paths.items()},
                       "rois": len(phantom.truth["rois"]), "seconds": phantom.truth["seconds"]})
-        progress.step(f"{phantom.ts_id}: {len(phantom.truth['rois'])} ROIs, "
+        n_rois = len(phantom.truth["rois"])
+        progress.step(f"{phantom.ts_id}: {n_rois} ROI{'' if n_rois == 1 else 's'}, "
                       f"{len(phantom.truth['membranes'])} membranes, {phantom.truth['seconds']:.1f} s")
     manifest = {"kind": kind, "seed": int(seed), "n": int(n), "shape_zyx": list(params.shape),
                 "voxel_size_A": params.voxel_size, "imaging": params.microscope.to_json(), "items": items}
