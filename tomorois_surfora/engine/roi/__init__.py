@@ -1,0 +1,1 @@
+"""TomoROIS: region-of-interest segmentation with a Mixed-Scale Dense network (needs torch)."""
