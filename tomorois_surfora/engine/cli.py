@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .. import __version__
 from .errors import EngineError
+from .roi.commands import add_roi_commands
 
 PROG = "tomorois-surfora"
 
@@ -104,6 +105,7 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_synth(subparsers)
+    add_roi_commands(subparsers, _positive_float)
     _add_demo(subparsers)
     return parser
 

@@ -57,7 +57,35 @@ def test_bad_input_gives_one_clear_line_and_nonzero_exit(tmp_path, args, code, m
     assert result.stderr.strip().splitlines()[-1].startswith("tomorois-surfora")
 
 
-@pytest.mark.parametrize("command", [[], ["synth"], ["synth", "contacts"], ["synth", "invaginations"], ["demo"]])
+@pytest.mark.parametrize("command", [[], ["synth"], ["synth", "contacts"], ["synth", "invaginations"], ["demo"],
+                                     ["roi"], ["roi", "extract"], ["roi", "evaluate"]])
 def test_every_subcommand_has_help(command):
     result = run_cli(*command, "--help")
     assert result.returncode == 0 and "usage: tomorois-surfora" in result.stdout
+
+
+def test_roi_extract_and_evaluate_recover_phantom_rois_and_survive_a_bad_input(tmp_path):
+    import numpy as np
+    from scipy import ndimage
+
+    from tomorois_surfora.engine.io import read_csv, write_mrc
+
+    assert run_cli("synth", "invaginations", "--out", tmp_path / "ds", *SMALL, "--quiet").returncode == 0
+    truth, voxel_size = read_mrc(tmp_path / "ds" / "invaginations_000_rois.mrc")
+    probability = np.clip(ndimage.gaussian_filter((truth > 0).astype(np.float32), 1.0), 0, 1)
+    write_mrc(tmp_path / "prob.mrc", probability, voxel_size)
+    write_mrc(tmp_path / "bad.mrc", np.full((48, 96, 96), 2.0, np.float32), voxel_size)
+
+    result = run_cli("roi", "extract", tmp_path / "bad.mrc", tmp_path / "prob.mrc", "--out", tmp_path / "ex")
+    assert result.returncode == 1, "a failed input makes the exit code non-zero"
+    assert "bad.mrc: values must be probabilities" in result.stderr and "Traceback" not in result.stderr
+    assert "extracted ROIs from 1 of 2 maps" in result.stdout
+    table = read_csv(tmp_path / "ex" / "prob_rois.csv")
+    assert len(table) == len(np.unique(truth)) - 1 and set(table.columns) >= {"x_nm", "volume_nm3"}
+
+    result = run_cli("roi", "evaluate", "--predicted", tmp_path / "ex" / "prob_rois.mrc",
+                     "--truth", tmp_path / "ds" / "invaginations_000_rois.mrc", "--json", tmp_path / "m.json")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert metrics["fp"] == metrics["fn"] == 0 and metrics["dice"] > 0.95
+    assert "FP rate 0.000" in result.stdout

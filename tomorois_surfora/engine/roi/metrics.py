@@ -1,0 +1,68 @@
+"""ROI detection metrics: object-level matching by IoU (the seed paper's FP and FN rates), voxel Dice and IoU."""
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from ..errors import InputError
+
+
+def pairwise_iou(predicted, truth):
+    """IoU of every predicted ROI with every true ROI.
+
+    Returns
+    -------
+    iou : ndarray (n_predicted, n_true)
+    predicted_ids, true_ids : ndarray
+        The labels the rows and columns stand for.
+    """
+    predicted_ids = np.unique(predicted[predicted > 0])
+    true_ids = np.unique(truth[truth > 0])
+    iou = np.zeros((len(predicted_ids), len(true_ids)))
+    if not len(predicted_ids) or not len(true_ids):
+        return iou, predicted_ids, true_ids
+    p_index = np.searchsorted(predicted_ids, predicted)
+    t_index = np.searchsorted(true_ids, truth)
+    both = (predicted > 0) & (truth > 0)
+    intersection = np.zeros_like(iou)
+    np.add.at(intersection, (p_index[both], t_index[both]), 1)
+    p_sizes = np.array([np.count_nonzero(predicted == i) for i in predicted_ids], dtype=float)
+    t_sizes = np.array([np.count_nonzero(truth == i) for i in true_ids], dtype=float)
+    iou = intersection / (p_sizes[:, None] + t_sizes[None, :] - intersection)
+    return iou, predicted_ids, true_ids
+
+
+def evaluate_rois(predicted, truth, iou_threshold=0.5, source="predicted ROIs"):
+    """Compare predicted ROI labels with true ROI labels.
+
+    Predicted and true ROIs are paired one-to-one to maximise total IoU (Hungarian assignment); a pair
+    counts as a true positive when its IoU is at least ``iou_threshold``.
+
+    Returns
+    -------
+    dict
+        ``tp``, ``fp``, ``fn``; ``fp_rate`` = FP / predicted ROIs and ``fn_rate`` = FN / true ROIs (None when
+        there are none); voxel ``dice`` and ``iou`` of the union of ROIs; ``matches`` as
+        (predicted label, true label, IoU).
+    """
+    predicted, truth = np.asarray(predicted), np.asarray(truth)
+    if predicted.shape != truth.shape:
+        raise InputError(f"{source}: shape {predicted.shape} does not match the ground truth's {truth.shape}")
+    if not 0 < iou_threshold <= 1:
+        raise InputError(f"IoU threshold must be in (0, 1], got {iou_threshold:g}")
+    iou, predicted_ids, true_ids = pairwise_iou(predicted, truth)
+    matches = []
+    if iou.size:
+        rows, cols = linear_sum_assignment(-iou)
+        matches = [(int(predicted_ids[r]), int(true_ids[c]), round(float(iou[r, c]), 4))
+                   for r, c in zip(rows, cols) if iou[r, c] >= iou_threshold]
+    tp = len(matches)
+    n_predicted, n_true = len(predicted_ids), len(true_ids)
+    p, t = predicted > 0, truth > 0
+    intersection, total, union = np.count_nonzero(p & t), np.count_nonzero(p) + np.count_nonzero(t), np.count_nonzero(p | t)
+    return {
+        "predicted": n_predicted, "true": n_true, "tp": tp, "fp": n_predicted - tp, "fn": n_true - tp,
+        "fp_rate": (n_predicted - tp) / n_predicted if n_predicted else None,
+        "fn_rate": (n_true - tp) / n_true if n_true else None,
+        "dice": 2 * intersection / total if total else None,
+        "iou": intersection / union if union else None,
+        "iou_threshold": iou_threshold, "matches": matches,
+    }

@@ -1,0 +1,94 @@
+"""ROI extraction (threshold, clean-up, watershed split) and object-level metrics, on phantoms and on shapes."""
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from tomorois_surfora.engine import InputError
+from tomorois_surfora.engine.roi.extract import ExtractionParameters, extract_rois
+from tomorois_surfora.engine.roi.metrics import evaluate_rois
+from tomorois_surfora.engine.synth import PhantomParameters, generate_phantom
+from tomorois_surfora.engine.synth.geometry import capsule_sdf, sphere_sdf
+
+SHAPE = (60, 100, 100)
+
+
+def _grid():
+    z, y, x = np.ogrid[:SHAPE[0], :SHAPE[1], :SHAPE[2]]
+    return x.astype(float), y.astype(float), z.astype(float)
+
+
+def _soft(mask, sigma=1.0):
+    """A probability map that is high inside ``mask`` and fades across its border."""
+    return np.clip(ndimage.gaussian_filter(mask.astype(np.float32), sigma), 0, 1)
+
+
+def test_phantom_truth_is_recovered_from_a_blurred_probability_map():
+    params = PhantomParameters(shape=(96, 160, 160), voxel_size=10.0)
+    for kind in ("contacts", "invaginations"):
+        phantom = generate_phantom(kind, seed=1, index=0, params=params)
+        labels, table = extract_rois(_soft(phantom.rois > 0), 10.0)
+        result = evaluate_rois(labels, phantom.rois)
+        assert result["tp"] == result["true"] == len(phantom.truth["rois"]) and result["fp"] == 0
+        assert min(m[2] for m in result["matches"]) > 0.9 and result["dice"] > 0.95
+        assert len(table) == len(phantom.truth["rois"])
+        for record, truth in zip(sorted(table, key=lambda r: r["centroid_nm"]),
+                                 sorted(phantom.truth["rois"], key=lambda r: r["centroid_nm"])):
+            np.testing.assert_allclose(record["centroid_nm"], truth["centroid_nm"], atol=1.5)
+
+
+def test_touching_blobs_are_split_but_an_elongated_roi_stays_whole():
+    x, y, z = _grid()
+    # Two balls of radius 12 nm whose centres are 20 nm apart: they overlap through a neck.
+    pair = (sphere_sdf(x, y, z, (30, 50, 30), 12) <= 0) | (sphere_sdf(x, y, z, (50, 50, 30), 12) <= 0)
+    # A capsule 60 nm long and 8 nm in radius whose ridge varies by less than the seed depth.
+    rod = capsule_sdf(x, y, z, (15, 15, 30), (75, 20, 30), 8) <= 0
+    labels, table = extract_rois(_soft(pair | rod), 10.0)
+    assert len(table) == 3
+    assert len(np.unique(labels[pair & (labels > 0)])) == 2
+    assert len(np.unique(labels[rod & (labels > 0)])) == 1
+    unsplit, table = extract_rois(_soft(pair | rod), 10.0, ExtractionParameters(split=False))
+    assert len(table) == 2
+
+
+def test_clean_up_removes_specks_and_threshold_is_respected():
+    x, y, z = _grid()
+    probability = _soft(sphere_sdf(x, y, z, (50, 50, 30), 10) <= 0) * 0.8
+    probability[5:7, 5:7, 5:7] = 1.0  # 8 nm³, below the 2000 nm³ minimum
+    labels, table = extract_rois(probability, 10.0)
+    assert len(table) == 1 and labels[6, 6, 6] == 0
+    assert table[0]["max_confidence"] == pytest.approx(0.8, abs=0.01)
+    # Opening and closing a smooth ball leave its thresholded volume almost unchanged.
+    assert table[0]["volume_nm3"] == pytest.approx(np.count_nonzero(probability[10:50, 30:70, 30:70] > 0.5), rel=0.02)
+    _, table = extract_rois(probability, 10.0, ExtractionParameters(threshold=0.85))
+    assert table == []
+
+
+def test_metrics_count_matches_false_positives_and_misses():
+    truth = np.zeros((10, 40, 40), np.int16)
+    truth[2:8, 2:10, 2:10] = 1
+    truth[2:8, 20:28, 2:10] = 2
+    truth[2:8, 2:10, 20:28] = 3
+    predicted = np.zeros_like(truth)
+    predicted[2:8, 3:11, 2:10] = 5   # truth 1 shifted by one voxel: IoU 7/9
+    predicted[2:8, 20:28, 2:10] = 6  # truth 2 exactly
+    predicted[2:8, 30:38, 30:38] = 7  # a false positive; truth 3 is missed
+    result = evaluate_rois(predicted, truth)
+    assert (result["tp"], result["fp"], result["fn"]) == (2, 1, 1)
+    assert result["fp_rate"] == pytest.approx(1 / 3) and result["fn_rate"] == pytest.approx(1 / 3)
+    assert sorted(result["matches"]) == [(5, 1, round(7 / 9, 4)), (6, 2, 1.0)]
+    intersection, sizes = 7 * 8 * 6 + 8 * 8 * 6, 3 * 384 + 3 * 384
+    assert result["dice"] == pytest.approx(2 * intersection / sizes)
+    assert evaluate_rois(predicted, truth, iou_threshold=0.8)["tp"] == 1
+
+
+def test_bad_input_is_named():
+    with pytest.raises(InputError, match="does not match the ground truth"):
+        evaluate_rois(np.zeros((2, 3, 4)), np.zeros((2, 3, 5)))
+    bad = np.zeros((4, 4, 4), np.float32)
+    bad[0, 0, 0] = np.nan
+    with pytest.raises(InputError, match="tomo_01.mrc: contains NaN"):
+        extract_rois(bad, 10.0, source="tomo_01.mrc")
+    with pytest.raises(InputError, match=r"values must be probabilities in \[0, 1\]"):
+        extract_rois(np.full((4, 4, 4), 3.0), 10.0)
+    empty = evaluate_rois(np.zeros((3, 3, 3)), np.zeros((3, 3, 3)))
+    assert empty["fp_rate"] is None and empty["dice"] is None
