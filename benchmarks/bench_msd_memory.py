@@ -12,21 +12,8 @@ from pathlib import Path
 
 import torch
 
+from tomorois_surfora.engine.roi.memory import autograd_saved_bytes
 from tomorois_surfora.engine.roi.msd import MSDNet
-
-
-def saved_bytes(net, forward, x):
-    parameters = {p.data_ptr() for p in net.parameters()}
-    total = [0]
-
-    def pack(tensor):
-        if tensor.data_ptr() not in parameters:
-            total[0] += tensor.numel() * tensor.element_size()
-        return tensor
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        forward(x).sum().backward()
-    return total[0]
 
 
 def seconds(forward, x, repeats=3):
@@ -50,8 +37,8 @@ def main():
     rows = []
     for depth in args.depths:
         net = MSDNet(1, 1, depth=depth, width=1, dims=2)
-        row = {"depth": depth, "ours_MiB": saved_bytes(net, net.forward, x) / 2 ** 20,
-               "naive_MiB": saved_bytes(net, net.forward_naive, x) / 2 ** 20,
+        row = {"depth": depth, "ours_MiB": autograd_saved_bytes(net, net.forward, x) / 2 ** 20,
+               "naive_MiB": autograd_saved_bytes(net, net.forward_naive, x) / 2 ** 20,
                "ours_s": seconds(net.forward, x), "naive_s": seconds(net.forward_naive, x)}
         row["memory_ratio"] = row["naive_MiB"] / row["ours_MiB"]
         row["time_ratio"] = row["naive_s"] / row["ours_s"]

@@ -2,6 +2,7 @@
 import pytest
 import torch
 
+from tomorois_surfora.engine.roi.memory import autograd_saved_bytes
 from tomorois_surfora.engine.roi.msd import MSDNet, dilation_of
 
 
@@ -43,28 +44,14 @@ def test_gradcheck_on_a_tiny_network():
     assert torch.autograd.gradcheck(lambda inp: net(inp), (x,))
 
 
-def _saved_bytes(forward, x):
-    """Bytes of the tensors autograd keeps for the backward pass (parameters excluded)."""
-    total = [0]
-    parameters = {p.data_ptr() for p in forward.__self__.parameters()}
-
-    def pack(tensor):
-        if tensor.data_ptr() not in parameters:
-            total[0] += tensor.numel() * tensor.element_size()
-        return tensor
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        forward(x).sum().backward()
-    return total[0]
-
-
 def test_memory_kept_for_backward_grows_linearly_with_depth():
     x = torch.randn(1, 1, 64, 64, requires_grad=True)
     ours, naive = {}, {}
     for depth in (20, 40):
         torch.manual_seed(0)
         net = MSDNet(1, 1, depth=depth, width=1, dims=2)
-        ours[depth], naive[depth] = _saved_bytes(net.forward, x), _saved_bytes(net.forward_naive, x)
+        ours[depth] = autograd_saved_bytes(net, net.forward, x)
+        naive[depth] = autograd_saved_bytes(net, net.forward_naive, x)
     buffer_bytes = lambda depth: (1 + depth) * 64 * 64 * 4  # noqa: E731
     # Ours keeps the one feature buffer (input excluded: it is not saved separately).
     assert ours[20] == buffer_bytes(20) and ours[40] == buffer_bytes(40)
