@@ -74,16 +74,8 @@ def split_touching(mask, voxel_size_nm, seed_depth_nm):
     components, n_components = ndimage.label(mask)
     if n_markers <= n_components:
         return components, n_components
-    labels = watershed(-distance, markers, mask=mask)
-    return _relabel(labels)
-
-
-def _relabel(labels):
-    values = np.unique(labels)
-    values = values[values > 0]
-    lookup = np.zeros(labels.max() + 1, dtype=np.int32)
-    lookup[values] = np.arange(1, len(values) + 1, dtype=np.int32)
-    return lookup[labels], len(values)
+    # Every marker lies inside the mask and keeps its label, so the result is already labelled 1..n_markers.
+    return watershed(-distance, markers, mask=mask), n_markers
 
 
 def roi_table(labels, probabilities, voxel_size_nm):
@@ -92,10 +84,10 @@ def roi_table(labels, probabilities, voxel_size_nm):
     if n == 0:
         return []
     index = np.arange(1, n + 1)
-    voxels = ndimage.sum_labels(np.ones_like(labels, dtype=np.int64), labels, index)
+    voxels = np.bincount(labels.ravel(), minlength=n + 1)[1:]
     mean_conf = ndimage.mean(probabilities, labels, index)
     max_conf = ndimage.maximum(probabilities, labels, index)
-    centroids = ndimage.center_of_mass(np.ones_like(labels, dtype=np.uint8), labels, index)
+    centroids = ndimage.center_of_mass(labels > 0, labels, index)
     boxes = ndimage.find_objects(labels)
     records = []
     for i in range(n):

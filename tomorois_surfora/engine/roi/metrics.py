@@ -24,8 +24,8 @@ def pairwise_iou(predicted, truth):
     both = (predicted > 0) & (truth > 0)
     intersection = np.zeros_like(iou)
     np.add.at(intersection, (p_index[both], t_index[both]), 1)
-    p_sizes = np.array([np.count_nonzero(predicted == i) for i in predicted_ids], dtype=float)
-    t_sizes = np.array([np.count_nonzero(truth == i) for i in true_ids], dtype=float)
+    p_sizes = np.bincount(p_index[predicted > 0], minlength=len(predicted_ids)).astype(float)
+    t_sizes = np.bincount(t_index[truth > 0], minlength=len(true_ids)).astype(float)
     iou = intersection / (p_sizes[:, None] + t_sizes[None, :] - intersection)
     return iou, predicted_ids, true_ids
 
