@@ -105,7 +105,7 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_synth(subparsers)
-    add_roi_commands(subparsers, _positive_float)
+    add_roi_commands(subparsers, _positive_float, _positive_int)
     _add_demo(subparsers)
     return parser
 

@@ -177,6 +177,56 @@ def write_mrc(path, data, voxel_size):
             mrc.update_header_stats()
 
 
+@contextlib.contextmanager
+def open_mrc(path, voxel_size=None):
+    """Open an MRC volume memory-mapped, read-only, for volumes too large to load at once.
+
+    Yields a :class:`Volume` whose ``data`` is a read-only (z, y, x) memmap, valid inside the block.
+    Errors and the voxel-size rules are those of :func:`read_mrc`.
+    """
+    import mrcfile
+
+    path = _require_file(path)
+    try:
+        mrc = mrcfile.mmap(path, mode="r", permissive=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise InputError(f"{path}: not a readable MRC file ({exc})") from None
+    with mrc:
+        data = mrc.data if mrc.data.ndim == 3 else mrc.data[np.newaxis]
+        if data.ndim != 3:
+            raise InputError(f"{path}: expected a 3D volume, found {mrc.data.ndim} dimensions")
+        header_size = float(mrc.voxel_size.x)
+        if voxel_size is not None:
+            yield Volume(data, check_voxel_size(voxel_size, str(path)))
+            return
+        if header_size in SUSPICIOUS_VOXEL_SIZES_A:
+            warnings.warn(f"{path}: header voxel size is {header_size:g} Å, which is usually unset; "
+                          "give the true voxel size (--voxel-size, or the protocol's sampling rate)", stacklevel=3)
+        yield Volume(data, header_size)
+
+
+@contextlib.contextmanager
+def new_mrc_memmap(path, shape, voxel_size, dtype=np.float32):
+    """Create an MRC file and yield its (z, y, x) data as a writable memmap, to fill piece by piece.
+
+    The file appears at ``path`` only when the block succeeds (header statistics updated); a failure leaves
+    nothing behind.
+    """
+    import mrcfile
+
+    voxel_size = check_voxel_size(voxel_size, str(path))
+    with atomic_output(path) as tmp:
+        with mrcfile.new_mmap(tmp, shape=tuple(int(s) for s in shape), mrc_mode=_MRC_MODES[np.dtype(dtype)],
+                              overwrite=True) as mrc:
+            mrc.voxel_size = voxel_size
+            yield mrc.data
+            mrc.update_header_stats()
+
+
+_MRC_MODES = {np.dtype(np.int8): 0, np.dtype(np.int16): 1, np.dtype(np.float32): 2, np.dtype(np.uint16): 6,
+              np.dtype(np.float16): 12}
+
+
 # ---------------------------------------------------------------------------------------------- PLY
 def write_ply(path, cloud):
     """Write a :class:`PointCloud` as binary PLY: x y z, nx ny nz (if present), then its properties."""

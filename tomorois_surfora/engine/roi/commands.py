@@ -1,4 +1,4 @@
-"""``tomorois-surfora roi extract|evaluate``: argument definitions and handlers."""
+"""``tomorois-surfora roi ...``: the ``roi`` command group; ``extract`` and ``evaluate`` are defined here."""
 import json
 from pathlib import Path
 
@@ -6,14 +6,16 @@ from ..errors import EngineError
 from ..progress import Progress
 
 
-def add_roi_commands(subparsers, positive_float):
-    """Register ``roi extract`` and ``roi evaluate`` on the CLI's subparsers."""
+def add_roi_commands(subparsers, positive_float, positive_int):
+    """Register ``roi train|predict|extract|evaluate`` on the CLI's subparsers."""
     from .extract import ExtractionParameters
+    from .model_commands import add_model_commands
 
     defaults = ExtractionParameters()
-    roi = subparsers.add_parser("roi", help="TomoROIS: ROI extraction and evaluation",
+    roi = subparsers.add_parser("roi", help="TomoROIS: train, predict, extract and evaluate ROIs",
                                 description="TomoROIS region-of-interest stages.")
-    stages = roi.add_subparsers(dest="stage", metavar="{extract,evaluate}", required=True)
+    stages = roi.add_subparsers(dest="stage", metavar="{train,predict,extract,evaluate}", required=True)
+    add_model_commands(stages, positive_float, positive_int)
 
     extract = stages.add_parser("extract", help="probability maps -> ROI label maps + ROI tables",
                                 description="Threshold, clean up, label and split ROIs in probability maps. "

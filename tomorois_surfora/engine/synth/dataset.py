@@ -1,7 +1,9 @@
 """Phantom tomograms with ground truth, generated deterministically from (seed, kind, index) and written to disk.
 
 For each tomogram ``<tsId>`` the output folder gets ``<tsId>.mrc`` (the tomogram), ``<tsId>_membranes.mrc``
-(membrane instance labels), ``<tsId>_rois.mrc`` (ROI instance labels) and ``<tsId>.json`` (every object's
+(membrane instance labels), ``<tsId>_rois.mrc`` (ROI instance labels), ``<tsId>_decoys.mrc`` (decoy regions:
+where a contact would be between vesicle-in-vesicle distractors, a ready-made penalty mask) and
+``<tsId>.json`` (every object's
 parameters, in nm, points as x, y, z); ``dataset.json`` lists them all.
 """
 import json
@@ -17,7 +19,7 @@ from ..io import check_voxel_size, write_mrc
 from ..progress import Progress
 from .imaging import BilayerModel, Microscope, image_density
 from .layout import ContactSceneSpec, InvaginationSceneSpec, layout_contacts, layout_invaginations
-from .render import render_scene
+from .render import rasterise_regions, render_scene
 
 KINDS = ("contacts", "invaginations")
 _KIND_CODES = {"contacts": 1, "invaginations": 2}
@@ -87,6 +89,7 @@ class Phantom:
     membranes: np.ndarray
     rois: np.ndarray
     truth: dict
+    decoys: np.ndarray = None
 
 
 def item_rng(seed, kind, index):
@@ -130,12 +133,13 @@ def generate_phantom(kind, seed=0, index=0, params=None):
                          "raise the shape or the voxel size")
     shape = tuple(int(s) for s in params.shape)
     density, membranes, rois = render_scene(scene, shape, params.voxel_size_nm, params.bilayer)
+    decoys = rasterise_regions(scene.decoys, shape, params.voxel_size_nm)
     tomogram, signal_variance = image_density(density, params.voxel_size_nm, params.microscope, rng)
     ts_id = ts_id_for(kind, index)
     truth = _truth(ts_id, kind, seed, index, params, scene, rois)
     truth["signal_variance"] = signal_variance
     truth["seconds"] = round(time.perf_counter() - start, 3)
-    return Phantom(ts_id, tomogram, membranes, rois, truth)
+    return Phantom(ts_id, tomogram, membranes, rois, truth, decoys)
 
 
 def _truth(ts_id, kind, seed, index, params, scene, rois):
@@ -168,10 +172,12 @@ def write_phantom(phantom, out_dir, voxel_size):
     paths = {"tomogram": out_dir / f"{phantom.ts_id}.mrc",
              "membranes": out_dir / f"{phantom.ts_id}_membranes.mrc",
              "rois": out_dir / f"{phantom.ts_id}_rois.mrc",
+             "decoys": out_dir / f"{phantom.ts_id}_decoys.mrc",
              "truth": out_dir / f"{phantom.ts_id}.json"}
     write_mrc(paths["tomogram"], phantom.tomogram, voxel_size)
     write_mrc(paths["membranes"], phantom.membranes, voxel_size)
     write_mrc(paths["rois"], phantom.rois, voxel_size)
+    write_mrc(paths["decoys"], phantom.decoys, voxel_size)
     paths["truth"].write_text(json.dumps(phantom.truth, indent=1))
     return paths
 

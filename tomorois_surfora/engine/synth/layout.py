@@ -55,6 +55,7 @@ class Scene:
     membranes: List[object] = field(default_factory=list)
     rois: List[object] = field(default_factory=list)
     distractors: List[dict] = field(default_factory=list)
+    decoys: List[object] = field(default_factory=list)
     requested: dict = field(default_factory=dict)
     placed: dict = field(default_factory=dict)
 
@@ -265,6 +266,10 @@ def layout_contacts(extent, rng, spec=None):
                 entry = {"type": kind, "membranes": [m.label for m in membranes]}
                 if "gap" in info:
                     entry["gap_nm"] = float(info["gap"])
+                    # The region a contact would occupy: what a user flags with a penalty mask.
+                    scene.decoys.append(ContactRoi(len(scene.decoys) + 1, *membranes, info["gap"],
+                                                   info["point_a"], info["point_b"], spec.margin))
+                    entry["decoy_label"] = len(scene.decoys)
                 scene.distractors.append(entry)
             return record
 

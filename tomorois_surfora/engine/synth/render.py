@@ -53,7 +53,6 @@ def render_scene(scene, shape, voxel_size_nm, bilayer):
     """
     density = np.zeros(shape, dtype=np.float32)
     membranes = np.zeros(shape, dtype=np.int16)
-    rois = np.zeros(shape, dtype=np.int16)
     reach = max(bilayer.extent(), bilayer.label_thickness / 2)
     for membrane in scene.membranes:
         lo, hi = membrane.bounds()
@@ -65,10 +64,17 @@ def render_scene(scene, shape, voxel_size_nm, bilayer):
         density[box][near] += bilayer.density(sdf[near], voxel_size_nm)
         on_membrane = (np.abs(sdf) <= bilayer.label_thickness / 2) & (membranes[box] == 0)
         membranes[box][on_membrane] = membrane.label
-    for roi in scene.rois:
-        box = voxel_box(*roi.bounds(), shape, voxel_size_nm)
+    return density, membranes, rasterise_regions(scene.rois, shape, voxel_size_nm)
+
+
+def rasterise_regions(regions, shape, voxel_size_nm):
+    """Label volume (int16) of implicit regions (ROIs or decoys), each labelled ``region.label``; the
+    first region claims voxels where two overlap."""
+    labels = np.zeros(shape, dtype=np.int16)
+    for region in regions:
+        box = voxel_box(*region.bounds(), shape, voxel_size_nm)
         if box is None:
             continue
-        inside = roi.contains(*box_coordinates(box, voxel_size_nm)) & (rois[box] == 0)
-        rois[box][inside] = roi.label
-    return density, membranes, rois
+        inside = region.contains(*box_coordinates(box, voxel_size_nm)) & (labels[box] == 0)
+        labels[box][inside] = region.label
+    return labels

@@ -1,0 +1,134 @@
+"""Tomograms and annotations prepared for the network: checks, intensity normalisation, the model's grid.
+
+A model works at one voxel size. Tomograms at another voxel size are resampled to it (finer ones are
+low-passed first); masks follow with the same geometry. Intensities are standardised per tomogram
+(mean 0, standard deviation 1, clipped to ±CLIP), with statistics taken from a regular subsample.
+"""
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from ..errors import InputError
+from ..io import open_mrc
+from .resample import resample_volume, resampled_shape
+
+CLIP = 5.0
+STAT_SAMPLES = 4_000_000
+#: A tomogram coarser than the model's voxel size by more than this is refused rather than upsampled.
+MAX_UPSAMPLING = 1.5
+SAME_GRID_TOLERANCE = 0.01
+
+
+def intensity_statistics(volume, source):
+    """Mean and standard deviation of ``volume`` from a regular subsample; refuse NaN, inf and constant data."""
+    step = max(1, int(np.ceil((volume.size / STAT_SAMPLES) ** (1 / 3))))
+    sample = np.asarray(volume[::step, ::step, ::step], dtype=np.float64)
+    if not np.all(np.isfinite(sample)):
+        raise InputError(f"{source}: the tomogram contains NaN or infinite values")
+    mean, std = float(sample.mean()), float(sample.std())
+    if not std > 0:
+        raise InputError(f"{source}: the tomogram is constant ({mean:g}); nothing to segment")
+    return mean, std
+
+
+class Standardise:
+    """Callable mapping raw intensities to ``clip((x - mean) / std, -CLIP, CLIP)`` as float32."""
+
+    def __init__(self, mean, std, source):
+        self.mean, self.std, self.source = mean, std, source
+
+    def __call__(self, chunk):
+        if not np.all(np.isfinite(chunk)):
+            raise InputError(f"{self.source}: the tomogram contains NaN or infinite values")
+        out = (chunk.astype(np.float32) - np.float32(self.mean)) / np.float32(self.std)
+        return np.clip(out, -CLIP, CLIP, out=out)
+
+
+def scale_factor(voxel_size, model_voxel_size, source):
+    """Model-grid voxels per tomogram voxel; 1.0 when the two voxel sizes agree within 1%.
+
+    Raises
+    ------
+    InputError
+        If the tomogram is coarser than the model by more than MAX_UPSAMPLING: upsampling cannot restore the
+        detail the model was trained on.
+    """
+    factor = voxel_size / model_voxel_size
+    if abs(factor - 1) <= SAME_GRID_TOLERANCE:
+        return 1.0
+    if factor > MAX_UPSAMPLING:
+        raise InputError(f"{source}: voxel size {voxel_size:g} Å is coarser than the model's {model_voxel_size:g} Å "
+                         f"by {factor:.2f}× (at most {MAX_UPSAMPLING}× is resampled); train or fine-tune a model "
+                         "at this voxel size, or give the true voxel size if the header is wrong")
+    return factor
+
+
+def load_tomogram(path, model_voxel_size, voxel_size=None):
+    """Read a tomogram, standardise it and resample it to the model's voxel size.
+
+    Returns
+    -------
+    image : ndarray of float32
+        The standardised tomogram on the model's grid.
+    original : tuple
+        (shape, voxel size in Å) of the file, to map results back.
+    """
+    with open_mrc(path, voxel_size) as (data, size):
+        factor = scale_factor(size, model_voxel_size, str(path))
+        standardise = Standardise(*intensity_statistics(data, str(path)), source=str(path))
+        if factor == 1.0:
+            image = np.empty(data.shape, np.float32)
+            for start in range(0, data.shape[0], 16):
+                image[start:start + 16] = standardise(np.asarray(data[start:start + 16]))
+        else:
+            image = resample_volume(data, factor, transform=standardise)
+        return image, (tuple(data.shape), size)
+
+
+def load_mask(path, shape, factor, role):
+    """Read a label/mask volume of the tomogram's ``shape``; return a bool mask (nonzero) on the model's grid."""
+    with open_mrc(path, voxel_size=1.0) as (data, _):
+        if tuple(data.shape) != tuple(shape):
+            raise InputError(f"{path}: {role} shape {tuple(data.shape)} (z, y, x) does not match the tomogram's "
+                             f"{tuple(shape)}")
+        if factor == 1.0:
+            return np.asarray(data) != 0
+        binary = lambda chunk: (chunk != 0).astype(np.float32)  # noqa: E731
+        return resample_volume(data, factor, transform=binary) >= 0.5
+
+
+@dataclass
+class TrainingItem:
+    """One annotated tomogram on the model's grid."""
+
+    name: str
+    image: np.ndarray
+    target: np.ndarray
+    penalty: Optional[np.ndarray] = None
+
+
+def load_training_item(tomogram, mask, model_voxel_size, penalty=None, voxel_size=None):
+    """Load and check one (tomogram, ROI mask[, penalty mask]) triple onto the model's grid.
+
+    Raises
+    ------
+    InputError
+        For unreadable files, NaN or constant tomograms, masks whose shape differs from the tomogram's, an
+        empty annotation mask, or a tomogram too coarse for the model.
+    """
+    image, (shape, size) = load_tomogram(tomogram, model_voxel_size, voxel_size)
+    factor = scale_factor(size, model_voxel_size, str(tomogram))
+    target = load_mask(mask, shape, factor, "ROI mask")
+    if not target.any():
+        raise InputError(f"{mask}: the annotation mask is empty (no ROI voxels"
+                         f"{' after resampling to the model grid' if factor != 1.0 else ''}); "
+                         "annotate at least one ROI or leave this tomogram out")
+    penalty_mask = None if penalty is None else load_mask(penalty, shape, factor, "penalty mask") & ~target
+    return TrainingItem(str(tomogram), image, target, penalty_mask)
+
+
+def model_grid_shape(shape, voxel_size, model_voxel_size):
+    """Shape of a tomogram of ``shape`` at ``voxel_size`` once on the model's grid."""
+    factor = voxel_size / model_voxel_size
+    return tuple(shape) if abs(factor - 1) <= SAME_GRID_TOLERANCE else resampled_shape(shape, factor)

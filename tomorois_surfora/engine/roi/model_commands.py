@@ -1,0 +1,125 @@
+"""``tomorois-surfora roi train|predict``: argument definitions and handlers."""
+import json
+from pathlib import Path
+
+from ..errors import EngineError
+
+
+def add_model_commands(stages, positive_float, positive_int):
+    """Register ``roi train`` and ``roi predict`` on the ``roi`` subparsers."""
+    from .predict import TileParameters
+    from .train import TrainingParameters
+
+    d, tiles = TrainingParameters(), TileParameters()
+    train = stages.add_parser(
+        "train", help="train an MS-D ROI model (from scratch or fine-tuning)",
+        description="Train a Mixed-Scale Dense network on annotated tomograms. Writes OUT/model.pt (the model "
+                    "with the best validation loss), OUT/checkpoint.pt (to --resume), OUT/history.csv and "
+                    "OUT/training.json. The last --validation-fraction of every tomogram's rows (y) is held out.")
+    train.add_argument("--tomograms", nargs="+", required=True, type=Path, help="training tomograms (MRC)")
+    train.add_argument("--masks", nargs="+", required=True, type=Path,
+                       help="ROI masks, one per tomogram in the same order (nonzero = ROI)")
+    train.add_argument("--penalty", nargs="+", type=Path,
+                       help="penalty masks, one per tomogram: patterns flagged as false positives")
+    train.add_argument("--out", required=True, type=Path, help="output folder for the model (created if needed)")
+    train.add_argument("--voxel-size", type=positive_float, metavar="Å",
+                       help="voxel size of the tomograms in Å (default: each file's header)")
+    train.add_argument("--model-voxel-size", type=positive_float, metavar="Å",
+                       help=f"grid the model works on, in Å (default: the coarsest tomogram's voxel size, at "
+                            f"least {d.min_voxel_size:g} Å)")
+    train.add_argument("--dims", type=int, choices=(2, 3), default=d.dims,
+                       help="2D (sections, with --context neighbours as channels) or 3D (default %(default)s)")
+    train.add_argument("--depth", type=positive_int, default=d.depth, help="MS-D layers (default %(default)s)")
+    train.add_argument("--width", type=positive_int, default=d.width, help="maps per layer (default %(default)s)")
+    train.add_argument("--context", type=int, default=d.context,
+                       help="2D: neighbouring sections on each side as input channels (default %(default)s)")
+    train.add_argument("--patch", type=positive_int, default=d.patch, help="patch side, voxels (default %(default)s)")
+    train.add_argument("--batch-size", type=positive_int, default=d.batch_size, help="(default %(default)s)")
+    train.add_argument("--epochs", type=positive_int, default=d.epochs, help="(default %(default)s)")
+    train.add_argument("--steps-per-epoch", type=positive_int, default=d.steps_per_epoch, help="(default %(default)s)")
+    train.add_argument("--lr", type=positive_float, default=d.learning_rate, help="Adam learning rate "
+                                                                                 "(default %(default)s)")
+    train.add_argument("--penalty-weight", type=float, default=d.penalty_weight,
+                       help="extra loss weight on penalty voxels (default %(default)s)")
+    train.add_argument("--validation-fraction", type=float, default=d.validation_fraction,
+                       help="fraction of rows (y) held out for validation (default %(default)s)")
+    train.add_argument("--time-limit", type=positive_float, metavar="MIN", help="stop after this many minutes")
+    train.add_argument("--seed", type=int, default=d.seed, help="(default %(default)s)")
+    train.add_argument("--init-model", type=Path, help="fine-tune this model instead of starting from scratch "
+                                                       "(its architecture and voxel size are kept)")
+    train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    _add_runtime_options(train)
+    train.set_defaults(handler=run_train)
+
+    predict = stages.add_parser(
+        "predict", help="ROI probability maps for tomograms",
+        description="Tiled inference with blended overlaps. Writes OUT/<name>_prob.mrc (float32, the tomogram's "
+                    "grid) per tomogram; tomograms at another voxel size than the model's are resampled (at most "
+                    "1.5× coarser). A bad input is reported and the others go on.")
+    predict.add_argument("tomograms", nargs="+", type=Path, help="tomograms (MRC)")
+    predict.add_argument("--model", required=True, type=Path, help="model file from roi train")
+    predict.add_argument("--out", required=True, type=Path, help="output folder (created if needed)")
+    predict.add_argument("--voxel-size", type=positive_float, metavar="Å", help="voxel size in Å (default: header)")
+    predict.add_argument("--tile", type=positive_int, default=tiles.tile, help="tile side, voxels (default %(default)s)")
+    predict.add_argument("--overlap", type=int, default=tiles.overlap, help="tile overlap (default %(default)s)")
+    predict.add_argument("--tile-z", type=positive_int, default=tiles.tile_z, help="3D models (default %(default)s)")
+    predict.add_argument("--overlap-z", type=int, default=tiles.overlap_z, help="3D models (default %(default)s)")
+    _add_runtime_options(predict)
+    predict.set_defaults(handler=run_predict)
+
+
+def _add_runtime_options(parser):
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                        help="where the network runs (default: cuda when available)")
+    parser.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def run_train(args):
+    from ..io import atomic_output
+    from .predict import choose_device, use_all_cores
+    from .train import TrainingParameters, train_files
+
+    params = TrainingParameters(
+        dims=args.dims, depth=args.depth, width=args.width, context=args.context, voxel_size=args.model_voxel_size,
+        patch=args.patch, batch_size=args.batch_size, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
+        learning_rate=args.lr, penalty_weight=args.penalty_weight, validation_fraction=args.validation_fraction,
+        time_limit_min=args.time_limit, seed=args.seed)
+    use_all_cores(args.threads)
+    summary = train_files(args.tomograms, args.masks, params, args.out, penalties=args.penalty,
+                          init_model=args.init_model, resume=args.resume, device=choose_device(args.device),
+                          voxel_size=args.voxel_size, quiet=args.quiet)
+    with atomic_output(Path(args.out) / "training.json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=1))
+    dice = summary["best_val_dice"]
+    print(f"trained {summary['epochs']} epochs in {summary['seconds']:.0f} s; best epoch {summary['best_epoch']} "
+          f"(validation loss {summary['best_val_loss']:.4f}, Dice {'n/a' if dice is None else f'{dice:.3f}'}); "
+          f"model: {summary['model']}")
+    return 0
+
+
+def run_predict(args):
+    from ..io import ensure_output_dir
+    from ..progress import Progress
+    from .model_file import load_model
+    from .predict import TileParameters, choose_device, predict_file, use_all_cores
+
+    device = choose_device(args.device)
+    use_all_cores(args.threads)
+    model = load_model(args.model, device)
+    tiles = TileParameters(args.tile, args.overlap, args.tile_z, args.overlap_z)
+    out = ensure_output_dir(args.out)
+    progress = Progress("roi predict", len(args.tomograms), quiet=args.quiet)
+    failures = []
+    for path in args.tomograms:
+        stem = path.name[:-4] if path.name.lower().endswith(".mrc") else path.name
+        try:
+            info = predict_file(model, path, out / f"{stem}_prob.mrc", args.voxel_size, tiles, device, quiet=True)
+            progress.step(f"{path.name}: {info['network_seconds']:.1f} s network, {info['seconds']:.1f} s total")
+        except EngineError as exc:
+            failures.append(str(exc))
+            progress.step(f"{path.name}: FAILED ({exc})")
+    print(f"predicted {len(args.tomograms) - len(failures)} of {len(args.tomograms)} tomograms into {out.resolve()}")
+    if failures:
+        raise EngineError(f"{len(failures)} input(s) failed: " + "; ".join(failures))
+    return 0

@@ -1,0 +1,83 @@
+"""Save and load trained TomoROIS models: weights with everything needed to use them correctly.
+
+A model file (``torch.save`` of plain types, loadable with ``weights_only=True``) holds the network's
+hyper-parameters, its weights, the voxel size it works at, the number of neighbouring sections it reads
+(2D models), and a record of its training.
+"""
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError
+from ..io import atomic_output
+
+FORMAT = "tomorois-msd"
+VERSION = 1
+
+
+@dataclass
+class TrainedModel:
+    """A network with the grid it works on.
+
+    Attributes
+    ----------
+    net : MSDNet
+    voxel_size : float
+        Voxel size (Å) of the grid the network was trained on; inputs are resampled to it.
+    context : int
+        Neighbouring sections on each side given as extra input channels (2D models; 0 for 3D).
+    training : dict
+        Training parameters, data and history, as saved.
+    """
+
+    net: object
+    voxel_size: float
+    context: int = 0
+    training: dict = field(default_factory=dict)
+
+    @property
+    def dims(self):
+        return self.net.dims
+
+
+def save_model(path, model):
+    """Write ``model`` (a :class:`TrainedModel`) to ``path`` atomically."""
+    import torch
+
+    state = {name: tensor.detach().cpu() for name, tensor in model.net.state_dict().items()}
+    payload = {"format": FORMAT, "version": VERSION, "config": dict(model.net.config), "state_dict": state,
+               "voxel_size_A": float(model.voxel_size), "context": int(model.context), "training": model.training}
+    with atomic_output(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_model(path, device="cpu"):
+    """Read a model file written by :func:`save_model`.
+
+    Raises
+    ------
+    InputError
+        If the file is missing or is not a TomoROIS model.
+    """
+    import torch
+
+    from .msd import MSDNet
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such model file")
+    try:
+        payload = torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:  # torch raises many types for foreign or corrupt files
+        raise InputError(f"{path}: not a readable TomoROIS model ({type(exc).__name__}: {str(exc)[:120]})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise InputError(f"{path}: not a TomoROIS model file")
+    if payload.get("version", 0) > VERSION:
+        raise InputError(f"{path}: model format version {payload['version']} is newer than this program's "
+                         f"({VERSION}); update tomorois-surfora")
+    net = MSDNet(**payload["config"])
+    try:
+        net.load_state_dict(payload["state_dict"])
+    except RuntimeError as exc:
+        raise InputError(f"{path}: weights do not match the saved configuration ({str(exc)[:160]})") from None
+    net.to(device)
+    return TrainedModel(net, payload["voxel_size_A"], payload.get("context", 0), payload.get("training", {}))

@@ -1,0 +1,174 @@
+"""Tiled inference over whole tomograms, with overlapping tiles blended by smooth weights.
+
+The network is fully convolutional, but a whole tomogram's feature buffer (``1 + depth`` maps) would not fit
+in memory. Tiles overlap by ``overlap`` voxels; each tile's probabilities are weighted by a window that falls
+smoothly to nearly zero at the tile's edges (where the zero padding distorts the output), and every voxel
+gets the weighted mean. Sections are finished in order and handed to the output as soon as no later tile
+touches them, so the accumulators hold one slab of tiles, not the volume.
+"""
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+from ..progress import Progress
+
+
+@dataclass
+class TileParameters:
+    """Tile side and overlap in voxels of the model's grid (z sizes apply to 3D models)."""
+
+    tile: int = 256
+    overlap: int = 48
+    tile_z: int = 48
+    overlap_z: int = 12
+
+    def problems(self):
+        found = []
+        if self.tile < 16 or self.tile_z < 4:
+            found.append(f"tiles must be at least 16 (z: 4) voxels, got {self.tile} (z: {self.tile_z})")
+        if not 0 <= self.overlap < self.tile // 2 or not 0 <= self.overlap_z < self.tile_z // 2:
+            found.append("overlap must be 0 or more and less than half the tile")
+        return found
+
+
+def tile_starts(size, tile, overlap):
+    """Start indices of tiles of ``tile`` voxels covering ``size`` with at least ``overlap`` in common."""
+    if size <= tile:
+        return [0]
+    step = tile - overlap
+    starts = list(range(0, size - tile, step))
+    return starts + [size - tile]
+
+
+def blend_window(length, overlap, at_start, at_end):
+    """1D weights: a raised-cosine ramp over ``overlap`` voxels at inner tile edges, 1 elsewhere (> 0)."""
+    w = np.ones(length, np.float32)
+    if overlap > 0:
+        ramp = (0.5 - 0.5 * np.cos(np.pi * (np.arange(overlap) + 0.5) / overlap)).astype(np.float32)
+        ramp = np.maximum(ramp, 1e-3)
+        if not at_start:
+            w[:overlap] = ramp
+        if not at_end:
+            w[-overlap:] = np.minimum(w[-overlap:], ramp[::-1])
+    return w
+
+
+def choose_device(name="auto"):
+    """'auto' → 'cuda' when a GPU is usable, else 'cpu'; 'cuda' without a GPU is an error."""
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise InputError("--device cuda: no CUDA GPU is available to PyTorch here")
+    if name not in ("cpu", "cuda"):
+        raise InputError(f"device must be auto, cpu or cuda, got {name!r}")
+    return name
+
+
+def use_all_cores(threads=None):
+    """Let PyTorch use ``threads`` (default: every core this process may run on)."""
+    import torch
+
+    count = threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+    torch.set_num_threads(max(1, int(count)))
+    return torch.get_num_threads()
+
+
+def predict_array(model, image, out, tiles=None, device="cpu", progress=None):
+    """Write ROI probabilities for ``image`` (standardised, on the model's grid) into ``out`` (same shape).
+
+    ``out`` may be a memmap; it is written in order of sections. Returns the seconds spent.
+    """
+    import torch
+
+    tiles = tiles or TileParameters()
+    found = tiles.problems()
+    if found:
+        raise InputError("; ".join(found))
+    net, dims = model.net.to(device).eval(), model.dims
+    depth, rows, cols = image.shape
+    tz, oz = (min(tiles.tile_z, depth), tiles.overlap_z) if dims == 3 else (1, 0)
+    z_starts = tile_starts(depth, tz, oz if tz < depth else 0)
+    y_starts = tile_starts(rows, tiles.tile, tiles.overlap)
+    x_starts = tile_starts(cols, tiles.tile, tiles.overlap)
+    ty, tx = min(tiles.tile, rows), min(tiles.tile, cols)
+    acc = np.zeros((tz, rows, cols), np.float32)
+    weights = np.zeros((tz, rows, cols), np.float32)
+    started = time.perf_counter()
+    with torch.inference_mode():
+        for zi, z0 in enumerate(z_starts):
+            wz = blend_window(tz, oz, zi == 0, zi == len(z_starts) - 1)
+            for yi, y0 in enumerate(y_starts):
+                wy = blend_window(ty, tiles.overlap, yi == 0, yi == len(y_starts) - 1)
+                for xi, x0 in enumerate(x_starts):
+                    wx = blend_window(tx, tiles.overlap, xi == 0, xi == len(x_starts) - 1)
+                    block = _input_block(image, dims, model.context, z0, tz, y0, ty, x0, tx)
+                    logits = net(torch.from_numpy(block).to(device))
+                    prob = torch.sigmoid(logits)[0].float().cpu().numpy().reshape(tz, ty, tx)
+                    w = wz[:, None, None] * wy[None, :, None] * wx[None, None, :]
+                    acc[:, y0:y0 + ty, x0:x0 + tx] += prob * w
+                    weights[:, y0:y0 + ty, x0:x0 + tx] += w
+            done = (z_starts[zi + 1] - z0) if zi + 1 < len(z_starts) else tz
+            out[z0:z0 + done] = acc[:done] / weights[:done]
+            acc, weights = _shift(acc, done), _shift(weights, done)
+            if progress is not None and (zi + 1) % max(1, len(z_starts) // 10) == 0:
+                progress.info(f"sections {z0 + done}/{depth}")
+    return time.perf_counter() - started
+
+
+def _shift(array, by):
+    """Drop the first ``by`` sections and append zeroed ones (the slab moves on)."""
+    if by >= len(array):
+        array[:] = 0
+        return array
+    array[:-by] = array[by:]
+    array[-by:] = 0
+    return array
+
+
+def _input_block(image, dims, context, z0, tz, y0, ty, x0, tx):
+    if dims == 2:
+        sections = np.clip(np.arange(z0 - context, z0 + context + 1), 0, image.shape[0] - 1)
+        block = image[sections][:, y0:y0 + ty, x0:x0 + tx]
+        return np.ascontiguousarray(block[None], dtype=np.float32)
+    return np.ascontiguousarray(image[None, None, z0:z0 + tz, y0:y0 + ty, x0:x0 + tx], dtype=np.float32)
+
+
+def predict_file(model, tomogram, output, voxel_size=None, tiles=None, device="cpu", quiet=False):
+    """Predict ROI probabilities for an MRC tomogram and write them to ``output`` (float32 MRC, same grid).
+
+    The tomogram is read a few sections at a time, standardised and resampled to the model's voxel size;
+    the probabilities are resampled back and written section by section into a memory-mapped file that
+    appears only when complete.
+
+    Returns
+    -------
+    dict
+        Shape, voxel sizes, model-grid shape, seconds for the network and in total.
+    """
+    from ..io import new_mrc_memmap
+    from .data import load_tomogram
+    from .resample import resample_into
+
+    started = time.perf_counter()
+    progress = Progress(f"roi predict {os.path.basename(str(tomogram))}", 1, quiet=quiet)
+    image, (shape, size) = load_tomogram(tomogram, model.voxel_size, voxel_size)
+    grid = image.shape
+    progress.info(f"{shape} at {size:g} Å → model grid {grid} at {model.voxel_size:g} Å")
+    with new_mrc_memmap(output, shape, size) as out:
+        if grid == tuple(shape):
+            network_s = predict_array(model, image, out, tiles, device, progress)
+        else:
+            coarse = np.empty(image.shape, np.float32)
+            network_s = predict_array(model, image, coarse, tiles, device, progress)
+            del image
+            resample_into(coarse, out)
+    total = time.perf_counter() - started
+    progress.step(f"wrote {output} in {total:.1f} s")
+    return {"shape": list(shape), "voxel_size_A": size, "model_grid": list(grid),
+            "model_voxel_size_A": model.voxel_size, "network_seconds": round(network_s, 2),
+            "seconds": round(total, 2)}

@@ -1,0 +1,325 @@
+"""Train an MS-D network from scratch (or fine-tune one) on a few annotated tomograms.
+
+The loss is binary cross-entropy on random patches, weighted ``1 + penalty_weight`` on voxels of an optional
+penalty mask (patterns the user flagged as false positives), which pushes the network's confidence there
+down. The last ``validation_fraction`` of every tomogram's rows (y) is held out for validation (objects
+spread evenly in x–y, while z often has empty margins); the model with the lowest validation loss is kept. Every epoch writes a checkpoint, from which training resumes.
+"""
+import csv
+import math
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from ..errors import InputError
+from ..io import atomic_output, ensure_output_dir
+from ..progress import Progress
+from .model_file import TrainedModel, load_model, save_model
+
+MODEL_FILE, CHECKPOINT_FILE, HISTORY_FILE = "model.pt", "checkpoint.pt", "history.csv"
+
+
+@dataclass
+class TrainingParameters:
+    """Training hyper-parameters. Sizes are in voxels of the model's grid, whose voxel size is ``voxel_size``.
+
+    ``voxel_size`` None means: the coarsest training tomogram's voxel size, but at least ``min_voxel_size``
+    (ROIs are tens of nm across; a 2 nm grid sees them whole at a quarter of the cost of a 1 nm one).
+    """
+
+    dims: int = 2
+    depth: int = 50
+    width: int = 1
+    max_dilation: int = 10
+    context: int = 2
+    voxel_size: Optional[float] = None
+    min_voxel_size: float = 20.0
+    patch: int = 128
+    batch_size: int = 4
+    epochs: int = 30
+    steps_per_epoch: int = 40
+    learning_rate: float = 2e-3
+    foreground_fraction: float = 0.5
+    penalty_weight: float = 5.0
+    validation_fraction: float = 0.2
+    validation_patches: int = 24
+    time_limit_min: Optional[float] = None
+    seed: int = 0
+
+    def problems(self):
+        """Human-readable problems with these values (empty when valid)."""
+        found = []
+        if self.dims not in (2, 3):
+            found.append(f"dims must be 2 or 3, got {self.dims}")
+        for name in ("depth", "width", "max_dilation", "patch", "batch_size", "epochs", "steps_per_epoch",
+                     "validation_patches"):
+            if getattr(self, name) < 1:
+                found.append(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.context < 0:
+            found.append(f"context must be 0 or more sections, got {self.context}")
+        if self.voxel_size is not None and not self.voxel_size > 0:
+            found.append(f"the model voxel size must be positive (Å), got {self.voxel_size}")
+        if not self.learning_rate > 0:
+            found.append(f"learning rate must be positive, got {self.learning_rate}")
+        if not 0 <= self.foreground_fraction <= 1:
+            found.append(f"foreground fraction must be in [0, 1], got {self.foreground_fraction}")
+        if self.penalty_weight < 0:
+            found.append(f"penalty weight must be 0 or more, got {self.penalty_weight}")
+        if not 0 < self.validation_fraction < 0.5:
+            found.append(f"validation fraction must be in (0, 0.5), got {self.validation_fraction}")
+        if self.time_limit_min is not None and not self.time_limit_min > 0:
+            found.append(f"time limit must be positive (minutes), got {self.time_limit_min}")
+        return found
+
+    def check(self):
+        found = self.problems()
+        if found:
+            raise InputError("; ".join(found))
+
+
+def split_rows(rows, fraction, gap=4):
+    """Training and validation row ranges: validation is the last ``fraction`` of the rows, with ``gap`` rows
+    left out between them. Tomograms too small to split validate on their training range."""
+    n_val = int(round(rows * fraction))
+    if n_val < 8 or rows - n_val - gap < 8:
+        return (0, rows), (0, rows)
+    return (0, rows - n_val - gap), (rows - n_val, rows)
+
+
+def _build_model(params, init_model, voxel_size, device):
+    from .msd import MSDNet
+
+    if init_model is not None:
+        model = load_model(init_model, device)
+        model.training = {"fine_tuned_from": str(init_model), "previous": model.training}
+        return model
+    net = MSDNet(in_channels=2 * params.context + 1 if params.dims == 2 else 1, out_channels=1, depth=params.depth,
+                 width=params.width, dims=params.dims, max_dilation=params.max_dilation)
+    return TrainedModel(net.to(device), voxel_size, params.context if params.dims == 2 else 0)
+
+
+def model_voxel_size(params, voxel_sizes):
+    """The model grid's voxel size (Å) for training tomograms of ``voxel_sizes``."""
+    if params.voxel_size is not None:
+        return float(params.voxel_size)
+    return max(max(voxel_sizes), params.min_voxel_size)
+
+
+class _Batches:
+    """Torch tensors for a batch from a sampler."""
+
+    def __init__(self, sampler, device):
+        self.sampler, self.device = sampler, device
+
+    def __call__(self, size, rng, augment):
+        import torch
+
+        return [torch.from_numpy(a).to(self.device) for a in self.sampler.batch(size, rng, augment)]
+
+
+def _loss_and_counts(net, batch):
+    import torch
+    from torch.nn import functional as F
+
+    image, target, weight = batch
+    logits = net(image)
+    loss = (F.binary_cross_entropy_with_logits(logits, target, reduction="none") * weight).mean()
+    with torch.no_grad():
+        predicted = logits > 0
+        inter = float((predicted & (target > 0.5)).sum())
+        total = float(predicted.sum() + (target > 0.5).sum())
+    return loss, inter, total
+
+
+def train(items, params, out_dir, init_model=None, resume=False, device="cpu", quiet=False, voxel_size=None):
+    """Train a model on loaded items and write it to ``out_dir``.
+
+    Parameters
+    ----------
+    items : list of TrainingItem
+        Tomograms and masks already on the model's grid (see :func:`.data.load_training_item`).
+    params : TrainingParameters
+    out_dir : path
+        Receives ``model.pt`` (best validation loss), ``checkpoint.pt`` (latest epoch) and ``history.csv``.
+    init_model : path, optional
+        A model to fine-tune; its architecture, voxel size and context replace those in ``params``.
+    resume : bool
+        Continue from ``out_dir/checkpoint.pt`` (same data and parameters).
+    voxel_size : float
+        The model grid's voxel size in Å (the items' grid).
+
+    Returns
+    -------
+    dict
+        Summary: epochs run, best epoch, best validation loss and Dice, seconds, model path.
+    """
+    import torch
+
+    params.check()
+    out_dir = ensure_output_dir(out_dir)
+    torch.manual_seed(params.seed)
+    model = _build_model(params, init_model, voxel_size, device)
+    dims, context = model.dims, model.context
+    splits = [split_rows(item.image.shape[1], params.validation_fraction) for item in items]
+    from .patches import PatchSampler
+
+    make = lambda rows: PatchSampler(items, rows, dims, context, params.patch, params.foreground_fraction,  # noqa: E731
+                                   on_penalty=0.25, penalty_weight=params.penalty_weight)
+    train_batches = _Batches(make([s[0] for s in splits]), device)
+    val_batches = _Batches(make([s[1] for s in splits]), device)
+    validation = [val_batches(1, np.random.default_rng([params.seed, 99, i]), augment=False)
+                  for i in range(params.validation_patches)]
+    optimizer = torch.optim.Adam(model.net.parameters(), lr=params.learning_rate)
+    state = {"epoch": 0, "best_loss": math.inf, "best_epoch": 0, "best_dice": None, "seconds": 0.0, "history": []}
+    checkpoint_path = out_dir / CHECKPOINT_FILE
+    if resume:
+        state = _restore(checkpoint_path, model, optimizer)
+    model.training.update({"parameters": asdict(params), "items": [item.name for item in items],
+                           "voxel_size_A": model.voxel_size})
+    progress = Progress("roi train", params.epochs, quiet=quiet)
+    progress.done = state["epoch"]
+    progress.info(f"{len(items)} tomograms on a {model.voxel_size:g} Å grid, {dims}D MS-D depth "
+                  f"{model.net.config['depth']}, patches {train_batches.sampler.patch_y}×{train_batches.sampler.patch_x}, device {device}")
+    started = time.perf_counter() - state["seconds"]
+    limit_s = None if params.time_limit_min is None else 60 * params.time_limit_min
+    while state["epoch"] < params.epochs:
+        rng = np.random.default_rng([params.seed, state["epoch"]])
+        model.net.train()
+        losses = []
+        for _ in range(params.steps_per_epoch):
+            loss, _, _ = _loss_and_counts(model.net, train_batches(params.batch_size, rng, augment=True))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            losses.append(float(loss.detach()))
+            if limit_s is not None and time.perf_counter() - started > limit_s:
+                break
+        val_loss, val_dice = _validate(model.net, validation)
+        state["epoch"] += 1
+        state["seconds"] = time.perf_counter() - started
+        row = {"epoch": state["epoch"], "train_loss": float(np.mean(losses)), "val_loss": val_loss,
+               "val_dice": val_dice, "seconds": round(state["seconds"], 1)}
+        state["history"].append(row)
+        improved = val_loss < state["best_loss"]
+        if improved:
+            state.update(best_loss=val_loss, best_epoch=state["epoch"], best_dice=val_dice)
+            model.training["history"] = state["history"]
+            model.training["best_epoch"] = state["epoch"]
+            save_model(out_dir / MODEL_FILE, model)
+        _save_checkpoint(checkpoint_path, model, optimizer, state)
+        _write_history(out_dir / HISTORY_FILE, state["history"])
+        progress.step(f"epoch {state['epoch']}: train loss {row['train_loss']:.4f}  val loss {val_loss:.4f}  "
+                      f"val Dice {_fmt(val_dice)}{'  (best, saved)' if improved else ''}")
+        if limit_s is not None and state["seconds"] > limit_s:
+            progress.info(f"time limit of {params.time_limit_min:g} min reached after epoch {state['epoch']}")
+            break
+    return {"epochs": state["epoch"], "best_epoch": state["best_epoch"], "best_val_loss": state["best_loss"],
+            "best_val_dice": state["best_dice"], "seconds": round(state["seconds"], 1),
+            "model": str(out_dir / MODEL_FILE)}
+
+
+def _fmt(value):
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _validate(net, validation):
+    import torch
+
+    net.eval()
+    total_loss, inter, total = 0.0, 0.0, 0.0
+    with torch.no_grad():
+        for batch in validation:
+            loss, i, t = _loss_and_counts(net, batch)
+            total_loss += float(loss)
+            inter, total = inter + i, total + t
+    return total_loss / len(validation), (2 * inter / total if total > 0 else None)
+
+
+def _save_checkpoint(path, model, optimizer, state):
+    import torch
+
+    payload = {"net": model.net.state_dict(), "optimizer": optimizer.state_dict(), "state": state,
+               "training": model.training}
+    with atomic_output(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def _restore(path, model, optimizer):
+    import torch
+
+    if not Path(path).is_file():
+        raise InputError(f"{path}: no checkpoint to resume from (train without --resume first)")
+    try:
+        payload = torch.load(path, map_location=next(model.net.parameters()).device, weights_only=True)
+        model.net.load_state_dict(payload["net"])
+        optimizer.load_state_dict(payload["optimizer"])
+    except Exception as exc:  # a checkpoint from another architecture or a corrupt file
+        raise InputError(f"{path}: cannot resume from this checkpoint ({type(exc).__name__}: {str(exc)[:120]}); "
+                         "use the same parameters as the interrupted run") from None
+    model.training = payload.get("training", model.training)
+    return payload["state"]
+
+
+def _write_history(path, history):
+    with atomic_output(path) as tmp:
+        with open(tmp, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(history[0]))
+            writer.writeheader()
+            writer.writerows(history)
+
+
+def parameter_names():
+    """Names of the :class:`TrainingParameters` fields, for CLIs and protocols."""
+    return [f.name for f in fields(TrainingParameters)]
+
+
+def train_files(tomograms, masks, params, out_dir, penalties=None, init_model=None, resume=False, device="cpu",
+                voxel_size=None, quiet=False):
+    """Load annotated tomograms from MRC files and :func:`train` on them.
+
+    Parameters
+    ----------
+    tomograms, masks : list of path
+        Tomograms and their ROI masks (nonzero = ROI), paired by position.
+    penalties : list of path or None, optional
+        Penalty masks paired with the tomograms (None entries allowed): flagged false-positive patterns.
+    voxel_size : float, optional
+        Voxel size in Å of all tomograms, instead of their headers'.
+
+    Raises
+    ------
+    InputError
+        Listing every unusable input (missing, mismatched shapes, empty masks, NaN) before any training.
+    """
+    from ..io import open_mrc
+    from .data import load_training_item
+
+    params.check()
+    if not tomograms or len(tomograms) != len(masks):
+        raise InputError(f"give one ROI mask per tomogram: {len(tomograms)} tomograms, {len(masks)} masks")
+    penalties = list(penalties) if penalties else [None] * len(tomograms)
+    if len(penalties) != len(tomograms):
+        raise InputError(f"give one penalty mask per tomogram: {len(tomograms)} tomograms, {len(penalties)} masks")
+    if init_model is not None:
+        grid = load_model(init_model).voxel_size
+    else:
+        sizes = []
+        for path in tomograms:
+            with open_mrc(path, voxel_size) as volume:
+                sizes.append(volume.voxel_size)
+        grid = model_voxel_size(params, sizes)
+    progress = Progress("roi train", len(tomograms), quiet=quiet)
+    items, problems = [], []
+    for tomogram, mask, penalty in zip(tomograms, masks, penalties):
+        try:
+            items.append(load_training_item(tomogram, mask, grid, penalty, voxel_size))
+            progress.step(f"loaded {Path(tomogram).name} → {items[-1].image.shape} on the {grid:g} Å grid, "
+                          f"{100 * items[-1].target.mean():.2f}% ROI")
+        except InputError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise InputError(f"{len(problems)} of {len(tomograms)} training inputs unusable: " + "; ".join(problems))
+    return train(items, params, out_dir, init_model, resume, device, quiet, voxel_size=grid)

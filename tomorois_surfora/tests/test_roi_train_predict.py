@@ -1,0 +1,170 @@
+"""Training (checkpoints, resume, fine-tuning, penalty weights), model files, resampling and tiled inference."""
+import csv
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from tomorois_surfora.engine import InputError
+from tomorois_surfora.engine.io import read_mrc, write_mrc
+from tomorois_surfora.engine.roi.data import load_training_item, scale_factor
+from tomorois_surfora.engine.roi.model_file import TrainedModel, load_model, save_model
+from tomorois_surfora.engine.roi.msd import MSDNet
+from tomorois_surfora.engine.roi.patches import PatchSampler
+from tomorois_surfora.engine.roi.predict import TileParameters, blend_window, predict_array, predict_file, tile_starts
+from tomorois_surfora.engine.roi.resample import resample_into, resample_volume
+from tomorois_surfora.engine.roi.train import TrainingParameters, split_rows, train_files
+from tomorois_surfora.engine.synth import PhantomParameters, write_dataset
+
+TINY = TrainingParameters(depth=8, epochs=2, steps_per_epoch=3, patch=48, batch_size=2, validation_patches=3)
+
+
+@pytest.fixture(scope="module")
+def phantoms(tmp_path_factory):
+    """Two small contact phantoms at 20 Å (48 × 112 × 112 voxels) with their ROI and decoy masks."""
+    folder = tmp_path_factory.mktemp("phantoms")
+    write_dataset("contacts", folder, 2, seed=3, params=PhantomParameters(shape=(48, 112, 112), voxel_size=20.0),
+                  quiet=True)
+    tomograms = sorted(folder.glob("contacts_00?.mrc"))
+    return tomograms, [t.with_name(t.stem + "_rois.mrc") for t in tomograms], \
+        [t.with_name(t.stem + "_decoys.mrc") for t in tomograms]
+
+
+def _history(folder):
+    with open(folder / "history.csv") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_training_writes_the_best_model_and_resumes_and_fine_tunes(phantoms, tmp_path):
+    tomograms, masks, _ = phantoms
+    summary = train_files(tomograms, masks, TINY, tmp_path / "m", quiet=True)
+    assert summary["epochs"] == 2 and (tmp_path / "m" / "checkpoint.pt").is_file()
+    # A zero-initialised last layer predicts 0.5 everywhere (loss ln 2); training must do better.
+    assert summary["best_val_loss"] < math.log(2)
+    model = load_model(tmp_path / "m" / "model.pt")
+    assert model.voxel_size == 20.0
+    assert model.context == TINY.context and model.net.config["depth"] == 8
+    assert model.net.config["in_channels"] == 2 * TINY.context + 1
+    assert model.training["parameters"]["depth"] == 8 and len(model.training["history"]) >= 1
+
+    resumed = TrainingParameters(**{**TINY.__dict__, "epochs": 4})
+    summary = train_files(tomograms, masks, resumed, tmp_path / "m", resume=True, quiet=True)
+    history = _history(tmp_path / "m")
+    assert summary["epochs"] == 4 and [int(r["epoch"]) for r in history] == [1, 2, 3, 4]
+
+    tuned = train_files(tomograms[:1], masks[:1], TrainingParameters(**{**TINY.__dict__, "depth": 30}),
+                        tmp_path / "tuned", init_model=tmp_path / "m" / "model.pt", quiet=True)
+    model = load_model(tuned["model"])
+    assert model.net.config["depth"] == 8, "fine-tuning keeps the initial model's architecture"
+    assert model.training["fine_tuned_from"].endswith("model.pt")
+
+
+def test_resume_without_a_checkpoint_is_a_clear_error(phantoms, tmp_path):
+    tomograms, masks, _ = phantoms
+    with pytest.raises(InputError, match="no checkpoint to resume from"):
+        train_files(tomograms, masks, TINY, tmp_path / "none", resume=True, quiet=True)
+
+
+def test_bad_training_inputs_are_all_named_and_nothing_is_written(phantoms, tmp_path):
+    tomograms, masks, _ = phantoms
+    data, size = read_mrc(tomograms[0])
+    write_mrc(tmp_path / "small_mask.mrc", np.ones((10, 10, 10), np.int8), size)
+    write_mrc(tmp_path / "empty.mrc", np.zeros(data.shape, np.int8), size)
+    nan = data.copy()
+    nan[3, 4, 5] = np.nan
+    write_mrc(tmp_path / "nan.mrc", nan, size)
+    with pytest.raises(InputError) as error:
+        train_files([tomograms[0], tomograms[1], tmp_path / "nan.mrc"],
+                    [tmp_path / "small_mask.mrc", tmp_path / "empty.mrc", masks[0]], TINY, tmp_path / "out")
+    message = str(error.value)
+    assert "3 of 3 training inputs unusable" in message
+    assert "small_mask.mrc: ROI mask shape (10, 10, 10)" in message
+    assert "empty.mrc: the annotation mask is empty" in message
+    assert "nan.mrc: the tomogram contains NaN" in message
+    assert not (tmp_path / "out" / "model.pt").exists()
+    with pytest.raises(InputError, match="one ROI mask per tomogram"):
+        train_files(tomograms, masks[:1], TINY, tmp_path / "out")
+
+
+def test_penalty_voxels_are_weighted_and_sampled(phantoms):
+    tomograms, masks, decoys = phantoms
+    items = [load_training_item(t, m, 20.0, p) for t, m, p in zip(tomograms, masks, decoys)]
+    assert any(item.penalty.any() for item in items), "the contact phantoms have vesicle-in-vesicle decoys"
+    assert not any((item.penalty & item.target).any() for item in items)
+    sampler = PatchSampler(items, [(0, item.image.shape[1]) for item in items], 2, 2, 32,
+                           foreground=0.0, on_penalty=1.0, penalty_weight=4.0)
+    rng = np.random.default_rng(0)
+    index = next(i for i, item in enumerate(items) if item.penalty.any())
+    image, target, weight = sampler.sample(index, rng)
+    assert image.shape == (5, 32, 32) and target.shape == weight.shape == (1, 32, 32)
+    assert set(np.unique(weight)) == {1.0, 5.0}, "penalty voxels weigh 1 + penalty_weight"
+    assert not np.any(target[weight > 1])
+
+
+def test_split_rows_keeps_a_gap_between_training_and_validation():
+    assert split_rows(128, 0.2) == ((0, 98), (102, 128))
+    assert split_rows(20, 0.2) == ((0, 20), (0, 20)), "too small to split: validate on training data"
+
+
+def test_tiles_cover_the_volume_and_windows_blend_to_positive_weights():
+    assert tile_starts(100, 40, 10) == [0, 30, 60]
+    assert tile_starts(30, 40, 10) == [0]
+    w = blend_window(40, 10, at_start=False, at_end=False)
+    assert w.min() > 0 and w[20] == 1 and w[0] < 0.01 and w[-1] < 0.01
+    assert blend_window(40, 10, True, True).min() == 1
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_tiled_inference_matches_whole_volume_inference(dims):
+    torch.manual_seed(0)
+    net = MSDNet(in_channels=3 if dims == 2 else 1, depth=4, dims=dims, max_dilation=2)
+    torch.nn.init.normal_(net.final_weight, std=0.5)
+    model = TrainedModel(net, 20.0, context=1 if dims == 2 else 0)
+    image = np.random.default_rng(1).normal(size=(24, 70, 90)).astype(np.float32)
+    whole, tiled = np.zeros_like(image), np.zeros_like(image)
+    predict_array(model, image, whole, TileParameters(tile=128, overlap=0, tile_z=64, overlap_z=0))
+    predict_array(model, image, tiled, TileParameters(tile=32, overlap=14, tile_z=16, overlap_z=7))
+    assert np.all((tiled > 0) & (tiled < 1))
+    # The receptive field reaches 6 voxels: only tile edges differ, and the blend weights there are small.
+    assert np.abs(tiled - whole).max() < 0.05 and np.abs(tiled - whole).mean() < 2e-3
+
+
+def test_resampling_round_trip_preserves_smooth_volumes():
+    z, y, x = np.mgrid[:20, :40, :60].astype(np.float32)
+    smooth = np.sin(x / 9) + np.cos(y / 7) + z / 20
+    coarse = resample_volume(smooth, 0.5)
+    assert coarse.shape == (10, 20, 30)
+    back = np.zeros_like(smooth)
+    resample_into(coarse, back)
+    assert np.abs(back - smooth)[2:-2, 2:-2, 2:-2].max() < 0.15
+
+
+def test_prediction_resamples_finer_tomograms_and_refuses_much_coarser_ones(phantoms, tmp_path):
+    tomograms, masks, _ = phantoms
+    torch.manual_seed(0)
+    save_model(tmp_path / "m.pt", TrainedModel(MSDNet(in_channels=1, depth=3, dims=2), 20.0, 0))
+    model = load_model(tmp_path / "m.pt")
+    info = predict_file(model, _copy(tomograms[0], tmp_path / "t10.mrc", 10.0), tmp_path / "p.mrc", quiet=True)
+    probability, size = read_mrc(tmp_path / "p.mrc")
+    assert probability.shape == (48, 112, 112) and size == 10.0 and info["model_grid"] == [24, 56, 56]
+    assert np.allclose(probability, 0.5), "an untrained model (zero last layer) gives 0.5"
+    assert scale_factor(13.68, 20.0, "t") == pytest.approx(0.684)
+    with pytest.raises(InputError, match=r"t40.mrc: voxel size 40 Å is coarser than the model's 20 Å"):
+        predict_file(model, _copy(tomograms[0], tmp_path / "t40.mrc", 40.0), tmp_path / "q.mrc", quiet=True)
+    assert not (tmp_path / "q.mrc").exists(), "a refused input leaves no output"
+
+
+def _copy(source, target, voxel_size):
+    data, _ = read_mrc(source)
+    write_mrc(target, data, voxel_size)
+    return target
+
+
+def test_foreign_files_are_not_models(tmp_path):
+    (tmp_path / "x.pt").write_bytes(b"not a model")
+    with pytest.raises(InputError, match="x.pt: not a readable TomoROIS model"):
+        load_model(tmp_path / "x.pt")
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "y.pt")
+    with pytest.raises(InputError, match="y.pt: not a TomoROIS model file"):
+        load_model(tmp_path / "y.pt")
