@@ -1,4 +1,9 @@
 """Scipion protocols, one module per stage: parameters in, one engine call per item, outputs registered."""
 from .protocol_phantoms import ProtTomoRoisPhantoms
+from .protocol_roi_evaluate import ProtTomoRoisEvaluate
+from .protocol_roi_extract import ProtTomoRoisExtract
+from .protocol_roi_predict import ProtTomoRoisPredict
+from .protocol_roi_train import ProtTomoRoisTrain
 
-__all__ = ["ProtTomoRoisPhantoms"]
+__all__ = ["ProtTomoRoisPhantoms", "ProtTomoRoisTrain", "ProtTomoRoisPredict", "ProtTomoRoisExtract",
+           "ProtTomoRoisEvaluate"]

@@ -9,9 +9,10 @@ from tomo.objects import SetOfTomoMasks, SetOfTomograms, TomoAcquisition, TomoMa
 from ..engine.synth import KINDS, Microscope, PhantomParameters, generate_phantom, ts_id_for, write_phantom
 
 
-OUTPUT_TOMOGRAMS, OUTPUT_MEMBRANES, OUTPUT_ROIS = "tomograms", "membraneMasks", "roiMasks"
-# A dict, not an Enum: Enum members with equal values (two SetOfTomoMasks) would be aliases of one another.
-PHANTOM_OUTPUTS = {OUTPUT_TOMOGRAMS: SetOfTomograms, OUTPUT_MEMBRANES: SetOfTomoMasks, OUTPUT_ROIS: SetOfTomoMasks}
+OUTPUT_TOMOGRAMS, OUTPUT_MEMBRANES, OUTPUT_ROIS, OUTPUT_DECOYS = "tomograms", "membraneMasks", "roiMasks", "decoyMasks"
+# A dict, not an Enum: Enum members with equal values (several SetOfTomoMasks) would be aliases of one another.
+PHANTOM_OUTPUTS = {OUTPUT_TOMOGRAMS: SetOfTomograms, OUTPUT_MEMBRANES: SetOfTomoMasks, OUTPUT_ROIS: SetOfTomoMasks,
+                   OUTPUT_DECOYS: SetOfTomoMasks}
 
 
 class ProtTomoRoisPhantoms(EMProtocol):
@@ -21,7 +22,9 @@ class ProtTomoRoisPhantoms(EMProtocol):
     vesicles, vesicle-in-vesicle pairs at similar gaps). Invaginations: vesicles with inward buds of 20-80 nm
     diameter opening along z or in x-y, with plain vesicles. Each bilayer is two Gaussian leaflets, imaged
     with a missing wedge, a phase-flipped CTF and Gaussian noise. Outputs the tomograms, the membrane
-    instance labels and the ROI instance labels; every object's parameters are in extra/<tsId>.json.
+    instance labels, the ROI instance labels and decoy labels (the contact-like region inside each
+    vesicle-in-vesicle pair: a ready-made penalty mask for training); every object's parameters are in
+    extra/<tsId>.json.
     """
 
     _label = "phantoms (synthetic membranes)"
@@ -67,18 +70,20 @@ class ProtTomoRoisPhantoms(EMProtocol):
         tomograms = SetOfTomograms.create(self._getPath(), template="tomograms%s.sqlite")
         membranes = SetOfTomoMasks.create(self._getPath(), template="tomomasks%s.sqlite", suffix="membranes")
         rois = SetOfTomoMasks.create(self._getPath(), template="tomomasks%s.sqlite", suffix="rois")
-        for output in (tomograms, membranes, rois):
+        decoys = SetOfTomoMasks.create(self._getPath(), template="tomomasks%s.sqlite", suffix="decoys")
+        for output in (tomograms, membranes, rois, decoys):
             output.setSamplingRate(sampling)
             output.setAcquisition(acquisition.clone())
         for index in range(self.nTomograms.get()):
             tsId = ts_id_for(self._kind(), index)
             tomoFile = self._getExtraPath(f"{tsId}.mrc")
             tomograms.append(self._newVolume(Tomogram(), tomoFile, tsId, acquisition))
-            for output, suffix in ((membranes, "membranes"), (rois, "rois")):
+            for output, suffix in ((membranes, "membranes"), (rois, "rois"), (decoys, "decoys")):
                 mask = self._newVolume(TomoMask(), self._getExtraPath(f"{tsId}_{suffix}.mrc"), tsId, acquisition)
                 mask.setVolName(tomoFile)
                 output.append(mask)
-        self._defineOutputs(**{OUTPUT_TOMOGRAMS: tomograms, OUTPUT_MEMBRANES: membranes, OUTPUT_ROIS: rois})
+        self._defineOutputs(**{OUTPUT_TOMOGRAMS: tomograms, OUTPUT_MEMBRANES: membranes, OUTPUT_ROIS: rois,
+                               OUTPUT_DECOYS: decoys})
 
     # --------------------------------------------------------------------------------- info
     def _validate(self):

@@ -65,4 +65,25 @@ def evaluate_rois(predicted, truth, iou_threshold=0.5, source="predicted ROIs"):
         "dice": 2 * intersection / total if total else None,
         "iou": intersection / union if union else None,
         "iou_threshold": iou_threshold, "matches": matches,
+        "voxels": {"intersection": int(intersection), "predicted": int(np.count_nonzero(p)),
+                   "true": int(np.count_nonzero(t)), "union": int(union)},
     }
+
+
+def combine_evaluations(results):
+    """Pool per-tomogram results of :func:`evaluate_rois` into dataset totals.
+
+    Counts are summed; the FP and FN rates are recomputed from the sums (FP among all predicted ROIs, FN
+    among all true ROIs) and Dice and IoU from the pooled voxel counts.
+    """
+    total = {key: sum(r[key] for r in results) for key in ("predicted", "true", "tp", "fp", "fn")}
+    voxels = {key: sum(r["voxels"][key] for r in results) for key in ("intersection", "predicted", "true", "union")}
+    both = voxels["predicted"] + voxels["true"]
+    total.update({
+        "tomograms": len(results),
+        "fp_rate": total["fp"] / total["predicted"] if total["predicted"] else None,
+        "fn_rate": total["fn"] / total["true"] if total["true"] else None,
+        "dice": 2 * voxels["intersection"] / both if both else None,
+        "iou": voxels["intersection"] / voxels["union"] if voxels["union"] else None,
+        "voxels": voxels})
+    return total

@@ -27,11 +27,15 @@ class PatchSampler:
         Probabilities of centring a patch on an ROI voxel, or on a penalty voxel.
     penalty_weight : float
         Extra loss weight on penalty voxels: weight = 1 + penalty_weight there.
+    positive_weight : float
+        Loss weight on ROI voxels (background weighs 1), to balance the classes.
     """
 
-    def __init__(self, items, row_ranges, dims, context, patch, foreground=0.5, on_penalty=0.25, penalty_weight=5.0):
+    def __init__(self, items, row_ranges, dims, context, patch, foreground=0.5, on_penalty=0.25, penalty_weight=5.0,
+                 positive_weight=1.0):
         self.items, self.row_ranges, self.dims, self.context = items, row_ranges, dims, context
         self.foreground, self.on_penalty, self.penalty_weight = foreground, on_penalty, penalty_weight
+        self.positive_weight = positive_weight
         self.patch_y = min(patch, min(hi - lo for lo, hi in row_ranges))
         self.patch_x = min(patch, min(item.image.shape[2] for item in items))
         self.patch_z = min(patch, min(item.image.shape[0] for item in items)) if dims == 3 else 1
@@ -82,7 +86,7 @@ class PatchSampler:
             zs = self._window(z, self.patch_z, 0, item.image.shape[0])
             image = item.image[zs, ys, xs][None]
         target = item.target[zs, ys, xs].astype(np.float32)
-        weight = np.ones_like(target)
+        weight = 1 + (self.positive_weight - 1) * target
         if item.penalty is not None:
             weight += self.penalty_weight * item.penalty[zs, ys, xs]
         if self.dims == 2:

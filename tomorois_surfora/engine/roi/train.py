@@ -1,8 +1,9 @@
 """Train an MS-D network from scratch (or fine-tune one) on a few annotated tomograms.
 
-The loss is binary cross-entropy on random patches, weighted ``1 + penalty_weight`` on voxels of an optional
-penalty mask (patterns the user flagged as false positives), which pushes the network's confidence there
-down. The last ``validation_fraction`` of every tomogram's rows (y) is held out for validation (objects
+The loss is binary cross-entropy on random patches. ROIs are a few percent of a tomogram, so ROI voxels weigh
+``positive_weight`` (by default √(background/ROI voxels), capped at 20); voxels of an optional penalty mask
+(patterns the user flagged as false positives) weigh ``1 + penalty_weight``, which pushes the network's
+confidence there down. The last ``validation_fraction`` of every tomogram's rows (y) is held out for validation (objects
 spread evenly in x–y, while z often has empty margins); the model with the lowest validation loss is kept. Every epoch writes a checkpoint, from which training resumes.
 """
 import csv
@@ -37,13 +38,14 @@ class TrainingParameters:
     context: int = 2
     voxel_size: Optional[float] = None
     min_voxel_size: float = 20.0
-    patch: int = 128
+    patch: int = 96
     batch_size: int = 4
     epochs: int = 30
     steps_per_epoch: int = 40
     learning_rate: float = 2e-3
     foreground_fraction: float = 0.5
     penalty_weight: float = 5.0
+    positive_weight: Optional[float] = None
     validation_fraction: float = 0.2
     validation_patches: int = 24
     time_limit_min: Optional[float] = None
@@ -66,6 +68,8 @@ class TrainingParameters:
             found.append(f"learning rate must be positive, got {self.learning_rate}")
         if not 0 <= self.foreground_fraction <= 1:
             found.append(f"foreground fraction must be in [0, 1], got {self.foreground_fraction}")
+        if self.positive_weight is not None and not self.positive_weight > 0:
+            found.append(f"positive weight must be positive, got {self.positive_weight}")
         if self.penalty_weight < 0:
             found.append(f"penalty weight must be 0 or more, got {self.penalty_weight}")
         if not 0 < self.validation_fraction < 0.5:
@@ -99,6 +103,13 @@ def _build_model(params, init_model, voxel_size, device):
     net = MSDNet(in_channels=2 * params.context + 1 if params.dims == 2 else 1, out_channels=1, depth=params.depth,
                  width=params.width, dims=params.dims, max_dilation=params.max_dilation)
     return TrainedModel(net.to(device), voxel_size, params.context if params.dims == 2 else 0)
+
+
+def balancing_weight(items, cap=20.0):
+    """√(background voxels / ROI voxels) over the training items, between 1 and ``cap``."""
+    positives = sum(int(item.target.sum()) for item in items)
+    total = sum(item.target.size for item in items)
+    return float(np.clip(np.sqrt((total - positives) / max(positives, 1)), 1.0, cap))
 
 
 def model_voxel_size(params, voxel_sizes):
@@ -166,8 +177,10 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
     splits = [split_rows(item.image.shape[1], params.validation_fraction) for item in items]
     from .patches import PatchSampler
 
+    positive_weight = params.positive_weight or balancing_weight(items)
     make = lambda rows: PatchSampler(items, rows, dims, context, params.patch, params.foreground_fraction,  # noqa: E731
-                                   on_penalty=0.25, penalty_weight=params.penalty_weight)
+                                     on_penalty=0.25, penalty_weight=params.penalty_weight,
+                                     positive_weight=positive_weight)
     train_batches = _Batches(make([s[0] for s in splits]), device)
     val_batches = _Batches(make([s[1] for s in splits]), device)
     validation = [val_batches(1, np.random.default_rng([params.seed, 99, i]), augment=False)
@@ -178,6 +191,7 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
     if resume:
         state = _restore(checkpoint_path, model, optimizer)
     model.training.update({"parameters": asdict(params), "items": [item.name for item in items],
+                           "positive_weight": positive_weight,
                            "voxel_size_A": model.voxel_size})
     progress = Progress("roi train", params.epochs, quiet=quiet)
     progress.done = state["epoch"]

@@ -1,0 +1,123 @@
+"""Scipion data types of TomoROIS-SurfORA (they must live in this module to be persisted).
+
+ScipionTomo has tomograms and masks but no trained-model or per-ROI record: these types add them.
+"""
+import pyworkflow.object as pwobj
+from pwem.objects import EMObject, EMSet
+
+
+class TomoRoisModel(EMObject):
+    """A trained TomoROIS MS-D model: the model file and what it was trained for.
+
+    The voxel size is that of the grid the model works on; tomograms at other voxel sizes are resampled.
+    """
+
+    def __init__(self, path=None, voxelSize=None, dims=None, depth=None, bestEpoch=None, validationDice=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self._path = pwobj.String(path)
+        self._voxelSize = pwobj.Float(voxelSize)
+        self._dims = pwobj.Integer(dims)
+        self._depth = pwobj.Integer(depth)
+        self._bestEpoch = pwobj.Integer(bestEpoch)
+        self._validationDice = pwobj.Float(validationDice)
+
+    def getPath(self):
+        return self._path.get()
+
+    def setPath(self, path):
+        self._path.set(path)
+
+    def getVoxelSize(self):
+        return self._voxelSize.get()
+
+    def getDims(self):
+        return self._dims.get()
+
+    def getDepth(self):
+        return self._depth.get()
+
+    def getBestEpoch(self):
+        return self._bestEpoch.get()
+
+    def getValidationDice(self):
+        return self._validationDice.get()
+
+    def __str__(self):
+        dice = self.getValidationDice()
+        return (f"TomoRoisModel ({self.getDims()}D MS-D, depth {self.getDepth()}, {self.getVoxelSize():g} Å grid, "
+                f"validation Dice {'n/a' if dice is None else f'{dice:.3f}'})")
+
+
+class TomoRoi(EMObject):
+    """One extracted ROI: its tomogram, its label in the ROI label map, size, centroid (nm) and box (voxels)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._tsId = pwobj.String()
+        self._labelFile = pwobj.String()
+        self._roiLabel = pwobj.Integer()
+        self._voxels = pwobj.Integer()
+        self._volumeNm3 = pwobj.Float()
+        self._centroidNm = pwobj.CsvList(pType=float)
+        self._bboxZyx = pwobj.CsvList(pType=int)
+        self._meanConfidence = pwobj.Float()
+        self._maxConfidence = pwobj.Float()
+
+    def setRecord(self, tsId, labelFile, record):
+        """Fill from an engine ROI table row (see ``engine.roi.extract.roi_table``)."""
+        self._tsId.set(tsId)
+        self._labelFile.set(labelFile)
+        self._roiLabel.set(record["label"])
+        self._voxels.set(record["voxels"])
+        self._volumeNm3.set(record["volume_nm3"])
+        self._centroidNm.set(list(record["centroid_nm"]))
+        self._bboxZyx.set([*record["bbox_zyx"][0], *record["bbox_zyx"][1]])
+        self._meanConfidence.set(record["mean_confidence"])
+        self._maxConfidence.set(record["max_confidence"])
+
+    def getTsId(self):
+        return self._tsId.get()
+
+    def getLabelFile(self):
+        return self._labelFile.get()
+
+    def getRoiLabel(self):
+        return self._roiLabel.get()
+
+    def getVoxels(self):
+        return self._voxels.get()
+
+    def getVolumeNm3(self):
+        return self._volumeNm3.get()
+
+    def getCentroidNm(self):
+        """(x, y, z) in nm."""
+        return [float(v) for v in self._centroidNm]
+
+    def getBoundingBox(self):
+        """((z0, y0, x0), (z1, y1, x1)) voxel indices, end exclusive."""
+        values = [int(v) for v in self._bboxZyx]
+        return tuple(values[:3]), tuple(values[3:])
+
+    def getMeanConfidence(self):
+        return self._meanConfidence.get()
+
+    def getMaxConfidence(self):
+        return self._maxConfidence.get()
+
+
+class SetOfTomoRois(EMSet):
+    """The ROIs extracted from a set of tomograms."""
+
+    ITEM_TYPE = TomoRoi
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._voxelSize = pwobj.Float()
+
+    def getVoxelSize(self):
+        return self._voxelSize.get()
+
+    def setVoxelSize(self, voxelSize):
+        self._voxelSize.set(voxelSize)

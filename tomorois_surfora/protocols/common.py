@@ -1,0 +1,82 @@
+"""Helpers shared by the protocols: the engine's command line, pairing sets by tsId, per-item failures."""
+import os
+import shlex
+import sys
+
+ENGINE_MODULE = "tomorois_surfora.engine"
+
+
+def engineProgram():
+    """Program and leading arguments to run the engine CLI with this Python (for ``runJob``)."""
+    return sys.executable, f"-m {ENGINE_MODULE}"
+
+
+def engineArgs(*parts):
+    """Quote engine arguments for ``runJob``; None parts are skipped, (nested) lists are expanded."""
+    words = []
+
+    def add(part):
+        if isinstance(part, (list, tuple)):
+            for p in part:
+                add(p)
+        elif part is not None:
+            words.append(str(part))
+
+    add(parts)
+    return " ".join(shlex.quote(w) for w in words)
+
+
+def byTsId(objects):
+    """{tsId: clone} of a set's items (Tomogram, TomoMask)."""
+    return {item.getTsId(): item.clone() for item in objects}
+
+
+def pairingProblems(tomograms, masks, role):
+    """Messages for tomograms without a ``role`` mask and for masks whose size differs from the tomogram's."""
+    problems = []
+    tomos, others = byTsId(tomograms), byTsId(masks)
+    missing = sorted(set(tomos) - set(others))
+    if missing:
+        problems.append(f"No {role} for tomogram(s) {', '.join(missing)} (masks are paired by tsId).")
+    for tsId in sorted(set(tomos) & set(others)):
+        if tuple(tomos[tsId].getDim()) != tuple(others[tsId].getDim()):
+            problems.append(f"{role} {others[tsId].getFileName()} ({tsId}): size {others[tsId].getDim()} (x, y, z) "
+                            f"does not match the tomogram's {tomos[tsId].getDim()}.")
+    return problems
+
+
+def recordFailure(protocol, tsId, error):
+    """Note a failed item in extra/<tsId>.failed so that the other items' outputs are still registered."""
+    with open(protocol._getExtraPath(f"{tsId}.failed"), "w") as handle:
+        handle.write(str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__)
+
+
+def failures(protocol):
+    """{tsId: message} for the items recorded by :func:`recordFailure`."""
+    found = {}
+    folder = protocol._getExtraPath()
+    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        if name.endswith(".failed"):
+            with open(os.path.join(folder, name)) as handle:
+                found[name[:-len(".failed")]] = handle.read()
+    return found
+
+
+def failureSummary(protocol):
+    """Summary lines naming failed items."""
+    return [f"FAILED {tsId}: {message}" for tsId, message in failures(protocol).items()]
+
+
+def newMaskLike(template, fileName):
+    """A TomoMask at ``fileName`` with the tsId, sampling rate, origin and acquisition of ``template``."""
+    from tomo.objects import TomoMask
+
+    mask = TomoMask()
+    mask.copyInfo(template)
+    mask.setLocation(fileName)
+    mask.setTsId(template.getTsId())
+    if template.hasOrigin():
+        mask.setOrigin(template.getOrigin())
+    mask.setVolName(template.getFileName() if not hasattr(template, "getVolName") or not template.getVolName()
+                    else template.getVolName())
+    return mask

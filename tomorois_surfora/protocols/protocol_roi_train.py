@@ -1,0 +1,130 @@
+"""Protocol: train a TomoROIS MS-D model on annotated tomograms (from scratch or fine-tuning)."""
+import json
+import os
+
+from pwem.protocols import EMProtocol
+from pyworkflow.protocol import params
+
+from ..engine.roi.train import TrainingParameters
+from ..objects import TomoRoisModel
+from .common import byTsId, engineArgs, engineProgram, pairingProblems
+
+OUTPUT_MODEL = "model"
+
+
+class ProtTomoRoisTrain(EMProtocol):
+    """Train a Mixed-Scale Dense network (Pelt & Sethian 2018) to segment regions of interest.
+
+    Tomograms and ROI masks are paired by tsId. Optional penalty masks flag patterns that must not be
+    detected (false positives seen in an earlier round): their voxels weigh more in the loss. Give an
+    initial model to fine-tune it. Training runs through the engine command line
+    (``tomorois-surfora roi train``), so a queue can run it; the model with the best validation loss is kept.
+    """
+
+    _label = "train ROI model (MS-D)"
+    _possibleOutputs = {OUTPUT_MODEL: TomoRoisModel}
+
+    def _defineParams(self, form):
+        d = TrainingParameters()
+        form.addSection(label="Input")
+        form.addParam("inputTomograms", params.PointerParam, pointerClass="SetOfTomograms", label="Tomograms")
+        form.addParam("inputMasks", params.PointerParam, pointerClass="SetOfTomoMasks", label="ROI annotations",
+                      help="Masks paired with the tomograms by tsId; any nonzero voxel is ROI.")
+        form.addParam("penaltyMasks", params.PointerParam, pointerClass="SetOfTomoMasks", allowsNull=True,
+                      label="Penalty masks (optional)",
+                      help="Patterns flagged as false positives, paired by tsId; their voxels weigh "
+                           "1 + penalty weight in the loss, which pushes the confidence there down.")
+        form.addParam("initialModel", params.PointerParam, pointerClass="TomoRoisModel", allowsNull=True,
+                      label="Fine-tune from (optional)",
+                      help="Start from this model; its architecture and voxel size are kept.")
+        form.addSection(label="Network")
+        form.addParam("dims", params.EnumParam, choices=["2D (sections)", "3D"], default=0,
+                      display=params.EnumParam.DISPLAY_HLIST, label="Network")
+        form.addParam("depth", params.IntParam, default=d.depth, label="Depth (layers)")
+        form.addParam("context", params.IntParam, default=d.context, condition="dims == 0",
+                      label="Neighbouring sections",
+                      help="2D: sections on each side given to the network as extra channels.")
+        form.addParam("modelVoxelSize", params.FloatParam, default=0.0, label="Model voxel size (Å)",
+                      help=f"Grid the network works on; 0 means the tomograms' voxel size, but at least "
+                           f"{d.min_voxel_size:g} Å. Tomograms are resampled to it.")
+        form.addSection(label="Training")
+        form.addParam("epochs", params.IntParam, default=d.epochs, label="Epochs")
+        form.addParam("stepsPerEpoch", params.IntParam, default=d.steps_per_epoch, label="Steps per epoch")
+        form.addParam("patch", params.IntParam, default=d.patch, label="Patch side (voxels)")
+        form.addParam("batchSize", params.IntParam, default=d.batch_size, label="Batch size")
+        form.addParam("learningRate", params.FloatParam, default=d.learning_rate, label="Learning rate")
+        form.addParam("penaltyWeight", params.FloatParam, default=d.penalty_weight, label="Penalty weight")
+        form.addParam("timeLimit", params.FloatParam, default=0.0, label="Time limit (min)",
+                      help="Stop after this many minutes (0: no limit).")
+        form.addParam("seed", params.IntParam, default=d.seed, label="Random seed", expertLevel=params.LEVEL_ADVANCED)
+        form.addParallelSection(threads=2, mpi=0)
+
+    # --------------------------------------------------------------------------------- steps
+    def _insertAllSteps(self):
+        self._insertFunctionStep(self.trainStep)
+        self._insertFunctionStep(self.createOutputStep)
+
+    def trainStep(self):
+        tomograms, masks = byTsId(self.inputTomograms.get()), byTsId(self.inputMasks.get())
+        tsIds = sorted(tomograms)
+        penalties = byTsId(self.penaltyMasks.get()) if self.penaltyMasks.get() is not None else {}
+        p = self._parameters()
+        program, lead = engineProgram()
+        args = engineArgs(
+            "roi", "train", "--out", self._getExtraPath("model"),
+            "--tomograms", [os.path.abspath(tomograms[t].getFileName()) for t in tsIds],
+            "--masks", [os.path.abspath(masks[t].getFileName()) for t in tsIds],
+            ["--penalty", [os.path.abspath(penalties[t].getFileName()) for t in tsIds]] if penalties else None,
+            "--voxel-size", self.inputTomograms.get().getSamplingRate(),
+            ["--model-voxel-size", p.voxel_size] if p.voxel_size else None,
+            ["--init-model", self.initialModel.get().getPath()] if self.initialModel.get() is not None else None,
+            "--dims", p.dims, "--depth", p.depth, "--context", p.context, "--patch", p.patch,
+            "--batch-size", p.batch_size, "--epochs", p.epochs, "--steps-per-epoch", p.steps_per_epoch,
+            "--lr", p.learning_rate, "--penalty-weight", p.penalty_weight, "--seed", p.seed,
+            ["--time-limit", p.time_limit_min] if p.time_limit_min else None,
+            "--threads", self.numberOfThreads.get(), "--device", "auto")
+        self.runJob(program, f"{lead} {args}")
+
+    def createOutputStep(self):
+        folder = self._getExtraPath("model")
+        with open(os.path.join(folder, "training.json")) as handle:
+            summary = json.load(handle)
+        from ..engine.roi.model_file import load_model
+
+        trained = load_model(summary["model"])
+        model = TomoRoisModel(path=os.path.abspath(summary["model"]), voxelSize=trained.voxel_size,
+                              dims=trained.dims, depth=trained.net.config["depth"], bestEpoch=summary["best_epoch"],
+                              validationDice=summary["best_val_dice"])
+        self._defineOutputs(**{OUTPUT_MODEL: model})
+        self._defineSourceRelation(self.inputTomograms, model)
+        self._defineSourceRelation(self.inputMasks, model)
+
+    # --------------------------------------------------------------------------------- info
+    def _parameters(self):
+        return TrainingParameters(
+            dims=2 if self.dims.get() == 0 else 3, depth=self.depth.get(), context=self.context.get(),
+            voxel_size=self.modelVoxelSize.get() or None, patch=self.patch.get(), batch_size=self.batchSize.get(),
+            epochs=self.epochs.get(), steps_per_epoch=self.stepsPerEpoch.get(), learning_rate=self.learningRate.get(),
+            penalty_weight=self.penaltyWeight.get(), time_limit_min=self.timeLimit.get() or None, seed=self.seed.get())
+
+    def _validate(self):
+        errors = self._parameters().problems()
+        tomograms = self.inputTomograms.get()
+        if self.inputMasks.get() is not None and tomograms is not None:
+            errors += pairingProblems(tomograms, self.inputMasks.get(), "ROI mask")
+            if self.penaltyMasks.get() is not None:
+                errors += pairingProblems(tomograms, self.penaltyMasks.get(), "penalty mask")
+        initial = self.initialModel.get()
+        if initial is not None and not os.path.isfile(initial.getPath() or ""):
+            errors.append(f"Initial model file {initial.getPath()} does not exist.")
+        return errors
+
+    def _summary(self):
+        if not self.hasAttribute(OUTPUT_MODEL):
+            return ["Model not ready yet."]
+        model = getattr(self, OUTPUT_MODEL)
+        with open(self._getExtraPath("model", "training.json")) as handle:
+            summary = json.load(handle)
+        return [f"{model}", f"Trained {summary['epochs']} epochs in {summary['seconds']:.0f} s on "
+                            f"{self.inputTomograms.get().getSize()} tomograms; best epoch {summary['best_epoch']} "
+                            f"(validation loss {summary['best_val_loss']:.4f})."]

@@ -1,0 +1,99 @@
+"""TomoROIS protocols in a real pyworkflow project: train → predict, and extract → evaluate on phantoms.
+
+Runs under pytest and under Scipion's runner (see test_protocol_phantoms.py).
+"""
+import os
+
+import mrcfile
+import numpy as np
+from pyworkflow.project import Manager
+from pyworkflow.tests import BaseTest, setupTestProject
+from scipy import ndimage
+from tomo.protocols import ProtImportTomomasks
+
+from tomorois_surfora.protocols import (ProtTomoRoisEvaluate, ProtTomoRoisExtract, ProtTomoRoisPhantoms,
+                                        ProtTomoRoisPredict, ProtTomoRoisTrain)
+
+SMALL = dict(sizeX=112, sizeY=112, sizeZ=48, samplingRate=20.0)
+TINY_TRAINING = dict(depth=6, epochs=2, stepsPerEpoch=3, patch=48, batchSize=2)
+
+
+class TestProtTomoRois(BaseTest):
+    @classmethod
+    def setUpClass(cls):
+        setupTestProject(cls)
+        cls.phantoms = cls._run(ProtTomoRoisPhantoms, kind=0, nTomograms=2, seed=0, **SMALL)
+
+    @classmethod
+    def _run(cls, protocolClass, **kwargs):
+        prot = cls.newProtocol(protocolClass, **kwargs)
+        errors = prot.validate()
+        assert errors == [], errors
+        cls.launchProtocol(prot)
+        return Manager().loadProject(cls.proj.getName()).getProtocol(prot.getObjId())
+
+    def testTrainWithPenaltyThenPredict(self):
+        train = self._run(ProtTomoRoisTrain, inputTomograms=self.phantoms.tomograms,
+                          inputMasks=self.phantoms.roiMasks, penaltyMasks=self.phantoms.decoyMasks, **TINY_TRAINING)
+        model = train.model
+        self.assertTrue(os.path.isfile(model.getPath()))
+        self.assertEqual((model.getVoxelSize(), model.getDims(), model.getDepth()), (20.0, 2, 6))
+        self.assertIn("Trained 2 epochs", "\n".join(train.summary()))
+        from tomorois_surfora.engine.roi.model_file import load_model
+
+        saved = load_model(model.getPath())
+        self.assertTrue(saved.training["items"] and len(saved.training["history"]) >= 1)
+
+        predict = self._run(ProtTomoRoisPredict, inputModel=model, inputTomograms=self.phantoms.tomograms)
+        self.assertSetSize(predict.probabilities, 2)
+        for item in predict.probabilities:
+            with mrcfile.open(item.getFileName(), permissive=False) as mrc:
+                self.assertEqual((mrc.data.shape, mrc.data.dtype), ((48, 112, 112), np.float32))
+                self.assertTrue(0 <= mrc.data.min() and mrc.data.max() <= 1)
+                self.assertAlmostEqual(float(mrc.voxel_size.x), 20.0, places=3)
+            self.assertTrue(item.getVolName().endswith(f"{item.getTsId()}.mrc"))
+        self.assertIn("ROI probabilities for 2 of 2 tomograms", "\n".join(predict.summary()))
+
+    def testExtractAndEvaluateRecoverGroundTruth(self):
+        folder = os.path.abspath(self.proj.getTmpPath("probabilities"))
+        os.makedirs(folder, exist_ok=True)
+        truthCounts = {}
+        for mask in self.phantoms.roiMasks:
+            labels = mrcfile.read(mask.getFileName())
+            truthCounts[mask.getTsId()] = len(np.unique(labels)) - 1
+            probability = np.clip(ndimage.gaussian_filter((labels > 0).astype(np.float32), 1.0), 0, 1)
+            with mrcfile.new(os.path.join(folder, f"{mask.getTsId()}.mrc")) as mrc:
+                mrc.set_data(probability)
+                mrc.voxel_size = 20.0
+        imported = self._run(ProtImportTomomasks, filesPath=folder, filesPattern="*.mrc",
+                             inputTomos=self.phantoms.tomograms)
+
+        extract = self._run(ProtTomoRoisExtract, inputProbabilities=imported.tomomasks, minVolumeNm3=1000.0)
+        self.assertSetSize(extract.roiLabels, 2)
+        rois = list(extract.rois)
+        self.assertEqual(len(rois), sum(truthCounts.values()))
+        for roi in rois:
+            self.assertIn(roi.getTsId(), truthCounts)
+            labels = mrcfile.read(roi.getLabelFile())
+            self.assertEqual(int((labels == roi.getRoiLabel()).sum()), roi.getVoxels())
+            (z0, y0, x0), (z1, y1, x1) = roi.getBoundingBox()
+            x, y, z = roi.getCentroidNm()
+            self.assertTrue(x0 * 2 <= x <= x1 * 2 and y0 * 2 <= y <= y1 * 2 and z0 * 2 <= z <= z1 * 2)
+            self.assertGreater(roi.getMeanConfidence(), 0.5)
+
+        evaluate = self._run(ProtTomoRoisEvaluate, inputPredicted=extract.roiLabels,
+                             inputTruth=self.phantoms.roiMasks)
+        pooled = evaluate.metrics()["pooled"]
+        self.assertEqual((pooled["tp"], pooled["fp"], pooled["fn"]), (sum(truthCounts.values()), 0, 0))
+        self.assertGreater(pooled["dice"], 0.9)
+        self.assertIn("FP rate 0.000, FN rate 0.000", "\n".join(evaluate.summary()))
+
+    def testValidateNamesMismatchedMasks(self):
+        other = self._run(ProtTomoRoisPhantoms, kind=0, nTomograms=1, seed=0,
+                          **{**SMALL, "sizeX": 96, "sizeY": 96})
+        prot = self.newProtocol(ProtTomoRoisTrain, inputTomograms=self.phantoms.tomograms,
+                                inputMasks=other.roiMasks, epochs=0)
+        errors = "\n".join(prot.validate())
+        self.assertIn("No ROI mask for tomogram(s) contacts_001", errors)
+        self.assertIn("does not match the tomogram's", errors)
+        self.assertIn("epochs must be at least 1", errors)
