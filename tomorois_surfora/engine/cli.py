@@ -82,11 +82,15 @@ def _run_synth(args):
 def _add_demo(subparsers):
     demo = subparsers.add_parser("demo", help="run the main job on the embedded synthetic data",
                                  description="Generate the embedded synthetic datasets (contact sites and "
-                                             "invaginations) and run every available stage on them.")
+                                             "invaginations) and run every available stage on them: TomoROIS "
+                                             "trains on all tomograms but the last of each dataset, then "
+                                             "predicts, extracts and scores the ROIs of the last one.")
     demo.add_argument("--out", type=Path, default=Path("tomorois_demo"),
                       help="output folder (default ./%(default)s)")
     demo.add_argument("--n", type=_positive_int, default=2, help="tomograms per dataset (default 2)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    demo.add_argument("--train-minutes", type=float, default=1.0, metavar="MIN",
+                      help="TomoROIS training time per dataset; 0 skips TomoROIS (default %(default)s)")
     demo.add_argument("--quiet", action="store_true", help="no progress output")
     demo.set_defaults(handler=_run_demo)
 
@@ -94,7 +98,7 @@ def _add_demo(subparsers):
 def _run_demo(args):
     from .demo import run_demo
 
-    run_demo(args.out, n=args.n, seed=args.seed, quiet=args.quiet)
+    run_demo(args.out, n=args.n, seed=args.seed, quiet=args.quiet, train_minutes=args.train_minutes)
     return 0
 
 

@@ -58,7 +58,8 @@ def test_bad_input_gives_one_clear_line_and_nonzero_exit(tmp_path, args, code, m
 
 
 @pytest.mark.parametrize("command", [[], ["synth"], ["synth", "contacts"], ["synth", "invaginations"], ["demo"],
-                                     ["roi"], ["roi", "extract"], ["roi", "evaluate"]])
+                                     ["roi"], ["roi", "train"], ["roi", "predict"], ["roi", "extract"],
+                                     ["roi", "evaluate"]])
 def test_every_subcommand_has_help(command):
     result = run_cli(*command, "--help")
     assert result.returncode == 0 and "usage: tomorois-surfora" in result.stdout
@@ -89,3 +90,39 @@ def test_roi_extract_and_evaluate_recover_phantom_rois_and_survive_a_bad_input(t
     metrics = json.loads((tmp_path / "m.json").read_text())
     assert metrics["fp"] == metrics["fn"] == 0 and metrics["dice"] > 0.95
     assert "FP rate 0.000" in result.stdout
+
+
+def test_demo_runs_phantoms_then_tomorois_end_to_end(tmp_path):
+    result = run_cli("demo", "--out", tmp_path / "demo", "--n", 2, "--train-minutes", 0.05, "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "TomoROIS after 0.05 min of training" in result.stdout
+    for kind in ("contacts", "invaginations"):
+        folder = tmp_path / "demo" / kind / "model"
+        metrics = json.loads((folder / f"{kind}_001_metrics.json").read_text())
+        assert metrics["true"] >= 1 and metrics["tp"] + metrics["fn"] == metrics["true"]
+        assert metrics["training"]["epochs"] >= 1 and (folder / "model.pt").is_file()
+        labels, _ = read_mrc(folder / f"{kind}_001_predicted_rois.mrc")
+        truth, _ = read_mrc(tmp_path / "demo" / kind / f"{kind}_001_rois.mrc")
+        assert labels.shape == truth.shape and labels.max() == metrics["predicted"]
+        assert f"{kind:<15}" in result.stdout
+
+
+def test_roi_train_and_predict_from_the_command_line(tmp_path):
+    assert run_cli("synth", "contacts", "--out", tmp_path / "ds", "--n", 2, *SMALL, "--quiet").returncode == 0
+    tomograms = [tmp_path / "ds" / f"contacts_00{i}.mrc" for i in range(2)]
+    masks = [tmp_path / "ds" / f"contacts_00{i}_rois.mrc" for i in range(2)]
+    result = run_cli("roi", "train", "--tomograms", *tomograms, "--masks", *masks, "--out", tmp_path / "m",
+                     "--depth", 6, "--epochs", 2, "--steps-per-epoch", 2, "--patch", 32, "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "trained 2 epochs" in result.stdout
+    assert json.loads((tmp_path / "m" / "training.json").read_text())["epochs"] == 2
+    (tmp_path / "broken.mrc").write_bytes(b"not an MRC file at all")
+    result = run_cli("roi", "predict", tmp_path / "broken.mrc", tomograms[0], "--model", tmp_path / "m" / "model.pt",
+                     "--out", tmp_path / "p", "--quiet")
+    assert result.returncode == 1 and "broken.mrc: not a readable MRC file" in result.stderr
+    assert "predicted 1 of 2 tomograms" in result.stdout and "Traceback" not in result.stderr
+    probability, size = read_mrc(tmp_path / "p" / "contacts_000_prob.mrc")
+    assert probability.shape == (48, 96, 96) and size == 20.0 and 0 <= probability.min() <= probability.max() <= 1
+    assert not (tmp_path / "p" / "broken_prob.mrc").exists()
+    result = run_cli("roi", "train", "--tomograms", *tomograms, "--masks", masks[0], "--out", tmp_path / "x")
+    assert result.returncode == 1 and "give one ROI mask per tomogram" in result.stderr

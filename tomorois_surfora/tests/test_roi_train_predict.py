@@ -12,7 +12,7 @@ from tomorois_surfora.engine.roi.data import load_training_item, scale_factor
 from tomorois_surfora.engine.roi.model_file import TrainedModel, load_model, save_model
 from tomorois_surfora.engine.roi.msd import MSDNet
 from tomorois_surfora.engine.roi.patches import PatchSampler
-from tomorois_surfora.engine.roi.predict import TileParameters, blend_window, predict_array, predict_file, tile_starts
+from tomorois_surfora.engine.roi.predict import TileParameters, blend_window, predict_array, predict_file, tile_layout
 from tomorois_surfora.engine.roi.resample import resample_into, resample_volume
 from tomorois_surfora.engine.roi.train import TrainingParameters, split_rows, train_files
 from tomorois_surfora.engine.synth import PhantomParameters, write_dataset
@@ -108,8 +108,13 @@ def test_split_rows_keeps_a_gap_between_training_and_validation():
 
 
 def test_tiles_cover_the_volume_and_windows_blend_to_positive_weights():
-    assert tile_starts(100, 40, 10) == [0, 30, 60]
-    assert tile_starts(30, 40, 10) == [0]
+    assert tile_layout(100, 40, 10) == (40, [0, 30, 60])
+    assert tile_layout(500, 256, 48) == (199, [0, 150, 301]), "three even tiles of 199, not 3 of 256"
+    assert tile_layout(30, 40, 10) == (30, [0])
+    for size, tile, overlap in ((500, 256, 48), (1000, 512, 48), (97, 32, 14), (64, 16, 7)):
+        length, starts = tile_layout(size, tile, overlap)
+        assert length <= tile and starts[0] == 0 and starts[-1] + length == size
+        assert all(b - a <= length - overlap for a, b in zip(starts, starts[1:])), "consecutive tiles overlap"
     w = blend_window(40, 10, at_start=False, at_end=False)
     assert w.min() > 0 and w[20] == 1 and w[0] < 0.01 and w[-1] < 0.01
     assert blend_window(40, 10, True, True).min() == 1
@@ -123,8 +128,8 @@ def test_tiled_inference_matches_whole_volume_inference(dims):
     model = TrainedModel(net, 20.0, context=1 if dims == 2 else 0)
     image = np.random.default_rng(1).normal(size=(24, 70, 90)).astype(np.float32)
     whole, tiled = np.zeros_like(image), np.zeros_like(image)
-    predict_array(model, image, whole, TileParameters(tile=128, overlap=0, tile_z=64, overlap_z=0))
-    predict_array(model, image, tiled, TileParameters(tile=32, overlap=14, tile_z=16, overlap_z=7))
+    predict_array(model, image, whole, TileParameters(tile=128, overlap=0, tile_z=64, overlap_z=0, tile_3d=128))
+    predict_array(model, image, tiled, TileParameters(tile=32, overlap=14, tile_z=16, overlap_z=7, tile_3d=32))
     assert np.all((tiled > 0) & (tiled < 1))
     # The receptive field reaches 6 voxels: only tile edges differ, and the blend weights there are small.
     assert np.abs(tiled - whole).max() < 0.05 and np.abs(tiled - whole).mean() < 2e-3

@@ -65,7 +65,7 @@ def run_extract(args):
             labels, table = extract_rois(probabilities, voxel_size, params, source=str(path))
             stem = path.name[:-4] if path.name.lower().endswith(".mrc") else path.name
             write_mrc(out / f"{stem}_rois.mrc", labels, voxel_size)
-            write_csv(out / f"{stem}_rois.csv", _flat_rows(table))
+            write_csv(out / f"{stem}_rois.csv", flat_rows(table))
             progress.step(f"{path.name}: {len(table)} ROI{'' if len(table) == 1 else 's'}")
         except EngineError as exc:
             failures.append(str(exc))
@@ -77,7 +77,7 @@ def run_extract(args):
     return 0
 
 
-def _flat_rows(table):
+def flat_rows(table):
     columns = ["label", "voxels", "volume_nm3", "x_nm", "y_nm", "z_nm", "z0", "y0", "x0", "z1", "y1", "x1",
                "mean_confidence", "max_confidence"]
     rows = {name: [] for name in columns}

@@ -60,22 +60,36 @@ def split_touching(mask, voxel_size_nm, seed_depth_nm):
     """Label ``mask``'s components and split touching ROIs with a marker watershed of the distance map.
 
     Markers are the h-domes of the Euclidean distance transform (h = ``seed_depth_nm``), so a component
-    is split only where a neck is at least that much narrower than the bodies on both sides.
+    is split only where a neck is at least that much narrower than the bodies on both sides. Each
+    component is processed in its own bounding box, so the cost follows the ROIs, not the volume.
     """
+    components, n_components = ndimage.label(mask)
+    labels = np.zeros(mask.shape, np.int32)
+    next_label = 1
+    for index, box in enumerate(ndimage.find_objects(components), start=1):
+        box = tuple(slice(max(s.start - 1, 0), s.stop + 1) for s in box)
+        component = components[box] == index
+        pieces, n = _split_component(component, voxel_size_nm, seed_depth_nm)
+        labels[box][component] = pieces[component] + (next_label - 1)
+        next_label += n
+    return labels, next_label - 1
+
+
+def _split_component(component, voxel_size_nm, seed_depth_nm):
+    """Watershed split of one connected component (a boolean crop): (labels 1..n, n)."""
     from skimage.morphology import local_maxima, reconstruction
     from skimage.segmentation import watershed
 
-    distance = ndimage.distance_transform_edt(mask) * voxel_size_nm
+    distance = ndimage.distance_transform_edt(component) * voxel_size_nm
     # Reconstructing (distance - h) under distance flattens every dome of height < h into its surroundings
     # and each higher dome into one connected plateau. (skimage's h_maxima keeps only each dome's peak
     # voxels, which on a discretised ridge are several disconnected voxels: it would over-split rods.)
     domes = reconstruction(distance - seed_depth_nm, distance, method="dilation")
-    markers, n_markers = ndimage.label(local_maxima(domes) & mask)
-    components, n_components = ndimage.label(mask)
-    if n_markers <= n_components:
-        return components, n_components
-    # Every marker lies inside the mask and keeps its label, so the result is already labelled 1..n_markers.
-    return watershed(-distance, markers, mask=mask), n_markers
+    markers, n_markers = ndimage.label(local_maxima(domes) & component)
+    if n_markers <= 1:
+        return component.astype(np.int32), 1
+    # Every marker lies inside the component and keeps its label, so the result is labelled 1..n_markers.
+    return watershed(-distance, markers, mask=component).astype(np.int32), n_markers
 
 
 def roi_table(labels, probabilities, voxel_size_nm):

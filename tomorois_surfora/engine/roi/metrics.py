@@ -57,7 +57,8 @@ def evaluate_rois(predicted, truth, iou_threshold=0.5, source="predicted ROIs"):
     tp = len(matches)
     n_predicted, n_true = len(predicted_ids), len(true_ids)
     p, t = predicted > 0, truth > 0
-    intersection, total, union = np.count_nonzero(p & t), np.count_nonzero(p) + np.count_nonzero(t), np.count_nonzero(p | t)
+    intersection, union = np.count_nonzero(p & t), np.count_nonzero(p | t)
+    total = np.count_nonzero(p) + np.count_nonzero(t)
     return {
         "predicted": n_predicted, "true": n_true, "tp": tp, "fp": n_predicted - tp, "fn": n_true - tp,
         "fp_rate": (n_predicted - tp) / n_predicted if n_predicted else None,

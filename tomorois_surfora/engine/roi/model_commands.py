@@ -60,8 +60,11 @@ def add_model_commands(stages, positive_float, positive_int):
     predict.add_argument("--model", required=True, type=Path, help="model file from roi train")
     predict.add_argument("--out", required=True, type=Path, help="output folder (created if needed)")
     predict.add_argument("--voxel-size", type=positive_float, metavar="Å", help="voxel size in Å (default: header)")
-    predict.add_argument("--tile", type=positive_int, default=tiles.tile, help="tile side, voxels (default %(default)s)")
+    predict.add_argument("--tile", type=positive_int, default=tiles.tile,
+                         help="tile side, voxels of the model grid (default %(default)s)")
     predict.add_argument("--overlap", type=int, default=tiles.overlap, help="tile overlap (default %(default)s)")
+    predict.add_argument("--tile-3d", type=positive_int, default=tiles.tile_3d,
+                         help="3D models: tile side in x and y (default %(default)s)")
     predict.add_argument("--tile-z", type=positive_int, default=tiles.tile_z, help="3D models (default %(default)s)")
     predict.add_argument("--overlap-z", type=int, default=tiles.overlap_z, help="3D models (default %(default)s)")
     _add_runtime_options(predict)
@@ -107,7 +110,7 @@ def run_predict(args):
     device = choose_device(args.device)
     use_all_cores(args.threads)
     model = load_model(args.model, device)
-    tiles = TileParameters(args.tile, args.overlap, args.tile_z, args.overlap_z)
+    tiles = TileParameters(args.tile, args.overlap, args.tile_z, args.overlap_z, args.tile_3d)
     out = ensure_output_dir(args.out)
     progress = Progress("roi predict", len(args.tomograms), quiet=args.quiet)
     failures = []

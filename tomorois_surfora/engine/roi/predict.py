@@ -18,29 +18,37 @@ from ..progress import Progress
 
 @dataclass
 class TileParameters:
-    """Tile side and overlap in voxels of the model's grid (z sizes apply to 3D models)."""
+    """Tile side and overlap in voxels of the model's grid.
 
-    tile: int = 256
+    2D models read whole sections up to ``tile`` (512) on a side; 3D models read tiles of ``tile_3d`` (128)
+    in x and y and ``tile_z`` (48) in z. Each tile's feature buffer holds (1 + depth) maps: at depth 50,
+    53 MB for a 512² section, 160 MB for a 48×128² block.
+    """
+
+    tile: int = 512
     overlap: int = 48
     tile_z: int = 48
     overlap_z: int = 12
+    tile_3d: int = 128
 
     def problems(self):
         found = []
-        if self.tile < 16 or self.tile_z < 4:
+        if min(self.tile, self.tile_3d) < 16 or self.tile_z < 4:
             found.append(f"tiles must be at least 16 (z: 4) voxels, got {self.tile} (z: {self.tile_z})")
-        if not 0 <= self.overlap < self.tile // 2 or not 0 <= self.overlap_z < self.tile_z // 2:
+        if not 0 <= self.overlap < min(self.tile, self.tile_3d) // 2 or not 0 <= self.overlap_z < self.tile_z // 2:
             found.append("overlap must be 0 or more and less than half the tile")
         return found
 
 
-def tile_starts(size, tile, overlap):
-    """Start indices of tiles of ``tile`` voxels covering ``size`` with at least ``overlap`` in common."""
+def tile_layout(size, tile, overlap):
+    """Length and start indices of the fewest tiles of at most ``tile`` voxels that cover ``size`` with at
+    least ``overlap`` voxels in common; tiles are shrunk to share the length evenly (less wasted overlap)."""
     if size <= tile:
-        return [0]
-    step = tile - overlap
-    starts = list(range(0, size - tile, step))
-    return starts + [size - tile]
+        return size, [0]
+    count = int(np.ceil((size - overlap) / (tile - overlap)))
+    length = int(np.ceil((size + (count - 1) * overlap) / count))
+    starts = [int(round(i * (size - length) / (count - 1))) for i in range(count)]
+    return length, starts
 
 
 def blend_window(length, overlap, at_start, at_end):
@@ -91,11 +99,11 @@ def predict_array(model, image, out, tiles=None, device="cpu", progress=None):
         raise InputError("; ".join(found))
     net, dims = model.net.to(device).eval(), model.dims
     depth, rows, cols = image.shape
-    tz, oz = (min(tiles.tile_z, depth), tiles.overlap_z) if dims == 3 else (1, 0)
-    z_starts = tile_starts(depth, tz, oz if tz < depth else 0)
-    y_starts = tile_starts(rows, tiles.tile, tiles.overlap)
-    x_starts = tile_starts(cols, tiles.tile, tiles.overlap)
-    ty, tx = min(tiles.tile, rows), min(tiles.tile, cols)
+    side = tiles.tile if dims == 2 else tiles.tile_3d
+    tz, z_starts = tile_layout(depth, tiles.tile_z, tiles.overlap_z) if dims == 3 else (1, list(range(depth)))
+    oz = tiles.overlap_z if dims == 3 else 0
+    ty, y_starts = tile_layout(rows, side, tiles.overlap)
+    tx, x_starts = tile_layout(cols, side, tiles.overlap)
     acc = np.zeros((tz, rows, cols), np.float32)
     weights = np.zeros((tz, rows, cols), np.float32)
     started = time.perf_counter()

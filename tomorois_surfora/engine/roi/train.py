@@ -3,8 +3,9 @@
 The loss is binary cross-entropy on random patches. ROIs are a few percent of a tomogram, so ROI voxels weigh
 ``positive_weight`` (by default √(background/ROI voxels), capped at 20); voxels of an optional penalty mask
 (patterns the user flagged as false positives) weigh ``1 + penalty_weight``, which pushes the network's
-confidence there down. The last ``validation_fraction`` of every tomogram's rows (y) is held out for validation (objects
-spread evenly in x–y, while z often has empty margins); the model with the lowest validation loss is kept. Every epoch writes a checkpoint, from which training resumes.
+confidence there down. The last ``validation_fraction`` of every tomogram's rows (y) is held out for
+validation (objects spread evenly in x–y, while z often has empty margins); the model with the lowest
+validation loss is kept. Every epoch writes a checkpoint, from which training resumes.
 """
 import csv
 import math
@@ -195,8 +196,9 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
                            "voxel_size_A": model.voxel_size})
     progress = Progress("roi train", params.epochs, quiet=quiet)
     progress.done = state["epoch"]
+    sampler = train_batches.sampler
     progress.info(f"{len(items)} tomograms on a {model.voxel_size:g} Å grid, {dims}D MS-D depth "
-                  f"{model.net.config['depth']}, patches {train_batches.sampler.patch_y}×{train_batches.sampler.patch_x}, device {device}")
+                  f"{model.net.config['depth']}, patches {sampler.patch_y}×{sampler.patch_x}, device {device}")
     started = time.perf_counter() - state["seconds"]
     limit_s = None if params.time_limit_min is None else 60 * params.time_limit_min
     while state["epoch"] < params.epochs:

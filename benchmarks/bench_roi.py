@@ -1,0 +1,236 @@
+"""Benchmark TomoROIS: accuracy on held-out phantoms, the penalty's effect, throughput and peak memory.
+
+    .venv/bin/python benchmarks/bench_roi.py accuracy --kind contacts --train 10 --test 10 --minutes 25
+    .venv/bin/python benchmarks/bench_roi.py accuracy --kind invaginations --train 5 --test 10 --minutes 15
+    .venv/bin/python benchmarks/bench_roi.py penalty --minutes 5      # after the contacts accuracy run
+    .venv/bin/python benchmarks/bench_roi.py throughput
+    .venv/bin/python benchmarks/bench_roi.py memory --shape 300 1000 1000
+
+Every section prints a table and writes benchmarks/results/roi_<section>[_<kind>].json. Training and test
+phantoms come from different seeds (256×256×128 voxels at 10 Å); the extraction threshold is chosen on
+three training tomograms, never on the test set.
+"""
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tomorois_surfora.engine.io import read_mrc
+from tomorois_surfora.engine.roi.extract import ExtractionParameters, extract_rois
+from tomorois_surfora.engine.roi.metrics import combine_evaluations, evaluate_rois
+from tomorois_surfora.engine.roi.model_file import load_model
+from tomorois_surfora.engine.roi.predict import predict_file, use_all_cores
+from tomorois_surfora.engine.roi.train import TrainingParameters, train_files
+from tomorois_surfora.engine.synth import write_dataset
+
+RESULTS = Path(__file__).parent / "results"
+TARGETS = {"contacts": {"fp_rate": 0.10, "fn_rate": 0.03, "dice": 0.90, "iou": 0.83},
+           "invaginations": {"fp_rate": 0.08, "fn_rate": 0.01}}
+THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def dataset(work, kind, role, n, seed):
+    folder = work / kind / role
+    if not (folder / "dataset.json").is_file() or json.loads((folder / "dataset.json").read_text())["n"] != n:
+        write_dataset(kind, folder, n, seed=seed, quiet=True)
+    tomograms = sorted(p for p in folder.glob(f"{kind}_[0-9][0-9][0-9].mrc"))
+    return tomograms
+
+
+def sibling(tomogram, suffix):
+    return tomogram.with_name(f"{tomogram.stem}_{suffix}.mrc")
+
+
+def predict_all(model, tomograms, folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    maps, seconds = [], []
+    for tomogram in tomograms:
+        out = folder / f"{tomogram.stem}_prob.mrc"
+        seconds.append(predict_file(model, tomogram, out, quiet=True)["seconds"])
+        maps.append(out)
+    return maps, seconds
+
+
+def evaluate_maps(maps, tomograms, threshold):
+    results = []
+    for prob_path, tomogram in zip(maps, tomograms):
+        probabilities, voxel_size = read_mrc(prob_path)
+        labels, _ = extract_rois(probabilities, voxel_size, ExtractionParameters(threshold=threshold))
+        truth, _ = read_mrc(sibling(tomogram, "rois"))
+        results.append(evaluate_rois(labels, truth))
+    return combine_evaluations(results)
+
+
+def choose_threshold(maps, tomograms):
+    """Threshold with the best object F1 (then Dice) on training tomograms."""
+    scores = {}
+    for threshold in THRESHOLDS:
+        pooled = evaluate_maps(maps, tomograms, threshold)
+        f1 = 2 * pooled["tp"] / max(1, 2 * pooled["tp"] + pooled["fp"] + pooled["fn"])
+        scores[threshold] = (f1, pooled["dice"] or 0.0)
+    return max(scores, key=scores.get), {str(k): v for k, v in scores.items()}
+
+
+def accuracy(args):
+    work = args.work
+    train = dataset(work, args.kind, "train", args.train, seed=1000)
+    test = dataset(work, args.kind, "test", args.test, seed=2000)
+    params = TrainingParameters(epochs=100000, time_limit_min=args.minutes, seed=0)
+    model_dir = work / args.kind / "model"
+    summary = train_files(train, [sibling(t, "rois") for t in train], params, model_dir)
+    model = load_model(model_dir / "model.pt")
+    calibration_maps, _ = predict_all(model, train[:3], work / args.kind / "calibration")
+    threshold, scores = choose_threshold(calibration_maps, train[:3])
+    maps, seconds = predict_all(model, test, work / args.kind / "predicted")
+    pooled = evaluate_maps(maps, test, threshold)
+    at_half = evaluate_maps(maps, test, 0.5)
+    report = {"kind": args.kind, "train_tomograms": len(train), "test_tomograms": len(test),
+              "minutes_limit": args.minutes, "training": summary, "threshold": threshold,
+              "calibration_f1_dice": scores, "test": pooled, "test_at_0.5": at_half,
+              "predict_seconds_per_tomogram": float(np.mean(seconds)), "targets": TARGETS[args.kind],
+              "cores": use_all_cores()}
+    fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
+    print(f"\n{args.kind}: trained on {len(train)} tomograms for {summary['seconds'] / 60:.1f} min "
+          f"({summary['epochs']} epochs, best {summary['best_epoch']}), tested on {len(test)} held-out tomograms")
+    print(f"{'threshold':>10}{'pred':>6}{'true':>6}{'TP':>5}{'FP':>5}{'FN':>5}{'FP rate':>9}{'FN rate':>9}"
+          f"{'Dice':>7}{'IoU':>7}")
+    for name, r in ((f"{threshold} (cal.)", pooled), ("0.5", at_half)):
+        print(f"{name:>10}{r['predicted']:>6}{r['true']:>6}{r['tp']:>5}{r['fp']:>5}{r['fn']:>5}"
+              f"{fmt(r['fp_rate']):>9}{fmt(r['fn_rate']):>9}{fmt(r['dice']):>7}{fmt(r['iou']):>7}")
+    print(f"targets: {TARGETS[args.kind]}; prediction {report['predict_seconds_per_tomogram']:.1f} s per tomogram")
+    write(f"roi_accuracy_{args.kind}.json", report)
+
+
+def penalty(args):
+    """Fine-tune the contacts model with and without decoy penalty masks; compare confidence on decoys."""
+    work = args.work
+    train = dataset(work, "contacts", "train", args.train, seed=1000)
+    test = dataset(work, "contacts", "test", args.test, seed=2000)
+    base = work / "contacts" / "model" / "model.pt"
+    if not base.is_file():
+        sys.exit(f"{base}: run the contacts accuracy section first")
+    params = TrainingParameters(epochs=100000, time_limit_min=args.minutes, seed=1)
+    masks = [sibling(t, "rois") for t in train]
+    runs = {"base": base}
+    for name, penalties in (("without penalty", None), ("with penalty", [sibling(t, "decoys") for t in train])):
+        folder = work / "contacts" / f"finetune_{name.replace(' ', '_')}"
+        train_files(train, masks, params, folder, penalties=penalties, init_model=base, quiet=True)
+        runs[name] = folder / "model.pt"
+    rows = {}
+    for name, path in runs.items():
+        maps, _ = predict_all(load_model(path), test, work / "contacts" / f"penalty_{name.replace(' ', '_')}")
+        inside = {"decoys": [], "rois": [], "background": []}
+        for prob_path, tomogram in zip(maps, test):
+            probabilities, _ = read_mrc(prob_path)
+            decoys, rois = read_mrc(sibling(tomogram, "decoys"))[0] > 0, read_mrc(sibling(tomogram, "rois"))[0] > 0
+            inside["decoys"].append(probabilities[decoys])
+            inside["rois"].append(probabilities[rois])
+            inside["background"].append(probabilities[~decoys & ~rois])
+        rows[name] = {region: float(np.concatenate(values).mean()) for region, values in inside.items()}
+        rows[name]["decoy_voxels_above_0.5"] = float((np.concatenate(inside["decoys"]) > 0.5).mean())
+    print(f"\nmean confidence on {len(test)} held-out contact tomograms (fine-tuning {args.minutes:g} min each)")
+    print(f"{'model':>18}{'decoys':>9}{'ROIs':>8}{'background':>12}{'decoys > 0.5':>14}")
+    for name, r in rows.items():
+        print(f"{name:>18}{r['decoys']:>9.3f}{r['rois']:>8.3f}{r['background']:>12.3f}"
+              f"{r['decoy_voxels_above_0.5']:>14.3f}")
+    write("roi_penalty.json", {"minutes": args.minutes, "rows": rows})
+
+
+def throughput(args):
+    import torch
+
+    from tomorois_surfora.engine.roi.msd import MSDNet
+
+    cores = use_all_cores()
+    d = TrainingParameters()
+    rows = []
+    for dims, shape, channels in ((2, (256, 256), 2 * d.context + 1), (3, (48, 96, 96), 1)):
+        torch.manual_seed(0)
+        net = MSDNet(in_channels=channels, depth=d.depth, dims=dims).eval()
+        x = torch.randn(1, channels, *shape)
+        row = {"dims": dims, "depth": d.depth, "input": list(shape)}
+        for name, forward in (("ours", net.forward), ("naive", net.forward_naive)):
+            with torch.inference_mode():
+                forward(x)
+                best = min(_timed(forward, x) for _ in range(3))
+            row[f"{name}_voxels_per_s"] = x[0, 0].numel() / best
+        row["ratio"] = row["ours_voxels_per_s"] / row["naive_voxels_per_s"]
+        rows.append(row)
+    print(f"\ninference throughput, MS-D depth {d.depth}, {cores} threads, torch {torch.__version__}")
+    print(f"{'dims':>5}{'input':>16}{'ours vox/s':>14}{'naive vox/s':>14}{'ours/naive':>12}")
+    for r in rows:
+        print(f"{r['dims']:>5}{'×'.join(map(str, r['input'])):>16}{r['ours_voxels_per_s']:>14.3g}"
+              f"{r['naive_voxels_per_s']:>14.3g}{r['ratio']:>12.2f}")
+    write("roi_throughput.json", {"cores": cores, "rows": rows})
+
+
+def _timed(forward, x):
+    start = time.perf_counter()
+    forward(x)
+    return time.perf_counter() - start
+
+
+def memory(args):
+    """Predict a large tomogram in a child process; report its peak resident memory."""
+    import torch
+
+    from tomorois_surfora.engine.io import new_mrc_memmap
+    from tomorois_surfora.engine.roi.model_file import TrainedModel, save_model
+    from tomorois_surfora.engine.roi.msd import MSDNet
+
+    folder = args.work / "memory"
+    folder.mkdir(parents=True, exist_ok=True)
+    tomogram = folder / f"noise_{'x'.join(map(str, args.shape))}.mrc"
+    if not tomogram.is_file():
+        rng = np.random.default_rng(0)
+        with new_mrc_memmap(tomogram, args.shape, 10.0) as data:
+            for z in range(args.shape[0]):
+                data[z] = rng.standard_normal(args.shape[1:], dtype=np.float32)
+    d = TrainingParameters()
+    torch.manual_seed(0)
+    model_path = folder / "model.pt"
+    save_model(model_path, TrainedModel(MSDNet(in_channels=2 * d.context + 1, depth=d.depth, dims=2), 20.0,
+                                        d.context))
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "tomorois_surfora.engine", "roi", "predict", str(tomogram),
+                             "--model", str(model_path), "--out", str(folder / "out"), "--device", "cpu"],
+                            capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        sys.exit(result.stderr)
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    input_mib = np.prod(args.shape) * 4 / 2 ** 20
+    print(f"\nroi predict on a {'×'.join(map(str, args.shape))} float32 tomogram at 10 Å ({input_mib:.0f} MiB; model "
+          f"grid 20 Å, MS-D depth {d.depth}): peak resident memory {peak_mib:.0f} MiB, {seconds:.0f} s")
+    write("roi_memory.json", {"shape_zyx": list(args.shape), "input_MiB": input_mib, "peak_rss_MiB": peak_mib,
+                              "seconds": seconds})
+    (folder / "out" / f"{tomogram.stem}_prob.mrc").unlink()
+
+
+def write(name, payload):
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / name).write_text(json.dumps(payload, indent=1, default=float))
+    print(f"wrote {RESULTS / name}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("section", choices=("accuracy", "penalty", "throughput", "memory"))
+    parser.add_argument("--kind", choices=("contacts", "invaginations"), default="contacts")
+    parser.add_argument("--train", type=int, default=10, help="training tomograms")
+    parser.add_argument("--test", type=int, default=10, help="held-out test tomograms")
+    parser.add_argument("--minutes", type=float, default=25.0, help="training (or fine-tuning) time limit")
+    parser.add_argument("--shape", type=int, nargs=3, default=[300, 1000, 1000], metavar=("Z", "Y", "X"))
+    parser.add_argument("--work", type=Path, default=Path("bench_roi_work"), help="data and models folder")
+    args = parser.parse_args()
+    use_all_cores()
+    {"accuracy": accuracy, "penalty": penalty, "throughput": throughput, "memory": memory}[args.section](args)
+
+
+if __name__ == "__main__":
+    main()
