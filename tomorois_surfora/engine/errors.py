@@ -7,3 +7,9 @@ class EngineError(Exception):
 
 class InputError(EngineError, ValueError):
     """Bad input: a file that cannot be read, a parameter out of range, mismatched shapes."""
+
+
+def raise_problems(problems):
+    """Raise one :class:`InputError` listing every message in ``problems``, if there are any."""
+    if problems:
+        raise InputError("; ".join(problems))

@@ -31,6 +31,13 @@ def byTsId(objects):
     return {item.getTsId(): item.clone() for item in objects}
 
 
+def insertStepPerTsId(protocol, step, objects):
+    """Insert ``step(tsId)`` for every item of ``objects``, all free to run in parallel, then
+    ``protocol.createOutputStep`` after them."""
+    steps = [protocol._insertFunctionStep(step, tsId, prerequisites=[]) for tsId in sorted(byTsId(objects))]
+    protocol._insertFunctionStep(protocol.createOutputStep, prerequisites=steps)
+
+
 def pairingProblems(tomograms, masks, role):
     """Messages for tomograms without a ``role`` mask and for masks whose size differs from the tomogram's."""
     problems = []

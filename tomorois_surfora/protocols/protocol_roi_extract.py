@@ -9,7 +9,7 @@ from tomo.objects import SetOfTomoMasks
 from ..engine.errors import EngineError
 from ..engine.roi.extract import ExtractionParameters
 from ..objects import SetOfTomoRois, TomoRoi
-from .common import byTsId, failureSummary, failures, newMaskLike, recordFailure
+from .common import byTsId, failureSummary, failures, insertStepPerTsId, newMaskLike, recordFailure
 
 OUTPUT_LABELS, OUTPUT_ROIS = "roiLabels", "rois"
 
@@ -43,9 +43,7 @@ class ProtTomoRoisExtract(EMProtocol):
 
     # --------------------------------------------------------------------------------- steps
     def _insertAllSteps(self):
-        steps = [self._insertFunctionStep(self.extractStep, tsId, prerequisites=[])
-                 for tsId in sorted(byTsId(self.inputProbabilities.get()))]
-        self._insertFunctionStep(self.createOutputStep, prerequisites=steps)
+        insertStepPerTsId(self, self.extractStep, self.inputProbabilities.get())
 
     def extractStep(self, tsId):
         from ..engine.io import read_mrc, write_mrc

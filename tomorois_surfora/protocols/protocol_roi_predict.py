@@ -6,7 +6,8 @@ from pyworkflow.protocol import STEPS_PARALLEL, params
 from tomo.objects import SetOfTomoMasks
 
 from ..engine.roi.predict import TileParameters
-from .common import byTsId, engineArgs, engineProgram, failureSummary, failures, newMaskLike, recordFailure
+from .common import (byTsId, engineArgs, engineProgram, failureSummary, failures, insertStepPerTsId, newMaskLike,
+                     recordFailure)
 
 OUTPUT_PROBABILITIES = "probabilities"
 
@@ -38,9 +39,7 @@ class ProtTomoRoisPredict(EMProtocol):
 
     # --------------------------------------------------------------------------------- steps
     def _insertAllSteps(self):
-        steps = [self._insertFunctionStep(self.predictStep, tsId, prerequisites=[])
-                 for tsId in sorted(byTsId(self.inputTomograms.get()))]
-        self._insertFunctionStep(self.createOutputStep, prerequisites=steps)
+        insertStepPerTsId(self, self.predictStep, self.inputTomograms.get())
 
     def predictStep(self, tsId):
         tomogram = byTsId(self.inputTomograms.get())[tsId]

@@ -92,3 +92,13 @@ def test_bad_input_is_named():
         extract_rois(np.full((4, 4, 4), 3.0), 10.0)
     empty = evaluate_rois(np.zeros((3, 3, 3)), np.zeros((3, 3, 3)))
     assert empty["fp_rate"] is None and empty["dice"] is None
+
+
+def test_split_slivers_below_the_minimum_volume_are_dropped_and_labels_renumbered():
+    from tomorois_surfora.engine.roi.extract import drop_small_labels
+
+    labels = np.zeros((4, 4, 10), np.int32)
+    labels[:, :, 0:4], labels[:, :, 4:5], labels[:, :, 5:10] = 1, 2, 3  # 64, 16 and 80 voxels
+    kept = drop_small_labels(labels, 20)
+    assert sorted(np.unique(kept).tolist()) == [0, 1, 2]
+    assert np.all(kept[:, :, 4] == 0) and np.all(kept[:, :, 5:] == 2) and np.all(kept[:, :, :4] == 1)

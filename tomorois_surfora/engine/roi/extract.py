@@ -17,7 +17,7 @@ class ExtractionParameters:
     threshold : confidence above which a voxel belongs to an ROI.
     opening_nm, closing_nm : radii of the ball used to open (remove thin spurs and specks) and close (fill
         small holes and cracks); 0 skips the step.
-    min_volume_nm3 : components smaller than this are dropped.
+    min_volume_nm3 : components, and pieces of split components, smaller than this are dropped.
     split : split touching ROIs by a watershed of the distance transform.
     seed_depth_nm : a distance-transform maximum seeds its own ROI only if it stands this much above the
         saddle to any higher one (h-maxima), so elongated ROIs, whose ridge barely varies, stay whole.
@@ -149,7 +149,19 @@ def extract_rois(probabilities, voxel_size, params=None, source="probability map
     mask = clean_mask(probabilities > params.threshold, voxel_size_nm, params)
     if params.split:
         labels, _ = split_touching(mask, voxel_size_nm, params.seed_depth_nm)
+        # A split can cut off slivers smaller than any ROI: they would count as false positives.
+        labels = drop_small_labels(labels, params.min_volume_nm3 / voxel_size_nm ** 3)
     else:
         labels, _ = ndimage.label(mask)
     labels = labels.astype(np.int32)
     return labels, roi_table(labels, probabilities, voxel_size_nm)
+
+
+def drop_small_labels(labels, min_voxels):
+    """Remove labels with fewer than ``min_voxels`` voxels and renumber the rest 1..n in order."""
+    sizes = np.bincount(labels.ravel())
+    keep = sizes >= min_voxels
+    keep[0] = False
+    mapping = np.zeros(len(sizes), np.int32)
+    mapping[keep] = np.arange(1, int(keep.sum()) + 1)
+    return mapping[labels]

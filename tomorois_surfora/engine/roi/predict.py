@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, raise_problems
 from ..progress import Progress
 
 
@@ -94,9 +94,7 @@ def predict_array(model, image, out, tiles=None, device="cpu", progress=None):
     import torch
 
     tiles = tiles or TileParameters()
-    found = tiles.problems()
-    if found:
-        raise InputError("; ".join(found))
+    raise_problems(tiles.problems())
     net, dims = model.net.to(device).eval(), model.dims
     depth, rows, cols = image.shape
     side = tiles.tile if dims == 2 else tiles.tile_3d

@@ -16,7 +16,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, raise_problems
 from ..io import atomic_output, ensure_output_dir
 from ..progress import Progress
 from .model_file import TrainedModel, load_model, save_model
@@ -80,9 +80,8 @@ class TrainingParameters:
         return found
 
     def check(self):
-        found = self.problems()
-        if found:
-            raise InputError("; ".join(found))
+        """Raise :class:`InputError` listing every problem, if any."""
+        raise_problems(self.problems())
 
 
 def split_rows(rows, fraction, gap=4):

@@ -14,7 +14,7 @@ from typing import Tuple
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, raise_problems
 from ..io import check_voxel_size, write_mrc
 from ..progress import Progress
 from .imaging import BilayerModel, Microscope, image_density
@@ -75,9 +75,7 @@ class PhantomParameters:
 
     def check(self):
         """Raise :class:`InputError` listing every problem, if any."""
-        errors = self.problems()
-        if errors:
-            raise InputError("; ".join(errors))
+        raise_problems(self.problems())
 
 
 @dataclass
