@@ -3,6 +3,8 @@
     .venv/bin/python benchmarks/bench_roi.py accuracy --kind contacts --train 10 --test 10 --minutes 25
     .venv/bin/python benchmarks/bench_roi.py accuracy --kind invaginations --train 5 --test 10 --minutes 15
     .venv/bin/python benchmarks/bench_roi.py penalty --minutes 5      # after the contacts accuracy run
+    .venv/bin/python benchmarks/bench_roi.py accuracy --kind contacts \
+        --model bench_roi_work/contacts/finetune_with_penalty/model.pt --name contacts_penalty  # that model
     .venv/bin/python benchmarks/bench_roi.py throughput
     .venv/bin/python benchmarks/bench_roi.py memory --shape 300 1000 1000
 
@@ -80,30 +82,38 @@ def accuracy(args):
     work = args.work
     train = dataset(work, args.kind, "train", args.train, seed=1000)
     test = dataset(work, args.kind, "test", args.test, seed=2000)
-    params = TrainingParameters(epochs=100000, time_limit_min=args.minutes, seed=0)
-    model_dir = work / args.kind / "model"
-    summary = train_files(train, [sibling(t, "rois") for t in train], params, model_dir)
-    model = load_model(model_dir / "model.pt")
-    calibration_maps, _ = predict_all(model, train[:3], work / args.kind / "calibration")
+    if args.model is None:
+        params = TrainingParameters(epochs=100000, time_limit_min=args.minutes, seed=0)
+        model_dir = work / args.kind / "model"
+        summary = train_files(train, [sibling(t, "rois") for t in train], params, model_dir)
+        model = load_model(model_dir / "model.pt")
+    else:  # evaluate a model trained earlier (e.g. the penalty fine-tuning): its own training record
+        model = load_model(args.model)
+        history = model.training.get("history", [])
+        summary = {"model": str(args.model), "epochs": len(history), "best_epoch": model.training.get("best_epoch"),
+                   "seconds": history[-1]["seconds"] if history else 0.0,
+                   "fine_tuned_from": model.training.get("fine_tuned_from")}
+    name = args.name or args.kind
+    calibration_maps, _ = predict_all(model, train[:3], work / args.kind / f"calibration_{name}")
     threshold, scores = choose_threshold(calibration_maps, train[:3])
-    maps, seconds = predict_all(model, test, work / args.kind / "predicted")
+    maps, seconds = predict_all(model, test, work / args.kind / f"predicted_{name}")
     pooled = evaluate_maps(maps, test, threshold)
     at_half = evaluate_maps(maps, test, 0.5)
-    report = {"kind": args.kind, "train_tomograms": len(train), "test_tomograms": len(test),
+    report = {"kind": args.kind, "name": name, "train_tomograms": len(train), "test_tomograms": len(test),
               "minutes_limit": args.minutes, "training": summary, "threshold": threshold,
               "calibration_f1_dice": scores, "test": pooled, "test_at_0.5": at_half,
               "predict_seconds_per_tomogram": float(np.mean(seconds)), "targets": TARGETS[args.kind],
               "cores": use_all_cores()}
     fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
-    print(f"\n{args.kind}: trained on {len(train)} tomograms for {summary['seconds'] / 60:.1f} min "
+    print(f"\n{name}: trained on {len(train)} tomograms for {summary['seconds'] / 60:.1f} min "
           f"({summary['epochs']} epochs, best {summary['best_epoch']}), tested on {len(test)} held-out tomograms")
     print(f"{'threshold':>10}{'pred':>6}{'true':>6}{'TP':>5}{'FP':>5}{'FN':>5}{'FP rate':>9}{'FN rate':>9}"
           f"{'Dice':>7}{'IoU':>7}")
-    for name, r in ((f"{threshold} (cal.)", pooled), ("0.5", at_half)):
-        print(f"{name:>10}{r['predicted']:>6}{r['true']:>6}{r['tp']:>5}{r['fp']:>5}{r['fn']:>5}"
+    for label, r in ((f"{threshold} (cal.)", pooled), ("0.5", at_half)):
+        print(f"{label:>10}{r['predicted']:>6}{r['true']:>6}{r['tp']:>5}{r['fp']:>5}{r['fn']:>5}"
               f"{fmt(r['fp_rate']):>9}{fmt(r['fn_rate']):>9}{fmt(r['dice']):>7}{fmt(r['iou']):>7}")
     print(f"targets: {TARGETS[args.kind]}; prediction {report['predict_seconds_per_tomogram']:.1f} s per tomogram")
-    write(f"roi_accuracy_{args.kind}.json", report)
+    write(f"roi_accuracy_{name}.json", report)
 
 
 def penalty(args):
@@ -197,19 +207,38 @@ def memory(args):
     save_model(model_path, TrainedModel(MSDNet(in_channels=2 * d.context + 1, depth=d.depth, dims=2), 20.0,
                                         d.context))
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "tomorois_surfora.engine", "roi", "predict", str(tomogram),
-                             "--model", str(model_path), "--out", str(folder / "out"), "--device", "cpu"],
-                            capture_output=True, text=True)
+    child = subprocess.Popen([sys.executable, "-m", "tomorois_surfora.engine", "roi", "predict", str(tomogram),
+                              "--model", str(model_path), "--out", str(folder / "out"), "--device", "cpu", "--quiet"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peaks = {"RssAnon": 0, "RssFile": 0}
+    while child.poll() is None:
+        peaks = {key: max(value, _status_kib(child.pid, key)) for key, value in peaks.items()}
+        time.sleep(0.2)
     seconds = time.perf_counter() - start
-    if result.returncode != 0:
-        sys.exit(result.stderr)
+    if child.returncode != 0:
+        sys.exit(child.stderr.read())
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    anon_mib, file_mib = peaks["RssAnon"] / 1024, peaks["RssFile"] / 1024
     input_mib = np.prod(args.shape) * 4 / 2 ** 20
     print(f"\nroi predict on a {'×'.join(map(str, args.shape))} float32 tomogram at 10 Å ({input_mib:.0f} MiB; model "
-          f"grid 20 Å, MS-D depth {d.depth}): peak resident memory {peak_mib:.0f} MiB, {seconds:.0f} s")
+          f"grid 20 Å, MS-D depth {d.depth}), {seconds:.0f} s: peak resident memory {peak_mib:.0f} MiB, of which "
+          f"at most {anon_mib:.0f} MiB private (heap) and {file_mib:.0f} MiB mapped file pages (the memory-mapped "
+          "input and output, which the kernel can drop)")
     write("roi_memory.json", {"shape_zyx": list(args.shape), "input_MiB": input_mib, "peak_rss_MiB": peak_mib,
-                              "seconds": seconds})
+                              "peak_rss_anon_MiB": anon_mib, "peak_rss_file_MiB": file_mib, "seconds": seconds})
     (folder / "out" / f"{tomogram.stem}_prob.mrc").unlink()
+
+
+def _status_kib(pid, key):
+    """A /proc/<pid>/status value in KiB (0 once the process is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def write(name, payload):
@@ -226,6 +255,8 @@ def main():
     parser.add_argument("--test", type=int, default=10, help="held-out test tomograms")
     parser.add_argument("--minutes", type=float, default=25.0, help="training (or fine-tuning) time limit")
     parser.add_argument("--shape", type=int, nargs=3, default=[300, 1000, 1000], metavar=("Z", "Y", "X"))
+    parser.add_argument("--model", type=Path, help="accuracy: evaluate this model instead of training one")
+    parser.add_argument("--name", help="accuracy: name of the result (default: the kind)")
     parser.add_argument("--work", type=Path, default=Path("bench_roi_work"), help="data and models folder")
     args = parser.parse_args()
     use_all_cores()
