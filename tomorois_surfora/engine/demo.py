@@ -60,17 +60,18 @@ def _roi_stage(folder, manifest, train_minutes, quiet):
     use_all_cores()
     items = manifest["items"]
     train_items, test = items[:-1], items[-1]
-    summary = train_files([folder / i["tomogram"] for i in train_items], [folder / i["rois"] for i in train_items],
+    path = lambda item, suffix="": folder / f"{item['tsId']}{suffix}.mrc"  # noqa: E731 (write_phantom's names)
+    summary = train_files([path(i) for i in train_items], [path(i, "_rois") for i in train_items],
                           TrainingParameters(epochs=1000, time_limit_min=train_minutes), folder / "model",
-                          penalties=[folder / i["decoys"] for i in train_items], quiet=quiet)
+                          penalties=[path(i, "_decoys") for i in train_items], quiet=quiet)
     model = load_model(summary["model"])
     probability_file = folder / "model" / f"{test['tsId']}_prob.mrc"
-    predict_file(model, folder / test["tomogram"], probability_file, quiet=quiet)
+    predict_file(model, path(test), probability_file, quiet=quiet)
     probabilities, voxel_size = read_mrc(probability_file)
     labels, table = extract_rois(probabilities, voxel_size, source=str(probability_file))
     write_mrc(folder / "model" / f"{test['tsId']}_predicted_rois.mrc", labels, voxel_size)
     write_csv(folder / "model" / f"{test['tsId']}_predicted_rois.csv", flat_rows(table))
-    truth, _ = read_mrc(folder / test["rois"])
+    truth, _ = read_mrc(path(test, "_rois"))
     metrics = evaluate_rois(labels, truth, source=str(probability_file))
     metrics["training"] = summary
     (folder / "model" / f"{test['tsId']}_metrics.json").write_text(json.dumps(metrics, indent=1))
