@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..io import open_mrc
-from .resample import resample_volume, resampled_shape
+from .resample import resample_volume
 
 CLIP = 5.0
 STAT_SAMPLES = 4_000_000
@@ -127,8 +127,3 @@ def load_training_item(tomogram, mask, model_voxel_size, penalty=None, voxel_siz
     penalty_mask = None if penalty is None else load_mask(penalty, shape, factor, "penalty mask") & ~target
     return TrainingItem(str(tomogram), image, target, penalty_mask)
 
-
-def model_grid_shape(shape, voxel_size, model_voxel_size):
-    """Shape of a tomogram of ``shape`` at ``voxel_size`` once on the model's grid."""
-    factor = voxel_size / model_voxel_size
-    return tuple(shape) if abs(factor - 1) <= SAME_GRID_TOLERANCE else resampled_shape(shape, factor)

@@ -10,7 +10,7 @@ validation loss is kept. Every epoch writes a checkpoint, from which training re
 import csv
 import math
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -284,11 +284,6 @@ def _write_history(path, history):
             writer = csv.DictWriter(handle, fieldnames=list(history[0]))
             writer.writeheader()
             writer.writerows(history)
-
-
-def parameter_names():
-    """Names of the :class:`TrainingParameters` fields, for CLIs and protocols."""
-    return [f.name for f in fields(TrainingParameters)]
 
 
 def train_files(tomograms, masks, params, out_dir, penalties=None, init_model=None, resume=False, device="cpu",
