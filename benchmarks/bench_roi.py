@@ -26,7 +26,7 @@ from tomorois_surfora.engine.io import read_mrc
 from tomorois_surfora.engine.roi.extract import ExtractionParameters, extract_rois
 from tomorois_surfora.engine.roi.metrics import combine_evaluations, evaluate_rois
 from tomorois_surfora.engine.roi.model_file import load_model
-from tomorois_surfora.engine.roi.predict import predict_file, use_all_cores
+from tomorois_surfora.engine.roi.predict import predict_file, probability_file_name, use_all_cores
 from tomorois_surfora.engine.roi.train import TrainingParameters, train_files
 from tomorois_surfora.engine.synth import write_dataset
 
@@ -226,7 +226,7 @@ def memory(args):
           "input and output, which the kernel can drop)")
     write("roi_memory.json", {"shape_zyx": list(args.shape), "input_MiB": input_mib, "peak_rss_MiB": peak_mib,
                               "peak_rss_anon_MiB": anon_mib, "peak_rss_file_MiB": file_mib, "seconds": seconds})
-    (folder / "out" / f"{tomogram.stem}_prob.mrc").unlink()
+    (folder / "out" / probability_file_name(tomogram)).unlink()
 
 
 def _status_kib(pid, key):

@@ -403,6 +403,12 @@ def read_star(path):
         raise InputError(f"{path}: not a readable STAR file ({exc})") from None
 
 
+def mrc_stem(path):
+    """File name without a ``.mrc`` extension (any case): the stem outputs are named after."""
+    name = Path(path).name
+    return name[:-4] if name.lower().endswith(".mrc") else name
+
+
 def ensure_output_dir(path):
     """Create the output folder ``path`` if needed and check that files can be written in it.
 

@@ -5,7 +5,7 @@ from pwem.protocols import EMProtocol
 from pyworkflow.protocol import STEPS_PARALLEL, params
 from tomo.objects import SetOfTomoMasks
 
-from ..engine.roi.predict import TileParameters
+from ..engine.roi.predict import TileParameters, probability_file_name
 from .common import (byTsId, engineArgs, engineProgram, failureSummary, failures, insertStepPerTsId, newMaskLike,
                      recordFailure)
 
@@ -63,9 +63,8 @@ class ProtTomoRoisPredict(EMProtocol):
         for tsId in sorted(tomograms):
             if tsId in failed:
                 continue
-            name = os.path.basename(tomograms[tsId].getFileName())
-            stem = name[:-4] if name.lower().endswith(".mrc") else name
-            output.append(newMaskLike(tomograms[tsId], self._getExtraPath(tsId, f"{stem}_prob.mrc")))
+            probabilities = self._getExtraPath(tsId, probability_file_name(tomograms[tsId].getFileName()))
+            output.append(newMaskLike(tomograms[tsId], probabilities))
         if not len(output):
             raise RuntimeError("Prediction failed for every tomogram: " + "; ".join(failed.values()))
         self._defineOutputs(**{OUTPUT_PROBABILITIES: output})

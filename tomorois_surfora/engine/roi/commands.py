@@ -50,7 +50,7 @@ def add_roi_commands(subparsers, positive_float, positive_int):
 
 
 def run_extract(args):
-    from ..io import ensure_output_dir, read_mrc, write_csv, write_mrc
+    from ..io import ensure_output_dir, mrc_stem, read_mrc, write_csv, write_mrc
     from .extract import ExtractionParameters, extract_rois
 
     params = ExtractionParameters(threshold=args.threshold, opening_nm=args.opening, closing_nm=args.closing,
@@ -63,7 +63,7 @@ def run_extract(args):
         try:
             probabilities, voxel_size = read_mrc(path, args.voxel_size)
             labels, table = extract_rois(probabilities, voxel_size, params, source=str(path))
-            stem = path.name[:-4] if path.name.lower().endswith(".mrc") else path.name
+            stem = mrc_stem(path)
             write_mrc(out / f"{stem}_rois.mrc", labels, voxel_size)
             write_csv(out / f"{stem}_rois.csv", flat_rows(table))
             progress.step(f"{path.name}: {len(table)} ROI{'' if len(table) == 1 else 's'}")

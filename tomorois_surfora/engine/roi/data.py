@@ -72,7 +72,7 @@ def load_tomogram(path, model_voxel_size, voxel_size=None):
     image : ndarray of float32
         The standardised tomogram on the model's grid.
     original : tuple
-        (shape, voxel size in Å) of the file, to map results back.
+        (shape, voxel size in Å, scale factor to the model grid) of the file, to map results back.
     """
     with open_mrc(path, voxel_size) as (data, size):
         factor = scale_factor(size, model_voxel_size, str(path))
@@ -83,7 +83,7 @@ def load_tomogram(path, model_voxel_size, voxel_size=None):
                 image[start:start + 16] = standardise(np.asarray(data[start:start + 16]))
         else:
             image = resample_volume(data, factor, transform=standardise)
-        return image, (tuple(data.shape), size)
+        return image, (tuple(data.shape), size, factor)
 
 
 def load_mask(path, shape, factor, role):
@@ -117,8 +117,7 @@ def load_training_item(tomogram, mask, model_voxel_size, penalty=None, voxel_siz
         For unreadable files, NaN or constant tomograms, masks whose shape differs from the tomogram's, an
         empty annotation mask, or a tomogram too coarse for the model.
     """
-    image, (shape, size) = load_tomogram(tomogram, model_voxel_size, voxel_size)
-    factor = scale_factor(size, model_voxel_size, str(tomogram))
+    image, (shape, size, factor) = load_tomogram(tomogram, model_voxel_size, voxel_size)
     target = load_mask(mask, shape, factor, "ROI mask")
     if not target.any():
         raise InputError(f"{mask}: the annotation mask is empty (no ROI voxels"

@@ -105,7 +105,7 @@ def run_predict(args):
     from ..io import ensure_output_dir
     from ..progress import Progress
     from .model_file import load_model
-    from .predict import TileParameters, choose_device, predict_file, use_all_cores
+    from .predict import TileParameters, choose_device, predict_file, probability_file_name, use_all_cores
 
     device = choose_device(args.device)
     use_all_cores(args.threads)
@@ -115,9 +115,9 @@ def run_predict(args):
     progress = Progress("roi predict", len(args.tomograms), quiet=args.quiet)
     failures = []
     for path in args.tomograms:
-        stem = path.name[:-4] if path.name.lower().endswith(".mrc") else path.name
         try:
-            info = predict_file(model, path, out / f"{stem}_prob.mrc", args.voxel_size, tiles, device, quiet=True)
+            info = predict_file(model, path, out / probability_file_name(path), args.voxel_size, tiles, device,
+                                quiet=True)
             progress.step(f"{path.name}: {info['network_seconds']:.1f} s network, {info['seconds']:.1f} s total")
         except EngineError as exc:
             failures.append(str(exc))

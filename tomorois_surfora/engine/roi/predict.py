@@ -144,6 +144,13 @@ def _input_block(image, dims, context, z0, tz, y0, ty, x0, tx):
     return np.ascontiguousarray(image[None, None, z0:z0 + tz, y0:y0 + ty, x0:x0 + tx], dtype=np.float32)
 
 
+def probability_file_name(tomogram):
+    """Name of the probability map ``roi predict`` writes for ``tomogram``: ``<stem>_prob.mrc``."""
+    from ..io import mrc_stem
+
+    return f"{mrc_stem(tomogram)}_prob.mrc"
+
+
 def predict_file(model, tomogram, output, voxel_size=None, tiles=None, device="cpu", quiet=False):
     """Predict ROI probabilities for an MRC tomogram and write them to ``output`` (float32 MRC, same grid).
 
@@ -162,7 +169,7 @@ def predict_file(model, tomogram, output, voxel_size=None, tiles=None, device="c
 
     started = time.perf_counter()
     progress = Progress(f"roi predict {os.path.basename(str(tomogram))}", 1, quiet=quiet)
-    image, (shape, size) = load_tomogram(tomogram, model.voxel_size, voxel_size)
+    image, (shape, size, _) = load_tomogram(tomogram, model.voxel_size, voxel_size)
     grid = image.shape
     progress.info(f"{shape} at {size:g} Å → model grid {grid} at {model.voxel_size:g} Å")
     with new_mrc_memmap(output, shape, size) as out:
