@@ -29,6 +29,7 @@ from tomorois_surfora.engine.roi.model_file import load_model
 from tomorois_surfora.engine.roi.predict import predict_file, probability_file_name, use_all_cores
 from tomorois_surfora.engine.roi.train import TrainingParameters, train_files
 from tomorois_surfora.engine.synth import write_dataset
+from tomorois_surfora.engine.synth.dataset import PhantomParameters
 
 RESULTS = Path(__file__).parent / "results"
 TARGETS = {"contacts": {"fp_rate": 0.10, "fn_rate": 0.03, "dice": 0.90, "iou": 0.83},
@@ -36,10 +37,11 @@ TARGETS = {"contacts": {"fp_rate": 0.10, "fn_rate": 0.03, "dice": 0.90, "iou": 0
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
 
 
-def dataset(work, kind, role, n, seed):
-    folder = work / kind / role
+def dataset(work, kind, role, n, seed, field=None):
+    folder = work / kind / (role if field is None else f"{role}_{'x'.join(map(str, field))}")
     if not (folder / "dataset.json").is_file() or json.loads((folder / "dataset.json").read_text())["n"] != n:
-        write_dataset(kind, folder, n, seed=seed, quiet=True)
+        params = PhantomParameters() if field is None else PhantomParameters(shape=tuple(field))
+        write_dataset(kind, folder, n, seed=seed, params=params, quiet=True)
     tomograms = sorted(p for p in folder.glob(f"{kind}_[0-9][0-9][0-9].mrc"))
     return tomograms
 
@@ -80,12 +82,14 @@ def choose_threshold(maps, tomograms):
 
 def accuracy(args):
     work = args.work
-    train = dataset(work, args.kind, "train", args.train, seed=1000)
-    test = dataset(work, args.kind, "test", args.test, seed=2000)
+    train = dataset(work, args.kind, "train", args.train, seed=1000, field=args.field)
+    test = dataset(work, args.kind, "test", args.test, seed=2000, field=args.field)
+    name = args.name or args.kind
     if args.model is None:
         params = TrainingParameters(epochs=100000, time_limit_min=args.minutes, seed=0)
-        model_dir = work / args.kind / "model"
-        summary = train_files(train, [sibling(t, "rois") for t in train], params, model_dir)
+        model_dir = work / args.kind / f"model_{name}"
+        penalties = [sibling(t, "decoys") for t in train] if args.with_penalty else None
+        summary = train_files(train, [sibling(t, "rois") for t in train], params, model_dir, penalties=penalties)
         model = load_model(model_dir / "model.pt")
     else:  # evaluate a model trained earlier (e.g. the penalty fine-tuning): its own training record
         model = load_model(args.model)
@@ -93,13 +97,13 @@ def accuracy(args):
         summary = {"model": str(args.model), "epochs": len(history), "best_epoch": model.training.get("best_epoch"),
                    "seconds": history[-1]["seconds"] if history else 0.0,
                    "fine_tuned_from": model.training.get("fine_tuned_from")}
-    name = args.name or args.kind
     calibration_maps, _ = predict_all(model, train[:3], work / args.kind / f"calibration_{name}")
     threshold, scores = choose_threshold(calibration_maps, train[:3])
     maps, seconds = predict_all(model, test, work / args.kind / f"predicted_{name}")
     pooled = evaluate_maps(maps, test, threshold)
     at_half = evaluate_maps(maps, test, 0.5)
     report = {"kind": args.kind, "name": name, "train_tomograms": len(train), "test_tomograms": len(test),
+              "field_voxels": list(read_mrc(test[0])[0].shape), "penalty_from_start": bool(args.with_penalty),
               "minutes_limit": args.minutes, "training": summary, "threshold": threshold,
               "calibration_f1_dice": scores, "test": pooled, "test_at_0.5": at_half,
               "predict_seconds_per_tomogram": float(np.mean(seconds)), "targets": TARGETS[args.kind],
@@ -121,7 +125,7 @@ def penalty(args):
     work = args.work
     train = dataset(work, "contacts", "train", args.train, seed=1000)
     test = dataset(work, "contacts", "test", args.test, seed=2000)
-    base = work / "contacts" / "model" / "model.pt"
+    base = work / "contacts" / "model_contacts" / "model.pt"
     if not base.is_file():
         sys.exit(f"{base}: run the contacts accuracy section first")
     params = TrainingParameters(epochs=100000, time_limit_min=args.minutes, seed=1)
@@ -255,6 +259,10 @@ def main():
     parser.add_argument("--test", type=int, default=10, help="held-out test tomograms")
     parser.add_argument("--minutes", type=float, default=25.0, help="training (or fine-tuning) time limit")
     parser.add_argument("--shape", type=int, nargs=3, default=[300, 1000, 1000], metavar=("Z", "Y", "X"))
+    parser.add_argument("--field", type=int, nargs=3, metavar=("Z", "Y", "X"),
+                        help="accuracy: phantom shape in voxels (default 128 256 256)")
+    parser.add_argument("--with-penalty", action="store_true",
+                        help="accuracy: train with the phantoms' decoy masks as penalty masks from the start")
     parser.add_argument("--model", type=Path, help="accuracy: evaluate this model instead of training one")
     parser.add_argument("--name", help="accuracy: name of the result (default: the kind)")
     parser.add_argument("--work", type=Path, default=Path("bench_roi_work"), help="data and models folder")

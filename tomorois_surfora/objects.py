@@ -121,3 +121,89 @@ class SetOfTomoRois(EMSet):
 
     def setVoxelSize(self, voxelSize):
         self._voxelSize.set(voxelSize)
+
+
+class RoiSurfaceItem(EMObject):
+    """One ROI's membrane data on disk: its file, tomogram, ROI label, voxel size (Å) and membrane labels.
+
+    The base of :class:`RoiMembraneMask` (a cropped membrane label map) and :class:`SurfaceCloud` (a PLY
+    point cloud in nm, tomogram coordinates).
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._fileName = pwobj.String()
+        self._tsId = pwobj.String()
+        self._roiLabel = pwobj.Integer()
+        self._voxelSize = pwobj.Float()
+        self._membraneLabels = pwobj.CsvList(pType=int)
+
+    def setItem(self, fileName, tsId, roiLabel, voxelSize, membraneLabels):
+        self._fileName.set(fileName)
+        self._tsId.set(tsId)
+        self._roiLabel.set(roiLabel)
+        self._voxelSize.set(voxelSize)
+        self._membraneLabels.set([int(v) for v in membraneLabels])
+
+    def getFileName(self):
+        return self._fileName.get()
+
+    def getTsId(self):
+        return self._tsId.get()
+
+    def getRoiLabel(self):
+        return self._roiLabel.get()
+
+    def getVoxelSize(self):
+        return self._voxelSize.get()
+
+    def getMembraneLabels(self):
+        return [int(v) for v in self._membraneLabels]
+
+    def getKey(self):
+        """A name unique within a set: ``<tsId>_roi<label>``."""
+        return f"{self.getTsId()}_roi{self.getRoiLabel()}"
+
+
+class RoiMembraneMask(RoiSurfaceItem):
+    """The cleaned membranes inside one ROI: a cropped label map (MRC) with a sidecar JSON giving its origin."""
+
+
+class SurfaceCloud(RoiSurfaceItem):
+    """A surface point cloud of one ROI's membranes (PLY: x y z nx ny nz label roi, in nm).
+
+    ``method`` is medial or iso; ``orientation`` is empty until the normals are oriented, then
+    ``<method>/<convention>``.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._method = pwobj.String()
+        self._orientation = pwobj.String()
+        self._points = pwobj.Integer()
+
+    def setCloud(self, method, points, orientation=None):
+        self._method.set(method)
+        self._points.set(points)
+        self._orientation.set(orientation)
+
+    def getMethod(self):
+        return self._method.get()
+
+    def getOrientation(self):
+        return self._orientation.get()
+
+    def getPoints(self):
+        return self._points.get()
+
+
+class SetOfRoiMembraneMasks(EMSet):
+    """Per-ROI membrane crops of a set of tomograms."""
+
+    ITEM_TYPE = RoiMembraneMask
+
+
+class SetOfSurfaceClouds(EMSet):
+    """Surface point clouds, one per ROI."""
+
+    ITEM_TYPE = SurfaceCloud

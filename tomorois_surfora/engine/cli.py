@@ -11,6 +11,7 @@ from pathlib import Path
 from .. import __version__
 from .errors import EngineError
 from .roi.commands import add_roi_commands
+from .surface.commands import add_surface_commands
 
 PROG = "tomorois-surfora"
 
@@ -110,6 +111,7 @@ def build_parser():
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_synth(subparsers)
     add_roi_commands(subparsers, _positive_float, _positive_int)
+    add_surface_commands(subparsers, _positive_float, _positive_int)
     _add_demo(subparsers)
     return parser
 

@@ -118,7 +118,11 @@ def read_mrc(path, voxel_size=None):
             data = np.array(mrc.data)
             header_size = float(mrc.voxel_size.x)
     except (ValueError, OSError, EOFError) as exc:
-        raise InputError(f"{path}: not a readable MRC file ({exc})") from None
+        data, header_size = _read_old_style_mrc(path)
+        if data is None:
+            raise InputError(f"{path}: not a readable MRC file ({exc})") from None
+        warnings.warn(f"{path}: not a standard MRC2014 header ({exc}); read it as an old-style MRC file",
+                      stacklevel=2)
     if data.ndim == 2:
         data = data[np.newaxis]
     if data.ndim != 3:
@@ -129,6 +133,21 @@ def read_mrc(path, voxel_size=None):
         warnings.warn(f"{path}: header voxel size is {header_size:g} Å, which is usually unset; "
                       "give the true voxel size (--voxel-size, or the protocol's sampling rate)", stacklevel=2)
     return Volume(data, header_size)
+
+
+def _read_old_style_mrc(path):
+    """Data and voxel size of a pre-2014 MRC file (no 'MAP ' stamp, e.g. from older tools), or (None, 0)."""
+    import mrcfile
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            with mrcfile.open(path, mode="r", permissive=True) as mrc:
+                if mrc.data is None:
+                    return None, 0.0
+                return np.array(mrc.data), float(mrc.voxel_size.x)
+        except (ValueError, OSError, EOFError):
+            return None, 0.0
 
 
 def _mrc_compatible(data, path):

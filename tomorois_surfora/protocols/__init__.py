@@ -4,6 +4,9 @@ from .protocol_roi_evaluate import ProtTomoRoisEvaluate
 from .protocol_roi_extract import ProtTomoRoisExtract
 from .protocol_roi_predict import ProtTomoRoisPredict
 from .protocol_roi_train import ProtTomoRoisTrain
+from .protocol_surface_extract import ProtSurfaceExtract
+from .protocol_surface_orient import ProtSurfaceOrient
+from .protocol_surface_restrict import ProtSurfaceRestrict
 
 __all__ = ["ProtTomoRoisPhantoms", "ProtTomoRoisTrain", "ProtTomoRoisPredict", "ProtTomoRoisExtract",
-           "ProtTomoRoisEvaluate"]
+           "ProtTomoRoisEvaluate", "ProtSurfaceRestrict", "ProtSurfaceExtract", "ProtSurfaceOrient"]

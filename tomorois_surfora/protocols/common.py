@@ -31,11 +31,32 @@ def byTsId(objects):
     return {item.getTsId(): item.clone() for item in objects}
 
 
-def insertStepPerTsId(protocol, step, objects):
-    """Insert ``step(tsId)`` for every item of ``objects``, all free to run in parallel, then
-    ``protocol.createOutputStep`` after them."""
-    steps = [protocol._insertFunctionStep(step, tsId, prerequisites=[]) for tsId in sorted(byTsId(objects))]
+def byKey(items):
+    """{key: clone} of a set of per-ROI items (see ``objects.RoiSurfaceItem.getKey``)."""
+    return {item.getKey(): item.clone() for item in items}
+
+
+def insertStepPerKey(protocol, step, keys):
+    """Insert ``step(key)`` for every key, all free to run in parallel, then ``protocol.createOutputStep``."""
+    steps = [protocol._insertFunctionStep(step, key, prerequisites=[]) for key in sorted(keys)]
     protocol._insertFunctionStep(protocol.createOutputStep, prerequisites=steps)
+
+
+def insertStepPerTsId(protocol, step, objects):
+    """Insert ``step(tsId)`` for every item of ``objects`` (see :func:`insertStepPerKey`)."""
+    insertStepPerKey(protocol, step, byTsId(objects))
+
+
+def runEngine(protocol, key, *args):
+    """Run the engine CLI through ``runJob`` (so a queue can take it); a failure is recorded for ``key``
+    and returns False, so that the other items' outputs are still registered."""
+    program, lead = engineProgram()
+    try:
+        protocol.runJob(program, f"{lead} {engineArgs(*args)}")
+    except Exception as exc:  # runJob raises a bare Exception on a non-zero exit
+        recordFailure(protocol, key, exc)
+        return False
+    return True
 
 
 def pairingProblems(tomograms, masks, role):

@@ -3,6 +3,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from tomorois_surfora.engine.io import read_mrc
@@ -59,7 +60,8 @@ def test_bad_input_gives_one_clear_line_and_nonzero_exit(tmp_path, args, code, m
 
 @pytest.mark.parametrize("command", [[], ["synth"], ["synth", "contacts"], ["synth", "invaginations"], ["demo"],
                                      ["roi"], ["roi", "train"], ["roi", "predict"], ["roi", "extract"],
-                                     ["roi", "evaluate"]])
+                                     ["roi", "evaluate"], ["surface"], ["surface", "restrict"],
+                                     ["surface", "extract"], ["surface", "orient"]])
 def test_every_subcommand_has_help(command):
     result = run_cli(*command, "--help")
     assert result.returncode == 0 and "usage: tomorois-surfora" in result.stdout
@@ -126,3 +128,39 @@ def test_roi_train_and_predict_from_the_command_line(tmp_path):
     assert not (tmp_path / "p" / "broken_prob.mrc").exists()
     result = run_cli("roi", "train", "--tomograms", *tomograms, "--masks", masks[0], "--out", tmp_path / "x")
     assert result.returncode == 1 and "give one ROI mask per tomogram" in result.stderr
+
+
+def test_surface_restrict_extract_orient_chain(tmp_path):
+    """Two membranes in one ROI map: crops keep the origin, clouds land on the spheres, normals point out;
+    an empty mask fails on its own and the good one is still written."""
+    from tomorois_surfora.engine.io import read_ply, write_mrc
+    from tomorois_surfora.engine.synth import shapes
+
+    mask, origin = shapes.sphere(8.0).mask(1.0)
+    membranes = np.zeros((mask.shape[0], mask.shape[1], 2 * mask.shape[2] + 10), dtype=np.int8)
+    membranes[:, :, :mask.shape[2]][mask] = 1
+    membranes[:, :, -mask.shape[2]:][mask] = 2
+    rois = np.ones(membranes.shape, dtype=np.int16)
+    write_mrc(tmp_path / "mem.mrc", membranes, 10.0)
+    write_mrc(tmp_path / "rois.mrc", rois, 10.0)
+    write_mrc(tmp_path / "empty.mrc", np.zeros((8, 8, 8), dtype=np.int8), 10.0)
+    result = run_cli("surface", "restrict", tmp_path / "mem.mrc", "--rois", tmp_path / "rois.mrc",
+                     "--out", tmp_path / "crops")
+    assert result.returncode == 0, result.stderr
+    sidecar = json.loads((tmp_path / "crops" / "mem_roi1.json").read_text())
+    assert sidecar["labels"] == {"1": int(mask.sum()), "2": int(mask.sum())}
+    result = run_cli("surface", "extract", tmp_path / "crops" / "mem_roi1.mrc", tmp_path / "empty.mrc",
+                     "--out", tmp_path / "clouds")
+    assert result.returncode == 1
+    assert "empty.mrc: the mask is empty" in result.stderr and "1 of 2 inputs failed" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = run_cli("surface", "orient", tmp_path / "clouds" / "mem_roi1_medial.ply", "--out", tmp_path / "or")
+    assert result.returncode == 0, result.stderr
+    cloud = read_ply(tmp_path / "or" / "mem_roi1_medial_oriented.ply")
+    for label, x_offset in ((1, 0.0), (2, mask.shape[2] + 10.0)):
+        centre = -origin + np.array([x_offset, 0, 0])   # sphere centre in the tomogram's nm coordinates
+        mine = cloud.properties["label"] == label
+        radial = cloud.points[mine] - centre
+        radius = np.linalg.norm(radial, axis=1)
+        assert np.median(np.abs(radius - 8.0)) < 0.25
+        assert np.all(np.sum(cloud.normals[mine] * radial, axis=1) > 0), "outward from each membrane"

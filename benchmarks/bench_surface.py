@@ -1,0 +1,193 @@
+"""Benchmark SurfORA part 1: surfaces and normal orientation against analytic truth and Open3D.
+
+    .venv/bin/python benchmarks/bench_surface.py accuracy     # analytic masks at 1 nm voxels
+    .venv/bin/python benchmarks/bench_surface.py speed        # 100k-point clouds oriented, both methods + Open3D
+    .venv/bin/python benchmarks/bench_surface.py real         # ER–plasma-membrane contact (../shared/data)
+
+Each section prints a table and writes benchmarks/results/surface_<section>.json. Orientation is scored on
+clouds whose normal signs were randomly flipped: the fraction of points whose normal agrees with the true
+consistent normal field, up to one global sign per connected true surface (closed analytic shapes are also
+scored strictly against the outward normal).
+"""
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from tomorois_surfora.engine.surface.iso import isosurface, mesh_neighbour_matrix
+from tomorois_surfora.engine.surface.medial import medial_surface
+from tomorois_surfora.engine.surface.orient import OrientParameters, orient_normals
+from tomorois_surfora.engine.synth import shapes
+
+RESULTS = Path(__file__).parent / "results"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "pycurv"
+TARGETS = {"oriented_fraction": 0.995, "medial_median_voxels": 0.25, "orient_100k_seconds": 30.0}
+
+
+def consistent_fraction(normals, truth_normals, parts):
+    """Fraction of normals agreeing with the truth, one free global sign per part."""
+    dots = np.sum(normals * truth_normals, axis=1)
+    good = sum(max(int((dots[parts == p] > 0).sum()), int((dots[parts == p] < 0).sum())) for p in np.unique(parts))
+    return good / len(normals)
+
+
+def open3d_orient(points, normals, k):
+    import open3d as o3d
+
+    cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(points))
+    cloud.normals = o3d.utility.Vector3dVector(normals)
+    start = time.perf_counter()
+    cloud.orient_normals_consistent_tangent_plane(k)
+    return np.asarray(cloud.normals), time.perf_counter() - start
+
+
+def score_orientations(points, normals, truth, parts, rng, k=12):
+    """Flip signs at random, orient with both methods and Open3D; fraction correct and seconds for each."""
+    flipped = normals * rng.choice([-1.0, 1.0], len(normals))[:, None]
+    row = {}
+    for method in ("geodesic", "dipole"):
+        start = time.perf_counter()
+        oriented, _ = orient_normals(points, flipped, OrientParameters(method=method, convention="none",
+                                                                        neighbours=k))
+        row[method] = {"fraction": consistent_fraction(oriented, truth, parts),
+                       "seconds": time.perf_counter() - start}
+    oriented, seconds = open3d_orient(points, flipped, k)
+    row["open3d"] = {"fraction": consistent_fraction(oriented, truth, parts), "seconds": seconds}
+    return row
+
+
+def iso_parts(mesh, points):
+    """Connected surface of each resampled iso point (the marching-cubes mesh's components)."""
+    vertices, faces = mesh
+    _, component = connected_components(mesh_neighbour_matrix(faces, len(vertices)), directed=False)
+    _, nearest = cKDTree(vertices).query(points)
+    return component[nearest]
+
+
+def accuracy(args):
+    rng = np.random.default_rng(0)
+    rows = []
+    for shape in shapes.benchmark_shapes():
+        mask, origin = shape.mask(1.0)
+        truth_points, truth_normals, truth_parts = shape.truth(0.1)
+        tree = cKDTree(truth_points)
+        start = time.perf_counter()
+        points, normals, info = medial_surface(mask, 1.0, origin_nm=origin)
+        medial_seconds = time.perf_counter() - start
+        distance, nearest = tree.query(points)
+        row = {"shape": shape.name, "mask_voxels": int(mask.sum()), "medial_points": len(points),
+               "medial_seconds": medial_seconds, "medial_median_nm": float(np.median(distance)),
+               "medial_p95_nm": float(np.percentile(distance, 95)),
+               "medial_orientation": score_orientations(points, normals, truth_normals[nearest],
+                                                        truth_parts[nearest], rng)}
+        if shape.closed:
+            oriented, _ = orient_normals(points, normals, OrientParameters(convention="outward"))
+            row["medial_outward_fraction"] = float(np.mean(np.sum(oriented * truth_normals[nearest], 1) > 0))
+        start = time.perf_counter()
+        iso_points, iso_normals, mesh = isosurface(mask, 1.0, origin_nm=origin)
+        row["iso_seconds"] = time.perf_counter() - start
+        row["iso_points"] = len(iso_points)
+        if shape.name.startswith("sphere"):
+            radius = np.linalg.norm(iso_points, axis=1)
+            r_mid = float(shape.name.split("_r")[1])
+            outer, inner = radius[radius > r_mid], radius[radius < r_mid]
+            half = 0.5 * shape.thickness_nm
+            row["iso_outer_radius_error"] = float(np.mean(outer) - (r_mid + half)) / (r_mid + half)
+            row["iso_inner_radius_error"] = float(np.mean(inner) - (r_mid - half)) / (r_mid - half)
+        row["iso_orientation"] = score_orientations(iso_points, iso_normals, iso_normals,
+                                                    iso_parts(mesh, iso_points), rng)
+        rows.append(row)
+        print_row(row)
+    worst = {m: min(min(r["medial_orientation"][m]["fraction"], r["iso_orientation"][m]["fraction"]) for r in rows)
+             for m in ("geodesic", "dipole", "open3d")}
+    print(f"\nworst oriented fraction over every case: {worst}  (target ≥ {TARGETS['oriented_fraction']})")
+    write("surface_accuracy.json", {"rows": rows, "worst_oriented_fraction": worst, "targets": TARGETS})
+
+
+def print_row(row):
+    def f(entry):
+        return f"{entry['fraction'] * 100:6.2f}%/{entry['seconds']:4.1f}s"
+    iso_error = ""
+    if "iso_outer_radius_error" in row:
+        iso_error = f"  iso radius err outer {row['iso_outer_radius_error'] * 100:+.2f}% " \
+                    f"inner {row['iso_inner_radius_error'] * 100:+.2f}%"
+    print(f"{row['shape']:<20} medial {row['medial_points']:>6} pts {row['medial_seconds']:5.1f}s "
+          f"median {row['medial_median_nm']:.3f} p95 {row['medial_p95_nm']:.3f} nm{iso_error}")
+    for kind in ("medial", "iso"):
+        o = row[f"{kind}_orientation"]
+        print(f"{'':<20} {kind:>6} orientation  geodesic {f(o['geodesic'])}  dipole {f(o['dipole'])}  "
+              f"open3d {f(o['open3d'])}")
+
+
+def speed(args):
+    rng = np.random.default_rng(1)
+    shape = shapes.sphere(89.0)
+    points, normals, _ = shape.truth(1.0)
+    points = points + rng.normal(0, 0.1, points.shape)
+    row = {"case": f"sphere r=89 nm, {len(points)} points, 0.1 nm noise",
+           **score_orientations(points, normals, normals, np.zeros(len(points), dtype=int), rng)}
+    hairpin = shapes.hairpin(3.0, length=150.0, width=150.0)
+    mask, origin = hairpin.mask(1.0)
+    start = time.perf_counter()
+    iso_points, iso_normals, mesh = isosurface(mask, 1.0, origin_nm=origin)
+    iso_seconds = time.perf_counter() - start
+    row2 = {"case": f"hairpin (3 nm gap) isosurface, {len(iso_points)} points", "iso_seconds": iso_seconds,
+            **score_orientations(iso_points, iso_normals, iso_normals, iso_parts(mesh, iso_points), rng)}
+    for r in (row, row2):
+        print(f"{r['case']}: " + "  ".join(f"{m} {r[m]['fraction'] * 100:.2f}% in {r[m]['seconds']:.1f} s"
+                                           for m in ("geodesic", "dipole", "open3d")))
+    write("surface_speed.json", {"rows": [row, row2], "cores": 2, "targets": TARGETS})
+
+
+def real(args):
+    from tomorois_surfora.engine.io import read_mrc
+    from tomorois_surfora.engine.surface.extract import extract_cloud
+    from tomorois_surfora.engine.surface.restrict import restrict_to_rois
+
+    path = SHARED / "er_pm_contact_labels.mrc"
+    if not path.is_file():
+        sys.exit(f"{path} is absent: skipping the real-data section")
+    labels, voxel_size = read_mrc(path, voxel_size=13.68)  # the header says 10 Å; data/README.md gives 13.68
+    items, _ = restrict_to_rois(labels, None, voxel_size / 10, wanted_labels=[1, 2])
+    report = {}
+    for method in ("medial", "iso"):
+        start = time.perf_counter()
+        points, normals, label, _ = extract_cloud(items[0].labels, voxel_size / 10, method)
+        oriented, info = orient_normals(points, normals, OrientParameters(convention="partner"), label)
+        seconds = time.perf_counter() - start
+        row = {"seconds": seconds, "pieces": info["pieces"]}
+        for value, name in ((1, "plasma_membrane"), (2, "er_membrane")):
+            mine, other = label == value, label != value
+            distance, nearest = cKDTree(points[other]).query(points[mine])
+            toward = np.sum(oriented[mine] * (points[other][nearest] - points[mine]), axis=1) > 0
+            facing = distance <= np.percentile(distance, 25)
+            row[name] = {"points": int(mine.sum()), "toward_partner_facing_quarter": float(toward[facing].mean()),
+                         "median_distance_nm": float(np.median(distance))}
+        report[method] = row
+        print(f"{method:>6}: {row['plasma_membrane']['points']} PM + {row['er_membrane']['points']} ER points in "
+              f"{seconds:.1f} s; normals toward the partner on the facing quarter: PM "
+              f"{row['plasma_membrane']['toward_partner_facing_quarter'] * 100:.1f}%, ER "
+              f"{row['er_membrane']['toward_partner_facing_quarter'] * 100:.1f}%")
+    write("surface_real.json", report)
+
+
+def write(name, payload):
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / name).write_text(json.dumps(payload, indent=1, default=float))
+    print(f"wrote {RESULTS / name}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("section", choices=("accuracy", "speed", "real"))
+    args = parser.parse_args()
+    {"accuracy": accuracy, "speed": speed, "real": real}[args.section](args)
+
+
+if __name__ == "__main__":
+    main()

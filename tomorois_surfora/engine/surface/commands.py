@@ -1,0 +1,178 @@
+"""``tomorois-surfora surface restrict|extract|orient``.
+
+Every command takes several inputs; a bad input is reported and the others go on; the exit code is 1 when
+any failed. Each restricted ROI crop ``<name>_roi<k>.mrc`` has a sidecar ``<name>_roi<k>.json`` with its
+origin in nm, so clouds come out in the tomogram's coordinates.
+"""
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import EngineError
+from ..progress import Progress
+
+
+
+def add_surface_commands(subparsers, positive_float, positive_int):
+    """Register ``surface restrict|extract|orient``."""
+    from .medial import MedialParameters
+    from .orient import CONVENTIONS, METHODS, OrientParameters
+    from .restrict import CleanParameters
+
+    clean, medial, orient = CleanParameters(), MedialParameters(), OrientParameters()
+    surface = subparsers.add_parser("surface", help="SurfORA: restrict membranes to ROIs, extract and orient "
+                                                    "surface point clouds", description="SurfORA surface stages.")
+    stages = surface.add_subparsers(dest="stage", metavar="{restrict,extract,orient}", required=True)
+
+    restrict = stages.add_parser("restrict", help="membrane masks ∩ ROI labels -> cleaned per-ROI crops",
+                                 description="Cut each membrane mask to each ROI of the matching ROI label map, "
+                                             "clean it and write one cropped label map per ROI.")
+    restrict.add_argument("membranes", nargs="+", type=Path, help="membrane masks or label maps (MRC)")
+    restrict.add_argument("--rois", nargs="+", type=Path,
+                          help="ROI label maps, one per membrane file in the same order (default: whole volume)")
+    restrict.add_argument("--labels", nargs="+", type=int, help="membrane labels to keep (default: all non-zero)")
+    restrict.add_argument("--out", required=True, type=Path, help="output folder")
+    restrict.add_argument("--voxel-size", type=positive_float, metavar="Å", help="default: from the MRC header")
+    restrict.add_argument("--closing", type=float, default=clean.closing_nm, metavar="NM",
+                          help="closing radius, 0 to skip (default %(default)s)")
+    restrict.add_argument("--opening", type=float, default=clean.opening_nm, metavar="NM",
+                          help="opening radius, 0 to skip (default %(default)s)")
+    restrict.add_argument("--min-volume", type=float, default=clean.min_volume_nm3, metavar="NM3",
+                          help="drop membrane pieces smaller than this (default %(default)s)")
+    restrict.add_argument("--quiet", action="store_true")
+    restrict.set_defaults(handler=run_restrict)
+
+    extract = stages.add_parser("extract", help="membrane masks -> surface point clouds (PLY)",
+                                description="Medial (mid-surface, MLS) or isosurface point clouds with normals, "
+                                            "one PLY per input holding every membrane label (property 'label').")
+    extract.add_argument("masks", nargs="+", type=Path, help="membrane masks or label maps (MRC), e.g. "
+                                                             "`surface restrict` crops")
+    extract.add_argument("--method", choices=("medial", "iso"), default="medial")
+    extract.add_argument("--out", required=True, type=Path, help="output folder")
+    extract.add_argument("--voxel-size", type=positive_float, metavar="Å", help="default: from the MRC header")
+    extract.add_argument("--spacing", type=positive_float, metavar="NM", help="point spacing (default: one voxel)")
+    extract.add_argument("--radius", type=positive_float, metavar="NM",
+                         help="medial: fitting radius (default: 1.5 × membrane thickness)")
+    extract.add_argument("--adaptive", action="store_true", help="iso: curvature-adaptive spacing")
+    extract.add_argument("--upsample", type=positive_int, default=1, help="iso: SDF grid refinement")
+    extract.add_argument("--min-area", type=float, default=medial.min_area_nm2, metavar="NM2",
+                         help="medial: drop pieces smaller than this (default %(default)s)")
+    extract.add_argument("--quiet", action="store_true")
+    extract.set_defaults(handler=run_extract)
+
+    orient_parser = stages.add_parser("orient", help="consistently orient the normals of point clouds",
+                                      description="Orient each membrane label's normals consistently (geodesic "
+                                                  "heat-method or dipole propagation), then by a convention.")
+    orient_parser.add_argument("clouds", nargs="+", type=Path, help="PLY clouds with normals")
+    orient_parser.add_argument("--method", choices=METHODS, default=orient.method)
+    orient_parser.add_argument("--convention", choices=CONVENTIONS, default=orient.convention,
+                               help="outward/inward from each membrane's centroid, partner = toward the other "
+                                    "membrane (default %(default)s)")
+    orient_parser.add_argument("--partner", type=Path, help="partner cloud for --convention partner when a cloud "
+                                                            "holds one membrane")
+    orient_parser.add_argument("--neighbours", type=positive_int, default=orient.neighbours)
+    orient_parser.add_argument("--jet", action="store_true", help="re-estimate (JET) normals before orienting")
+    orient_parser.add_argument("--out", required=True, type=Path, help="output folder")
+    orient_parser.add_argument("--quiet", action="store_true")
+    orient_parser.set_defaults(handler=run_orient)
+
+
+def _for_each(task, inputs, quiet, work):
+    """Run ``work(path)`` per input; report failures and go on. Returns the exit code."""
+    progress = Progress(task, len(inputs), quiet=quiet)
+    failed = 0
+    for path in inputs:
+        try:
+            message = work(Path(path))
+        except EngineError as exc:
+            failed += 1
+            progress.step(f"FAILED {path}: {exc}")
+            continue
+        progress.step(message)
+    if failed:
+        progress.info(f"{failed} of {len(inputs)} inputs failed")
+    return 1 if failed else 0
+
+
+def read_sidecar(mask_path):
+    """The crop's sidecar (origin, ROI, source) or defaults for a plain mask."""
+    sidecar = Path(mask_path).with_suffix(".json")
+    if sidecar.is_file():
+        return json.loads(sidecar.read_text())
+    return {"source": str(mask_path), "roi": 0, "origin_nm": [0.0, 0.0, 0.0]}
+
+
+def run_restrict(args):
+    from ..io import ensure_output_dir, mrc_stem, read_mrc, write_mrc
+    from .restrict import CleanParameters, origin_nm, restrict_to_rois
+
+    if args.rois and len(args.rois) != len(args.membranes):
+        raise EngineError(f"give one ROI map per membrane file: {len(args.membranes)} membrane files, "
+                          f"{len(args.rois)} ROI maps")
+    params = CleanParameters(closing_nm=args.closing, opening_nm=args.opening, min_volume_nm3=args.min_volume)
+    out = ensure_output_dir(args.out)
+    rois_for = dict(zip(args.membranes, args.rois or [None] * len(args.membranes)))
+
+    def work(path):
+        membranes, voxel_size = read_mrc(path, args.voxel_size)
+        rois = None if rois_for[path] is None else read_mrc(rois_for[path], voxel_size)[0]
+        items, problems = restrict_to_rois(membranes, rois, voxel_size / 10.0, params, args.labels, str(path))
+        for item in items:
+            name = f"{mrc_stem(path)}_roi{item.roi}"
+            write_mrc(out / f"{name}.mrc", item.labels, voxel_size)
+            sidecar = {"source": str(path), "roi": item.roi, "voxel_size": voxel_size,
+                       "origin_nm": origin_nm(item.offset_zyx, voxel_size / 10.0).tolist(),
+                       "labels": {str(k): v for k, v in item.voxels.items()}}
+            (out / f"{name}.json").write_text(json.dumps(sidecar, indent=1))
+        if not items:
+            raise EngineError("; ".join(problems))
+        skipped = f"; {len(problems)} skipped: " + "; ".join(problems) if problems else ""
+        return f"{path.name}: {len(items)} ROI crops{skipped}"
+    return _for_each("surface restrict", args.membranes, args.quiet, work)
+
+
+def run_extract(args):
+    from ..io import PointCloud, ensure_output_dir, mrc_stem, read_mrc, write_ply
+    from .extract import extract_cloud
+
+    out = ensure_output_dir(args.out)
+
+    def work(path):
+        labels, voxel_size = read_mrc(path, args.voxel_size)
+        sidecar = read_sidecar(path)
+        points, normals, label, info = extract_cloud(
+            labels, voxel_size / 10.0, args.method, origin_nm=sidecar["origin_nm"], spacing_nm=args.spacing,
+            radius_nm=args.radius, adaptive=args.adaptive, upsample=args.upsample, min_area_nm2=args.min_area,
+            source=str(path))
+        properties = {"label": label, "roi": np.full(len(points), int(sidecar["roi"]))}
+        write_ply(out / f"{mrc_stem(path)}_{args.method}.ply", PointCloud(points, normals, properties))
+        counts = ", ".join(f"label {k}: {v['points']} points" for k, v in info["labels"].items())
+        skipped = "; " + "; ".join(info["problems"]) if info["problems"] else ""
+        return f"{path.name}: {counts}{skipped}"
+    return _for_each("surface extract", args.masks, args.quiet, work)
+
+
+def run_orient(args):
+    from ..io import PointCloud, ensure_output_dir, read_ply, write_ply
+    from .geometry import estimate_normals
+    from .orient import OrientParameters, orient_normals
+
+    out = ensure_output_dir(args.out)
+    params = OrientParameters(method=args.method, convention=args.convention, neighbours=args.neighbours)
+    partner = read_ply(args.partner).points if args.partner else None
+
+    def work(path):
+        cloud = read_ply(path)
+        normals = cloud.normals
+        keep = np.ones(len(cloud.points), dtype=bool)
+        if args.jet or normals is None:
+            normals, keep = estimate_normals(cloud.points, source=str(path))
+        points = cloud.points[keep]
+        labels = cloud.properties.get("label", np.zeros(len(cloud.points), dtype=int))[keep]
+        oriented, info = orient_normals(points, normals[keep], params, labels, partner, source=str(path))
+        properties = {name: values[keep] for name, values in cloud.properties.items()}
+        write_ply(out / f"{path.stem}_oriented.ply", PointCloud(points, oriented, properties))
+        dropped = f", {int((~keep).sum())} degenerate points dropped" if (~keep).any() else ""
+        return f"{path.name}: {info['points']} points in {info['pieces']} connected pieces{dropped}"
+    return _for_each("surface orient", args.clouds, args.quiet, work)

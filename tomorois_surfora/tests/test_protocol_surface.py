@@ -1,0 +1,65 @@
+"""SurfORA part 1 protocols in a real pyworkflow project: phantoms → restrict → extract → orient.
+
+Runs under pytest and under Scipion's runner (see test_protocol_phantoms.py).
+"""
+import numpy as np
+from pyworkflow.project import Manager
+from pyworkflow.tests import BaseTest, setupTestProject
+from scipy.spatial import cKDTree
+
+from tomorois_surfora.engine.io import read_mrc, read_ply
+from tomorois_surfora.protocols import (ProtSurfaceExtract, ProtSurfaceOrient, ProtSurfaceRestrict,
+                                        ProtTomoRoisPhantoms)
+
+SMALL = dict(sizeX=128, sizeY=128, sizeZ=64, samplingRate=10.0)
+
+
+class TestProtSurface(BaseTest):
+    @classmethod
+    def setUpClass(cls):
+        setupTestProject(cls)
+        cls.phantoms = cls._run(ProtTomoRoisPhantoms, kind=0, nTomograms=1, seed=3, **SMALL)
+
+    @classmethod
+    def _run(cls, protocolClass, **kwargs):
+        prot = cls.newProtocol(protocolClass, **kwargs)
+        errors = prot.validate()
+        assert errors == [], errors
+        cls.launchProtocol(prot)
+        return Manager().loadProject(cls.proj.getName()).getProtocol(prot.getObjId())
+
+    def testRestrictExtractOrientContactSites(self):
+        restrict = self._run(ProtSurfaceRestrict, inputMembranes=self.phantoms.membraneMasks,
+                             inputRois=self.phantoms.roiMasks)
+        truthRois = read_mrc(next(iter(self.phantoms.roiMasks)).getFileName())[0]
+        self.assertSetSize(restrict.roiMembranes, len(np.unique(truthRois)) - 1)
+        for item in restrict.roiMembranes:
+            crop, voxelSize = read_mrc(item.getFileName())
+            self.assertAlmostEqual(voxelSize, 10.0, places=3)
+            self.assertEqual(sorted(int(v) for v in np.unique(crop) if v), item.getMembraneLabels())
+            self.assertGreaterEqual(len(item.getMembraneLabels()), 2, "a contact site holds two membranes")
+
+        extract = self._run(ProtSurfaceExtract, inputMembranes=restrict.roiMembranes)
+        self.assertSetSize(extract.clouds, restrict.roiMembranes.getSize())
+        orient = self._run(ProtSurfaceOrient, inputClouds=extract.clouds, convention=2)  # partner
+        self.assertSetSize(orient.orientedClouds, extract.clouds.getSize())
+        for cloud in orient.orientedClouds:
+            self.assertEqual((cloud.getMethod(), cloud.getOrientation()), ("medial", "geodesic/partner"))
+            ply = read_ply(cloud.getFileName())
+            self.assertEqual(len(ply.points), cloud.getPoints())
+            self.assertTrue(np.allclose(np.linalg.norm(ply.normals, axis=1), 1.0, atol=1e-4))
+            labels = ply.properties["label"]
+            for label in np.unique(labels):
+                mine, other = labels == label, labels != label
+                distance, nearest = cKDTree(ply.points[other]).query(ply.points[mine])
+                facing = distance <= np.percentile(distance, 25)
+                toward = np.sum(ply.normals[mine] * (ply.points[other][nearest] - ply.points[mine]), axis=1)
+                self.assertGreater(np.mean(toward[facing] > 0), 0.95, "facing membranes point at each other")
+        self.assertIn("clouds oriented (geodesic, partner)", "\n".join(orient.summary()))
+
+    def testValidateNamesBadParameters(self):
+        prot = self.newProtocol(ProtSurfaceRestrict, inputMembranes=self.phantoms.membraneMasks,
+                                membraneLabels="1 x", closingNm=-1.0)
+        errors = "\n".join(prot.validate())
+        self.assertIn("closing_nm must be ≥ 0", errors)
+        self.assertIn("Membrane labels must be whole numbers", errors)

@@ -1,0 +1,157 @@
+"""SurfORA part 1 engine: restriction, medial and isosurface clouds, JET normals, orientation."""
+import numpy as np
+import pytest
+from scipy.spatial import cKDTree
+
+from tomorois_surfora.engine.errors import InputError
+from tomorois_surfora.engine.surface.extract import extract_cloud
+from tomorois_surfora.engine.surface.geometry import estimate_normals
+from tomorois_surfora.engine.surface.iso import isosurface
+from tomorois_surfora.engine.surface.medial import medial_surface
+from tomorois_surfora.engine.surface.orient import OrientParameters, orient_normals
+from tomorois_surfora.engine.surface.restrict import CleanParameters, restrict_to_rois
+from tomorois_surfora.engine.surface.sampling import poisson_disc
+from tomorois_surfora.engine.synth import shapes
+
+
+def truth_distance(shape, points):
+    truth_points, truth_normals, parts = shape.truth(0.1)
+    distance, nearest = cKDTree(truth_points).query(points)
+    return distance, truth_normals[nearest], parts[nearest]
+
+
+@pytest.fixture(scope="module")
+def small_sphere():
+    shape = shapes.sphere(10.0)
+    mask, origin = shape.mask(1.0)
+    return shape, mask, origin
+
+
+def test_medial_surface_lies_on_the_true_mid_surface(small_sphere):
+    shape, mask, origin = small_sphere
+    points, normals, info = medial_surface(mask, 1.0, origin_nm=origin)
+    distance, truth_normals, _ = truth_distance(shape, points)
+    assert np.median(distance) < 0.25 and np.percentile(distance, 95) < 0.5
+    assert np.all(np.abs(np.sum(normals * truth_normals, axis=1)) > 0.95)
+    # single layer at about one point per nm²: the sphere's area is 4π·10² ≈ 1257 nm²
+    assert 600 < len(points) < 1600, info
+    spacing = cKDTree(points).query(points, k=2)[0][:, 1]
+    assert np.median(spacing) > 0.5
+
+
+def test_medial_surface_keeps_the_two_arms_of_a_hairpin_apart():
+    shape = shapes.hairpin(3.0, length=20.0, width=16.0)
+    mask, origin = shape.mask(1.0)
+    points, normals, _ = medial_surface(mask, 1.0, origin_nm=origin)
+    distance, _, _ = truth_distance(shape, points)
+    assert np.median(distance) < 0.25
+    in_gap = (np.abs(points[:, 2]) < 2.0) & (points[:, 0] > 2.0)  # between the arms, away from the fold
+    assert not in_gap.any(), "no medial point may fall in the free gap between the arms"
+
+
+def test_isosurface_radii_and_outward_normals(small_sphere):
+    shape, mask, origin = small_sphere
+    points, normals, (vertices, faces) = isosurface(mask, 1.0, origin_nm=origin)
+    radius = np.linalg.norm(points, axis=1)
+    outer, inner = radius > 10, radius < 10
+    assert np.mean(radius[outer]) == pytest.approx(12.0, rel=0.02)
+    assert np.mean(radius[inner]) == pytest.approx(8.0, rel=0.03)
+    radial = points / radius[:, None]
+    along = np.sum(normals * radial, axis=1)
+    assert np.all(along[outer] > 0.9) and np.all(along[inner] < -0.9), "normals point out of the membrane"
+    assert faces.max() < len(vertices)
+
+
+def test_jet_normals_of_a_noisy_plane_and_degenerate_clouds():
+    rng = np.random.default_rng(0)
+    plane = np.column_stack([rng.uniform(0, 20, (500, 2)), rng.normal(0, 0.02, 500)])
+    normals, valid = estimate_normals(plane, k=16)
+    assert valid.all() and np.all(np.abs(normals[:, 2]) > 0.99)
+    line = np.column_stack([np.linspace(0, 10, 50), np.zeros(50), np.zeros(50)])
+    with pytest.raises(InputError, match="degenerate .*line"):
+        estimate_normals(line, k=8, source="line.ply")
+    with pytest.raises(InputError, match="tiny.ply: 5 points, fewer than the neighbourhood size 16"):
+        estimate_normals(plane[:5], k=16, source="tiny.ply")
+
+
+@pytest.mark.parametrize("method", ["geodesic", "dipole"])
+def test_orientation_recovers_flipped_normals_across_a_narrow_gap(method):
+    """The isosurface of a 3 nm hairpin: its two facing sides lie 3 point spacings apart."""
+    shape = shapes.hairpin(3.0, length=24.0, width=16.0)
+    mask, origin = shape.mask(1.0)
+    points, truth, _ = isosurface(mask, 1.0, origin_nm=origin)
+    flipped = truth * np.random.default_rng(1).choice([-1.0, 1.0], len(truth))[:, None]
+    oriented, info = orient_normals(points, flipped, OrientParameters(method=method, convention="none"))
+    agree = np.sum(oriented * truth, axis=1) > 0
+    assert info["pieces"] == 1
+    assert max(agree.mean(), 1 - agree.mean()) >= 0.995
+
+
+@pytest.mark.parametrize("convention, sign", [("outward", 1.0), ("inward", -1.0)])
+def test_convention_outward_and_inward_on_a_medial_vesicle(small_sphere, convention, sign):
+    shape, mask, origin = small_sphere
+    points, normals, _ = medial_surface(mask, 1.0, origin_nm=origin)
+    oriented, _ = orient_normals(points, normals, OrientParameters(convention=convention))
+    radial = points / np.linalg.norm(points, axis=1, keepdims=True)
+    assert np.mean(sign * np.sum(oriented * radial, axis=1) > 0) >= 0.995
+
+
+def test_partner_convention_points_two_sheets_toward_each_other():
+    shape = shapes.parallel_sheets(4.0, size=16.0)
+    mask, origin = shape.mask(1.0)
+    points, normals, _ = medial_surface(mask, 1.0, origin_nm=origin)
+    labels = (points[:, 2] > 0).astype(int) + 1
+    oriented, _ = orient_normals(points, normals, OrientParameters(convention="partner"), labels)
+    toward_middle = -np.sign(points[:, 2])
+    assert np.all(oriented[:, 2] * toward_middle > 0.9)
+    with pytest.raises(InputError, match="'partner' needs a second membrane"):
+        orient_normals(points, normals, OrientParameters(convention="partner"))
+
+
+def test_orientation_bad_input():
+    points = np.random.default_rng(0).uniform(0, 5, (8, 3))
+    with pytest.raises(InputError, match="c.ply: 8 points, fewer than the neighbourhood size 13"):
+        orient_normals(points, points, source="c.ply")
+    with pytest.raises(InputError, match="no normals"):
+        orient_normals(points, None)
+    with pytest.raises(InputError, match="method must be one of"):
+        orient_normals(points, points, OrientParameters(method="mst"))
+
+
+def test_restrict_splits_membranes_by_roi_and_cleans_noise():
+    membranes = np.zeros((30, 40, 60), dtype=np.int8)
+    membranes[10:14, 5:35, 5:55] = 1        # a sheet crossing both ROIs
+    membranes[20:23, 5:35, 5:25] = 2        # a second membrane in ROI 1 only
+    membranes[2, 2, 2] = 1                  # salt noise
+    rois = np.zeros(membranes.shape, dtype=np.int16)
+    rois[:, :, :30] = 1
+    rois[:, :, 30:] = 2
+    rois[:3, :3, :3] = 3                    # an ROI holding only the noise voxel
+    items, problems = restrict_to_rois(membranes, rois, 1.0, CleanParameters(min_volume_nm3=10))
+    assert [item.roi for item in items] == [1, 2]
+    assert items[0].voxels == {1: 4 * 30 * 25, 2: 3 * 30 * 20}
+    assert items[1].voxels == {1: 4 * 30 * 25}
+    assert set(np.unique(items[0].labels)) == {0, 1, 2}
+    assert problems == ["membranes: ROI 3 holds no membrane voxels (after clean-up); skipped"]
+    assert items[1].offset_zyx[2] == 28, "crop starts at the ROI's box minus the 2 nm margin"
+
+
+def test_extract_reports_a_bad_label_and_keeps_the_good_one():
+    shape = shapes.sphere(8.0)
+    mask, origin = shape.mask(1.0)
+    labels = mask.astype(np.int16)
+    labels[0, 0, 0] = 2                     # a one-voxel "membrane"
+    points, normals, label, info = extract_cloud(labels, 1.0, "medial", origin_nm=origin)
+    assert set(np.unique(label)) == {1}
+    assert len(info["problems"]) == 1 and "label 2: 1 membrane voxels, too few" in info["problems"][0]
+    with pytest.raises(InputError, match="the mask is empty"):
+        extract_cloud(np.zeros((5, 5, 5)), 1.0)
+
+
+def test_poisson_disc_keeps_points_apart():
+    points = np.random.default_rng(0).uniform(0, 10, (5000, 3))
+    kept = poisson_disc(points, 1.0)
+    distances = cKDTree(points[kept]).query(points[kept], k=2)[0][:, 1]
+    assert distances.min() >= 1.0
+    covered = cKDTree(points[kept]).query(points)[0]
+    assert covered.max() < 1.0, "every dropped point lies within the radius of a kept one"
