@@ -57,9 +57,9 @@ def weighted_frames(offsets, weights):
         Ascending weighted variances.
     """
     w = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-300)
-    mean = np.einsum("nk,nkd->nd", w, offsets)
+    mean = np.sum(w[..., None] * offsets, axis=1)
     centred = offsets - mean[:, None, :]
-    covariance = np.einsum("nk,nki,nkj->nij", w, centred, centred)
+    covariance = np.matmul((centred * w[..., None]).transpose(0, 2, 1), centred)
     eigenvalues, eigenvectors = np.linalg.eigh(covariance)
     normal = eigenvectors[:, :, 0]
     first = eigenvectors[:, :, 2]
@@ -87,15 +87,15 @@ def fit_quadratic(offsets, frames, weights, scale):
     residual : ndarray (n,)
         Weighted RMS of the height residuals, nm.
     """
-    local = np.einsum("nkd,ndj->nkj", offsets, frames) / scale
+    local = np.matmul(offsets, frames) / scale
     u, v, h = local[..., 0], local[..., 1], local[..., 2]
     design = np.stack([u * u, 2 * u * v, v * v, u, v, np.ones_like(u)], axis=-1)
     weighted = design * weights[..., None]
-    normal_matrix = np.einsum("nki,nkj->nij", weighted, design)
+    normal_matrix = np.matmul(weighted.transpose(0, 2, 1), design)
     normal_matrix += 1e-9 * np.eye(6) * np.trace(normal_matrix, axis1=1, axis2=2)[:, None, None] + 1e-12 * np.eye(6)
-    rhs = np.einsum("nki,nk->ni", weighted, h)
+    rhs = np.matmul(weighted.transpose(0, 2, 1), h[..., None])[..., 0]
     coefficients = np.linalg.solve(normal_matrix, rhs[..., None])[..., 0]
-    fitted = np.einsum("nki,ni->nk", design, coefficients)
+    fitted = np.matmul(design, coefficients[..., None])[..., 0]
     residual = np.sqrt(np.sum(weights * (h - fitted) ** 2, axis=1) / np.maximum(weights.sum(axis=1), 1e-300))
     coefficients = coefficients * np.array([1 / scale, 1 / scale, 1 / scale, 1.0, 1.0, scale])
     return coefficients, residual * scale

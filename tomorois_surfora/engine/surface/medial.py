@@ -7,6 +7,7 @@ bends, reduced to a single layer, homogenised by Poisson-disc sampling and repro
 from dataclasses import dataclass
 from typing import Optional
 
+import numba
 import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
@@ -17,6 +18,9 @@ from .geometry import (CHUNK, fit_quadratic, monge_point_and_normal, principal_c
 from .sampling import large_components, poisson_disc
 
 MAX_NEIGHBOURS = 300
+# numba's default search tries TBB first and warns when the installed TBB is too old; the built-in
+# work-queue layer is always there and enough for one parallel loop at a time.
+numba.config.THREADING_LAYER = "workqueue"
 
 
 @dataclass
@@ -110,14 +114,7 @@ class MlsSurface:
 
     def visible(self, centres, offsets):
         """True where the segment centre → centre + offset stays inside the mask (sampled every ≤ ½ voxel)."""
-        shape = np.array(self.mask.shape[::-1])
-        ok = np.ones(offsets.shape[:2], dtype=bool)
-        for fraction in (np.arange(1, self.line_samples) / self.line_samples):
-            xyz = np.rint((centres[:, None, :] + fraction * offsets - self.origin) / self.voxel_size).astype(int)
-            inside = np.all((xyz >= 0) & (xyz < shape), axis=-1)
-            xyz = np.where(inside[..., None], xyz, 0)
-            ok &= inside & self.mask[xyz[..., 2], xyz[..., 1], xyz[..., 0]]
-        return ok
+        return segments_inside(self.mask, centres, offsets, self.origin, self.voxel_size, self.line_samples)
 
     def _fit(self, centres):
         distances, indices = query_neighbours(self.tree, centres, self.k)
@@ -125,13 +122,33 @@ class MlsSurface:
         inside = (distances <= self.radius) & self.visible(centres, offsets)
         isotropic = np.exp(-0.5 * (distances / (0.5 * self.radius)) ** 2) * inside
         frames, _ = weighted_frames(offsets, isotropic + 1e-12)
-        local = np.einsum("nkd,ndj->nkj", offsets, frames)
+        local = np.matmul(offsets, frames)
         tangential = local[..., 0] ** 2 + local[..., 1] ** 2
         weights = (np.exp(-0.5 * tangential / (0.5 * self.radius) ** 2)
                    * np.exp(-0.5 * (local[..., 2] / self.sigma_normal) ** 2) * inside) + 1e-12
         coefficients, _ = fit_quadratic(offsets, frames, weights, self.radius)
         points, normals = monge_point_and_normal(centres, frames, coefficients)
         return points, normals, coefficients, frames
+
+
+@numba.njit(parallel=True, cache=True)
+def segments_inside(mask, centres, offsets, origin, voxel_size, samples):  # pragma: no cover (compiled)
+    """(n, k) bool: the segment from centres[i] to centres[i] + offsets[i, j] stays in the mask at
+    ``samples - 1`` evenly spaced interior points (nearest voxel)."""
+    n, k = offsets.shape[0], offsets.shape[1]
+    nz, ny, nx = mask.shape
+    out = np.ones((n, k), dtype=np.bool_)
+    for i in numba.prange(n):
+        for j in range(k):
+            for s in range(1, samples):
+                f = s / samples
+                x = int(np.rint((centres[i, 0] + f * offsets[i, j, 0] - origin[0]) / voxel_size))
+                y = int(np.rint((centres[i, 1] + f * offsets[i, j, 1] - origin[1]) / voxel_size))
+                z = int(np.rint((centres[i, 2] + f * offsets[i, j, 2] - origin[2]) / voxel_size))
+                if x < 0 or y < 0 or z < 0 or x >= nx or y >= ny or z >= nz or not mask[z, y, x]:
+                    out[i, j] = False
+                    break
+    return out
 
 
 def grid_seeds(mask, cell):
