@@ -155,3 +155,14 @@ def test_poisson_disc_keeps_points_apart():
     assert distances.min() >= 1.0
     covered = cKDTree(points[kept]).query(points)[0]
     assert covered.max() < 1.0, "every dropped point lies within the radius of a kept one"
+
+
+def test_medial_refuses_a_line_of_voxels_and_accepts_a_one_voxel_sheet():
+    line = np.zeros((10, 10, 60), dtype=bool)
+    line[5, 5, 5:55] = True
+    with pytest.raises(InputError, match="line.mrc: the membrane voxels lie along a line"):
+        medial_surface(line, 1.0, source="line.mrc")
+    sheet = np.zeros((10, 40, 40), dtype=bool)
+    sheet[5, 5:35, 5:35] = True
+    points, normals, _ = medial_surface(sheet, 1.0)
+    assert np.allclose(points[:, 2], 5.0, atol=0.05) and np.all(np.abs(normals[:, 2]) > 0.99)

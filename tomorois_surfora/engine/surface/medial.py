@@ -13,8 +13,8 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from ..errors import InputError, raise_problems
-from .geometry import (CHUNK, fit_quadratic, monge_point_and_normal, principal_curvatures, query_neighbours,
-                       weighted_frames)
+from .geometry import (CHUNK, degenerate, fit_quadratic, monge_point_and_normal, principal_curvatures,
+                       query_neighbours, weighted_frames)
 from .sampling import large_components, poisson_disc
 
 MAX_NEIGHBOURS = 300
@@ -96,19 +96,21 @@ class MlsSurface:
         """Project query points onto the mid-surface.
 
         Returns points, unit normals (arbitrary sign), the quadratic coefficients and frames of the last fit,
-        and the centres those coefficients are relative to.
+        the centres those coefficients are relative to, and whether each neighbourhood was degenerate
+        (collinear voxels: no surface).
         """
         centres = np.array(queries, dtype=np.float64)
         out = [np.empty_like(centres), np.empty_like(centres), np.empty((len(centres), 6)),
                np.empty((len(centres), 3, 3)), np.empty_like(centres)]
+        out.append(np.zeros(len(centres), dtype=bool))
         for start in range(0, len(centres), CHUNK // 2):
             chunk = slice(start, min(start + CHUNK // 2, len(centres)))
             c = centres[chunk]
             for _ in range(iterations):
                 c_fit = c
-                points, normals, coefficients, frames = self._fit(c_fit)
+                points, normals, coefficients, frames, flags = self._fit(c_fit)
                 c = points
-            for array, values in zip(out, (points, normals, coefficients, frames, c_fit)):
+            for array, values in zip(out, (points, normals, coefficients, frames, c_fit, flags)):
                 array[chunk] = values
         return tuple(out)
 
@@ -121,14 +123,14 @@ class MlsSurface:
         offsets = self.support[indices] - centres[:, None, :]
         inside = (distances <= self.radius) & self.visible(centres, offsets)
         isotropic = np.exp(-0.5 * (distances / (0.5 * self.radius)) ** 2) * inside
-        frames, _ = weighted_frames(offsets, isotropic + 1e-12)
+        frames, eigenvalues = weighted_frames(offsets, isotropic + 1e-12)
         local = np.matmul(offsets, frames)
         tangential = local[..., 0] ** 2 + local[..., 1] ** 2
         weights = (np.exp(-0.5 * tangential / (0.5 * self.radius) ** 2)
                    * np.exp(-0.5 * (local[..., 2] / self.sigma_normal) ** 2) * inside) + 1e-12
         coefficients, _ = fit_quadratic(offsets, frames, weights, self.radius)
         points, normals = monge_point_and_normal(centres, frames, coefficients)
-        return points, normals, coefficients, frames
+        return points, normals, coefficients, frames, degenerate(eigenvalues)
 
 
 @numba.njit(parallel=True, cache=True)
@@ -194,8 +196,13 @@ def medial_surface(mask, voxel_size_nm, params=None, origin_nm=(0.0, 0.0, 0.0), 
 
     cell = max(1, int(round(0.75 * thickness / vs)))
     seeds = grid_seeds(mask, cell)[:, ::-1] * vs + np.asarray(origin_nm, dtype=np.float64)
-    points, normals, coefficients, frames, centres = surface.project(seeds, params.iterations)
+    points, normals, coefficients, frames, centres, collinear = surface.project(seeds, params.iterations)
     info["seeds"] = len(seeds)
+    if collinear.mean() > 0.5:
+        raise InputError(f"{source}: the membrane voxels lie along a line ({collinear.sum()} of {len(seeds)} "
+                         "neighbourhoods are collinear); there is no surface to fit")
+    points, normals, coefficients, frames, centres = (a[~collinear] for a in (points, normals, coefficients,
+                                                                               frames, centres))
 
     k1, k2 = principal_curvatures(coefficients)
     k_max = np.maximum(np.abs(k1), np.abs(k2))
@@ -217,7 +224,7 @@ def medial_surface(mask, voxel_size_nm, params=None, origin_nm=(0.0, 0.0, 0.0), 
     info["homogenised"] = len(keep)
     if len(points) == 0:
         raise InputError(f"{source}: every surface piece is smaller than {params.min_area_nm2} nm²")
-    points, normals, _, _, _ = surface.project(points, 2)
+    points, normals = surface.project(points, 2)[:2]
     info["points"] = len(points)
     return points, normals, info
 
