@@ -6,31 +6,19 @@ import os
 
 import mrcfile
 import numpy as np
-from pyworkflow.project import Manager
-from pyworkflow.tests import BaseTest, setupTestProject
 from scipy import ndimage
 from tomo.protocols import ProtImportTomomasks
 
 from tomorois_surfora.protocols import (ProtTomoRoisEvaluate, ProtTomoRoisExtract, ProtTomoRoisPhantoms,
                                         ProtTomoRoisPredict, ProtTomoRoisTrain)
+from tomorois_surfora.tests.phantom_project import PhantomProjectTest
 
 SMALL = dict(sizeX=112, sizeY=112, sizeZ=48, samplingRate=20.0)
 TINY_TRAINING = dict(depth=6, epochs=2, stepsPerEpoch=3, patch=48, batchSize=2)
 
 
-class TestProtTomoRois(BaseTest):
-    @classmethod
-    def setUpClass(cls):
-        setupTestProject(cls)
-        cls.phantoms = cls._run(ProtTomoRoisPhantoms, kind=0, nTomograms=2, seed=0, **SMALL)
-
-    @classmethod
-    def _run(cls, protocolClass, **kwargs):
-        prot = cls.newProtocol(protocolClass, **kwargs)
-        errors = prot.validate()
-        assert errors == [], errors
-        cls.launchProtocol(prot)
-        return Manager().loadProject(cls.proj.getName()).getProtocol(prot.getObjId())
+class TestProtTomoRois(PhantomProjectTest):
+    PHANTOMS = dict(kind=0, nTomograms=2, seed=0, **SMALL)
 
     def testTrainWithPenaltyThenPredict(self):
         train = self._run(ProtTomoRoisTrain, inputTomograms=self.phantoms.tomograms,

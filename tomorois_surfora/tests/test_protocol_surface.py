@@ -3,30 +3,17 @@
 Runs under pytest and under Scipion's runner (see test_protocol_phantoms.py).
 """
 import numpy as np
-from pyworkflow.project import Manager
-from pyworkflow.tests import BaseTest, setupTestProject
 from scipy.spatial import cKDTree
 
 from tomorois_surfora.engine.io import read_mrc, read_ply
-from tomorois_surfora.protocols import (ProtSurfaceExtract, ProtSurfaceOrient, ProtSurfaceRestrict,
-                                        ProtTomoRoisPhantoms)
+from tomorois_surfora.protocols import ProtSurfaceExtract, ProtSurfaceOrient, ProtSurfaceRestrict
+from tomorois_surfora.tests.phantom_project import PhantomProjectTest
 
 SMALL = dict(sizeX=128, sizeY=128, sizeZ=64, samplingRate=10.0)
 
 
-class TestProtSurface(BaseTest):
-    @classmethod
-    def setUpClass(cls):
-        setupTestProject(cls)
-        cls.phantoms = cls._run(ProtTomoRoisPhantoms, kind=0, nTomograms=1, seed=3, **SMALL)
-
-    @classmethod
-    def _run(cls, protocolClass, **kwargs):
-        prot = cls.newProtocol(protocolClass, **kwargs)
-        errors = prot.validate()
-        assert errors == [], errors
-        cls.launchProtocol(prot)
-        return Manager().loadProject(cls.proj.getName()).getProtocol(prot.getObjId())
+class TestProtSurface(PhantomProjectTest):
+    PHANTOMS = dict(kind=0, nTomograms=1, seed=3, **SMALL)
 
     def testRestrictExtractOrientContactSites(self):
         restrict = self._run(ProtSurfaceRestrict, inputMembranes=self.phantoms.membraneMasks,

@@ -124,6 +124,37 @@ def principal_curvatures(coefficients):
     return eigenvalues[:, 1] / slope, eigenvalues[:, 0] / slope
 
 
+def neighbourhood_fits(points, k):
+    """A quadratic fit over the ``k`` nearest neighbours of every point (uniform weights), in chunks.
+
+    Returns
+    -------
+    coefficients : ndarray (n, 6)
+        a..f of each point's fit in its PCA frame, relative to the point (f: the point's height off the fit).
+    frames : ndarray (n, 3, 3)
+    valid : ndarray (n,) of bool
+        False where the neighbourhood is degenerate (collinear or coincident); those rows are NaN.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    tree = cKDTree(points)
+    coefficients = np.full((len(points), 6), np.nan)
+    frames = np.full((len(points), 3, 3), np.nan)
+    valid = np.zeros(len(points), dtype=bool)
+    for start in range(0, len(points), CHUNK):
+        chunk = slice(start, min(start + CHUNK, len(points)))
+        distances, indices = query_neighbours(tree, points[chunk], k)
+        offsets = points[indices] - points[chunk][:, None, :]
+        weights = np.ones(indices.shape)
+        chunk_frames, eigenvalues = weighted_frames(offsets, weights)
+        ok = ~degenerate(eigenvalues)
+        scale = max(float(np.median(distances[:, -1])), 1e-9)
+        rows = np.arange(chunk.start, chunk.stop)[ok]
+        coefficients[rows], _ = fit_quadratic(offsets[ok], chunk_frames[ok], weights[ok], scale)
+        frames[rows] = chunk_frames[ok]
+        valid[chunk] = ok
+    return coefficients, frames, valid
+
+
 def estimate_normals(points, k=20, source="point cloud"):
     """Unoriented JET normals: a local quadratic fit over the ``k`` nearest neighbours of every point.
 
@@ -136,22 +167,10 @@ def estimate_normals(points, k=20, source="point cloud"):
     """
     points = np.asarray(points, dtype=np.float64)
     require_neighbourhood(len(points), k, source)
-    tree = cKDTree(points)
-    normals = np.full(points.shape, np.nan)
-    valid = np.zeros(len(points), dtype=bool)
-    for start in range(0, len(points), CHUNK):
-        chunk = slice(start, min(start + CHUNK, len(points)))
-        distances, indices = query_neighbours(tree, points[chunk], k)
-        offsets = points[indices] - points[chunk][:, None, :]
-        weights = np.ones(indices.shape)
-        frames, eigenvalues = weighted_frames(offsets, weights)
-        ok = ~degenerate(eigenvalues)
-        scale = max(float(np.median(distances[:, -1])), 1e-9)
-        coefficients, _ = fit_quadratic(offsets[ok], frames[ok], weights[ok], scale)
-        _, n = monge_point_and_normal(points[chunk][ok], frames[ok], coefficients)
-        normals[np.arange(chunk.start, chunk.stop)[ok]] = n
-        valid[chunk] = ok
+    coefficients, frames, valid = neighbourhood_fits(points, k)
     if not valid.any():
         raise InputError(f"{source}: every neighbourhood is degenerate (the points are coincident or lie on a "
                          "line), so no surface normal can be estimated")
+    normals = np.full(points.shape, np.nan)
+    _, normals[valid] = monge_point_and_normal(points[valid], frames[valid], coefficients[valid])
     return normals, valid

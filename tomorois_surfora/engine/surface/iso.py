@@ -11,10 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 from scipy.sparse import coo_matrix
-from scipy.spatial import cKDTree
 
 from ..errors import InputError, raise_problems
-from .geometry import CHUNK, fit_quadratic, principal_curvatures, query_neighbours, weighted_frames
+from .geometry import neighbourhood_fits, principal_curvatures
 from .sampling import poisson_disc
 
 
@@ -135,16 +134,9 @@ def vertex_normals(points, faces):
 
 
 def vertex_kmax(points, k=20):
-    """Largest absolute principal curvature per point from a local quadratic fit (nm⁻¹)."""
-    tree = cKDTree(points)
-    k_max = np.empty(len(points))
-    for start in range(0, len(points), CHUNK):
-        chunk = slice(start, min(start + CHUNK, len(points)))
-        distances, indices = query_neighbours(tree, points[chunk], k)
-        offsets = points[indices] - points[chunk][:, None, :]
-        weights = np.ones(indices.shape)
-        frames, _ = weighted_frames(offsets, weights)
-        coefficients, _ = fit_quadratic(offsets, frames, weights, max(float(np.median(distances[:, -1])), 1e-9))
-        k1, k2 = principal_curvatures(coefficients)
-        k_max[chunk] = np.maximum(np.abs(k1), np.abs(k2))
+    """Largest absolute principal curvature per point from a local quadratic fit (nm⁻¹; 0 if degenerate)."""
+    coefficients, _, valid = neighbourhood_fits(points, k)
+    k_max = np.zeros(len(points))
+    k1, k2 = principal_curvatures(coefficients[valid])
+    k_max[valid] = np.maximum(np.abs(k1), np.abs(k2))
     return k_max

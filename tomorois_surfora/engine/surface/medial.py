@@ -13,8 +13,8 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from ..errors import InputError, raise_problems
-from .geometry import (CHUNK, degenerate, fit_quadratic, monge_point_and_normal, principal_curvatures,
-                       query_neighbours, weighted_frames)
+from .geometry import (CHUNK, degenerate, fit_quadratic, monge_point_and_normal, neighbourhood_fits,
+                       principal_curvatures, query_neighbours, weighted_frames)
 from .sampling import large_components, poisson_disc
 
 MAX_NEIGHBOURS = 300
@@ -265,14 +265,5 @@ def single_layer(points, tolerance, k=16):
     """
     if len(points) <= k:
         return np.ones(len(points), dtype=bool)
-    tree = cKDTree(points)
-    keep = np.ones(len(points), dtype=bool)
-    for start in range(0, len(points), CHUNK):
-        chunk = slice(start, min(start + CHUNK, len(points)))
-        distances, indices = query_neighbours(tree, points[chunk], k)
-        offsets = points[indices] - points[chunk][:, None, :]
-        frames, _ = weighted_frames(offsets, np.ones(indices.shape))
-        scale = max(float(np.median(distances[:, -1])), 1e-9)
-        coefficients, _ = fit_quadratic(offsets, frames, np.ones(indices.shape), scale)
-        keep[chunk] = np.abs(coefficients[:, 5]) <= tolerance
-    return keep
+    coefficients, _, valid = neighbourhood_fits(points, k)
+    return valid & (np.abs(np.nan_to_num(coefficients[:, 5], nan=np.inf)) <= tolerance)
