@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_surface.py accuracy     # analytic masks at 1 nm voxels
     .venv/bin/python benchmarks/bench_surface.py speed        # 100k-point clouds oriented, both methods + Open3D
     .venv/bin/python benchmarks/bench_surface.py real         # ER–plasma-membrane contact (../shared/data)
+    .venv/bin/python benchmarks/bench_surface.py mesh         # gap-aware ball pivoting: bridges and area
 
 Each section prints a table and writes benchmarks/results/surface_<section>.json. Orientation is scored on
 clouds whose normal signs were randomly flipped: the fraction of points whose normal agrees with the true
@@ -176,6 +177,51 @@ def real(args):
     write("surface_real.json", report)
 
 
+def mesh(args):
+    from tomorois_surfora.engine.surface.mesh import ball_pivot, mesh_cloud
+
+    bridge_rows = []
+    for gap in (2.0, 3.0, 4.0, 6.0):
+        shape = shapes.parallel_sheets(gap, size=40.0)
+        mask, origin = shape.mask(1.0)
+        column = np.flatnonzero(mask[:, mask.shape[1] // 2, mask.shape[2] // 2])
+        free_voxels = int(np.max(np.diff(column)) - 1)  # background voxels between the two sheets' masks
+        points, normals, _ = isosurface(mask, 1.0, origin_nm=origin)
+        upper = (points[:, 2] > 0) & (points[:, 2] < 0.5 * gap + 1)
+        lower = (points[:, 2] < 0) & (points[:, 2] > -0.5 * gap - 1)
+
+        def bridges(faces):
+            return int((upper[faces].any(axis=1) & lower[faces].any(axis=1)).sum())
+        start = time.perf_counter()
+        _, faces, info = mesh_cloud(points, normals, support=(mask, origin), voxel_size_nm=1.0)
+        seconds = time.perf_counter() - start
+        _, cloud_faces, _ = mesh_cloud(points, normals, voxel_size_nm=1.0)
+        row = {"gap_nm": gap, "free_voxels_between_masks": free_voxels, "points": len(points),
+               "ball_pivoting_bridges": bridges(ball_pivot(points, normals, info["radii_nm"])),
+               "bridges_mask_support": bridges(faces), "bridges_cloud_support": bridges(cloud_faces),
+               "faces": int(len(faces)), "seconds": seconds}
+        bridge_rows.append(row)
+        print(f"sheets gap {gap:g} nm ({free_voxels} free voxels): ball pivoting {row['ball_pivoting_bridges']} "
+              f"bridging triangles; after the gap filter {row['bridges_mask_support']} (mask support), "
+              f"{row['bridges_cloud_support']} (cloud support); {len(faces)} faces in {seconds:.1f} s")
+    area_rows = []
+    for shape, area in ((shapes.sphere(20.0), 4 * np.pi * 20 ** 2), (shapes.sphere(30.0), 4 * np.pi * 30 ** 2),
+                        (shapes.torus(25.0, 10.0), 4 * np.pi ** 2 * 25 * 10),
+                        (shapes.cylinder(15.0), 2 * np.pi * 15 * 60)):
+        mask, origin = shape.mask(1.0)
+        points, normals, _ = medial_surface(mask, 1.0, origin_nm=origin)
+        oriented, _ = orient_normals(points, normals)
+        start = time.perf_counter()
+        _, faces, info = mesh_cloud(points, oriented, support=(mask, origin), voxel_size_nm=1.0)
+        row = {"shape": shape.name, "points": len(points), "faces": int(len(faces)), "area_nm2": info["area_nm2"],
+               "analytic_nm2": area, "relative_error": info["area_nm2"] / area - 1,
+               "seconds": time.perf_counter() - start}
+        area_rows.append(row)
+        print(f"{shape.name:<16} medial mesh area {info['area_nm2']:.0f} nm² vs {area:.0f} "
+              f"({row['relative_error'] * 100:+.2f}%), {len(faces)} faces in {row['seconds']:.1f} s")
+    write("surface_mesh.json", {"bridges": bridge_rows, "area": area_rows})
+
+
 def write(name, payload):
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / name).write_text(json.dumps(payload, indent=1, default=float))
@@ -184,9 +230,9 @@ def write(name, payload):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("section", choices=("accuracy", "speed", "real"))
+    parser.add_argument("section", choices=("accuracy", "speed", "real", "mesh"))
     args = parser.parse_args()
-    {"accuracy": accuracy, "speed": speed, "real": real}[args.section](args)
+    {"accuracy": accuracy, "speed": speed, "real": real, "mesh": mesh}[args.section](args)
 
 
 if __name__ == "__main__":

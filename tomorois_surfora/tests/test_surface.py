@@ -166,3 +166,29 @@ def test_medial_refuses_a_line_of_voxels_and_accepts_a_one_voxel_sheet():
     sheet[5, 5:35, 5:35] = True
     points, normals, _ = medial_surface(sheet, 1.0)
     assert np.allclose(points[:, 2], 5.0, atol=0.05) and np.all(np.abs(normals[:, 2]) > 0.99)
+
+
+def test_mesh_never_bridges_two_sheets_and_keeps_the_area():
+    """Isosurface faces 1 voxel apart across the gap: ball pivoting bridges them, the gap filter removes every
+    bridge; the sphere's medial mesh has the analytic area."""
+    from tomorois_surfora.engine.surface.mesh import ball_pivot, mesh_cloud
+
+    shape = shapes.parallel_sheets(2.0, size=24.0)
+    mask, origin = shape.mask(1.0)
+    points, normals, _ = isosurface(mask, 1.0, origin_nm=origin)
+    upper, lower = (points[:, 2] > 0) & (points[:, 2] < 2), (points[:, 2] < 0) & (points[:, 2] > -2)
+    _, faces, info = mesh_cloud(points, normals, support=(mask, origin), voxel_size_nm=1.0)
+
+    def bridges(f):
+        return int((upper[f].any(axis=1) & lower[f].any(axis=1)).sum())
+    assert bridges(ball_pivot(points, normals, info["radii_nm"])) > 50, "the test must provoke bridges"
+    assert bridges(faces) == 0
+
+    shape = shapes.sphere(20.0)
+    mask, origin = shape.mask(1.0)
+    points, normals, _ = medial_surface(mask, 1.0, origin_nm=origin)
+    oriented, _ = orient_normals(points, normals)
+    _, faces, info = mesh_cloud(points, oriented, support=(mask, origin), voxel_size_nm=1.0)
+    assert info["area_nm2"] == pytest.approx(4 * np.pi * 20.0 ** 2, rel=0.02)
+    with pytest.raises(InputError, match="needs oriented normals"):
+        mesh_cloud(points, None)

@@ -1,4 +1,4 @@
-"""``tomorois-surfora surface restrict|extract|orient``.
+"""``tomorois-surfora surface restrict|extract|orient|mesh``.
 
 Every command takes several inputs; a bad input is reported and the others go on; the exit code is 1 when
 any failed. Each restricted ROI crop ``<name>_roi<k>.mrc`` has a sidecar ``<name>_roi<k>.json`` with its
@@ -15,7 +15,7 @@ from ..progress import Progress
 
 
 def add_surface_commands(subparsers, positive_float, positive_int):
-    """Register ``surface restrict|extract|orient``."""
+    """Register ``surface restrict|extract|orient|mesh``."""
     from .medial import MedialParameters
     from .orient import CONVENTIONS, METHODS, OrientParameters
     from .restrict import CleanParameters
@@ -23,7 +23,7 @@ def add_surface_commands(subparsers, positive_float, positive_int):
     clean, medial, orient = CleanParameters(), MedialParameters(), OrientParameters()
     surface = subparsers.add_parser("surface", help="SurfORA: restrict membranes to ROIs, extract and orient "
                                                     "surface point clouds", description="SurfORA surface stages.")
-    stages = surface.add_subparsers(dest="stage", metavar="{restrict,extract,orient}", required=True)
+    stages = surface.add_subparsers(dest="stage", metavar="{restrict,extract,orient,mesh}", required=True)
 
     restrict = stages.add_parser("restrict", help="membrane masks ∩ ROI labels -> cleaned per-ROI crops",
                                  description="Cut each membrane mask to each ROI of the matching ROI label map, "
@@ -76,6 +76,21 @@ def add_surface_commands(subparsers, positive_float, positive_int):
     orient_parser.add_argument("--out", required=True, type=Path, help="output folder")
     orient_parser.add_argument("--quiet", action="store_true")
     orient_parser.set_defaults(handler=run_orient)
+
+    mesh = stages.add_parser("mesh", help="oriented clouds -> gap-aware triangle meshes (VTP)",
+                             description="Ball pivoting over radii scanned from the point spacing; triangles that "
+                                         "cross the gap between membranes (voxels outside the mask, or of another "
+                                         "label) are removed. One VTP per cloud with Normals and label.")
+    mesh.add_argument("clouds", nargs="+", type=Path, help="oriented PLY clouds")
+    mesh.add_argument("--masks", nargs="+", type=Path,
+                      help="the membrane crops the clouds came from, same order (default: the clouds' own voxels, "
+                           "which cannot see gaps under 2 voxels)")
+    mesh.add_argument("--voxel-size", type=positive_float, metavar="Å", help="default: from the mask header")
+    mesh.add_argument("--smooth", type=int, default=0, metavar="STEPS",
+                      help="damped Laplacian smoothing steps, boundary fixed (default %(default)s)")
+    mesh.add_argument("--out", required=True, type=Path, help="output folder")
+    mesh.add_argument("--quiet", action="store_true")
+    mesh.set_defaults(handler=run_mesh)
 
 
 def _for_each(task, inputs, quiet, work):
@@ -176,3 +191,39 @@ def run_orient(args):
         dropped = f", {int((~keep).sum())} degenerate points dropped" if (~keep).any() else ""
         return f"{path.name}: {info['points']} points in {info['pieces']} connected pieces{dropped}"
     return _for_each("surface orient", args.clouds, args.quiet, work)
+
+
+def run_mesh(args):
+    from ..io import Mesh, ensure_output_dir, read_mrc, read_ply, write_vtp
+    from .mesh import MeshParameters, mesh_cloud
+
+    if args.masks and len(args.masks) != len(args.clouds):
+        raise EngineError(f"give one mask per cloud: {len(args.clouds)} clouds, {len(args.masks)} masks")
+    out = ensure_output_dir(args.out)
+    masks = dict(zip(args.clouds, args.masks or [None] * len(args.clouds)))
+    params = MeshParameters(smoothing_steps=args.smooth)
+
+    def work(path):
+        cloud = read_ply(path)
+        labels = cloud.properties.get("label", np.zeros(len(cloud.points), dtype=int))
+        crop = voxel_size = origin = None
+        if masks[path] is not None:
+            crop, voxel_size = read_mrc(masks[path], args.voxel_size)
+            voxel_size /= 10.0
+            origin = read_sidecar(masks[path])["origin_nm"]
+        pieces, faces, offset, report = [], [], 0, []
+        for label in np.unique(labels):
+            mine = labels == label
+            support = None if crop is None else (crop == label, origin)
+            points, tri, info = mesh_cloud(cloud.points[mine], None if cloud.normals is None else cloud.normals[mine],
+                                           params, support, voxel_size, f"{path}, label {label}")
+            pieces.append((points, cloud.normals[mine], np.full(len(points), label)))
+            faces.append(tri + offset)
+            offset += len(points)
+            report.append(f"label {label}: {info['faces']} faces ({info['gap_faces_removed']} across gaps removed), "
+                          f"{info['area_nm2']:.0f} nm²")
+        points, normals, label = (np.concatenate(p) for p in zip(*pieces))
+        write_vtp(out / f"{path.stem}_mesh.vtp", Mesh(points, np.concatenate(faces),
+                                                        {"Normals": normals, "label": label}))
+        return f"{path.name}: " + "; ".join(report)
+    return _for_each("surface mesh", args.clouds, args.quiet, work)
