@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .. import __version__
 from .errors import EngineError
+from .measure.commands import add_measure_commands
 from .roi.commands import add_roi_commands
 from .surface.commands import add_surface_commands
 
@@ -112,6 +113,7 @@ def build_parser():
     _add_synth(subparsers)
     add_roi_commands(subparsers, _positive_float, _positive_int)
     add_surface_commands(subparsers, _positive_float, _positive_int)
+    add_measure_commands(subparsers, _positive_float, _positive_int)
     _add_demo(subparsers)
     return parser
 

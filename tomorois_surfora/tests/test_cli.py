@@ -4,7 +4,9 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas
 import pytest
+from scipy.spatial import cKDTree
 
 from tomorois_surfora.engine.io import read_mrc
 
@@ -61,7 +63,8 @@ def test_bad_input_gives_one_clear_line_and_nonzero_exit(tmp_path, args, code, m
 @pytest.mark.parametrize("command", [[], ["synth"], ["synth", "contacts"], ["synth", "invaginations"], ["demo"],
                                      ["roi"], ["roi", "train"], ["roi", "predict"], ["roi", "extract"],
                                      ["roi", "evaluate"], ["surface"], ["surface", "restrict"],
-                                     ["surface", "extract"], ["surface", "orient"]])
+                                     ["surface", "extract"], ["surface", "orient"], ["surface", "mesh"],
+                                     ["measure"], ["measure", "distance"]])
 def test_every_subcommand_has_help(command):
     result = run_cli(*command, "--help")
     assert result.returncode == 0 and "usage: tomorois-surfora" in result.stdout
@@ -174,3 +177,19 @@ def test_surface_restrict_extract_orient_chain(tmp_path):
     assert set(np.unique(mesh.point_data["label"])) == {1, 2}
     # an 8 nm sphere meshed at 1 nm spacing: the inscribed mesh and a few pivoting holes lose about 6%
     assert 0.9 < mesh.area / 2 / (4 * np.pi * 8.0 ** 2) < 1.0
+    result = run_cli("measure", "distance", tmp_path / "mesh" / "mem_roi1_medial_oriented_mesh.vtp",
+                     "--out", tmp_path / "dist")
+    assert result.returncode == 0, result.stderr
+    summary = pandas.read_csv(tmp_path / "dist" / "mem_roi1_medial_oriented_mesh_distance_summary.csv")
+    gap = mask.shape[2] + 10.0 - 2 * 8.0    # sphere centres are this far apart minus two radii
+    ones, twos = cloud.points[cloud.properties["label"] == 1], cloud.points[cloud.properties["label"] == 2]
+    nearest_vertices = cKDTree(twos).query(ones)[0].min()
+    assert list(summary["label"]) == [1, 2]
+    # to the partner's triangles, not its vertices: never further than the nearest vertex; the medial
+    # surface of an 8 nm vesicle sits about 0.4 nm inside at the poles (see the README), hence the margin
+    assert np.all(summary["min"] <= nearest_vertices + 1e-6) and np.all(np.abs(summary["min"] - gap) < 1.0)
+    measured = pyvista.read(tmp_path / "dist" / "mem_roi1_medial_oriented_mesh_distance.vtp")
+    assert np.isfinite(measured.point_data["distance_nm"]).all()
+    result = run_cli("measure", "distance", tmp_path / "mesh" / "mem_roi1_medial_oriented_mesh.vtp",
+                     "--pairs", "1:7", "--out", tmp_path / "dist")
+    assert result.returncode == 1 and "label 7 does not exist in the mesh" in result.stderr

@@ -192,3 +192,27 @@ def test_mesh_never_bridges_two_sheets_and_keeps_the_area():
     assert info["area_nm2"] == pytest.approx(4 * np.pi * 20.0 ** 2, rel=0.02)
     with pytest.raises(InputError, match="needs oriented normals"):
         mesh_cloud(points, None)
+
+
+def test_distances_reach_the_partner_triangles_not_its_vertices():
+    from tomorois_surfora.engine.measure.distance import closest_points, partner_distances, statistics
+
+    # one big triangle: the closest point of a query above its middle is far from all three vertices
+    vertices = np.array([[0.0, 0.0, 0.0], [100.0, 0.0, 0.0], [0.0, 100.0, 0.0]])
+    distance, closest, face = closest_points(np.array([[20.0, 20.0, 3.0]]), vertices, np.array([[0, 1, 2]]))
+    assert distance[0] == pytest.approx(3.0, abs=1e-4) and np.allclose(closest[0], [20, 20, 0], atol=1e-4)
+
+    # two meshed sheets 7 nm apart (mid-surfaces of a 3 nm gap between 4 nm membranes)
+    grid = np.stack(np.meshgrid(np.arange(0, 20.0, 1.3), np.arange(0, 20.0, 1.3), indexing="ij"), -1).reshape(-1, 2)
+    n = int(np.sqrt(len(grid)))
+    quads = np.array([[i * n + j, (i + 1) * n + j, i * n + j + 1] for i in range(n - 1) for j in range(n - 1)] +
+                     [[(i + 1) * n + j, (i + 1) * n + j + 1, i * n + j + 1] for i in range(n - 1) for j in range(n - 1)])
+    points = np.concatenate([np.column_stack([grid, np.zeros(len(grid))]), np.column_stack([grid + 0.4, np.full(len(grid), 7.0)])])
+    faces = np.concatenate([quads, quads + len(grid)])
+    labels = np.repeat([1, 2], len(grid))
+    d = partner_distances(points, faces, labels, 2, 1)
+    inner = (labels == 2) & (points[:, 0] < 15) & (points[:, 1] < 15)
+    assert np.allclose(d[inner], 7.0, atol=1e-4) and np.isnan(d[labels == 1]).all()
+    assert statistics(d[inner])["mean"] == pytest.approx(7.0, abs=1e-4)
+    with pytest.raises(InputError, match="label 3 does not exist in the mesh .labels: 1, 2."):
+        partner_distances(points, faces, labels, 1, 3)

@@ -25,9 +25,14 @@ class AnalyticShape:
     closed: bool
     thickness_nm: float = 4.0
 
-    def mask(self, voxel_size_nm=1.0, pad_nm=6.0):
-        """Boolean (z, y, x) mask and the (x, y, z) nm position of voxel (0, 0, 0)."""
-        low = np.floor((np.asarray(self.low) - pad_nm) / voxel_size_nm) * voxel_size_nm
+    def mask(self, voxel_size_nm=1.0, pad_nm=6.0, grid_offset_nm=(0.0, 0.0, 0.0)):
+        """Boolean (z, y, x) mask and the (x, y, z) nm position of voxel (0, 0, 0).
+
+        With the default offset, voxel centres sit on whole multiples of the voxel size, so a boundary at a
+        whole radius passes exactly through voxel centres (e.g. a sphere's outer layer holds only its axis
+        voxel near the poles); a sub-voxel ``grid_offset_nm`` gives a mask without such ties.
+        """
+        low = np.floor((np.asarray(self.low) - pad_nm) / voxel_size_nm) * voxel_size_nm + np.asarray(grid_offset_nm)
         high = np.asarray(self.high) + pad_nm
         counts = np.ceil((high - low) / voxel_size_nm).astype(int) + 1
         axes = [low[i] + voxel_size_nm * np.arange(counts[i]) for i in range(3)]
