@@ -35,6 +35,7 @@ RESULTS = Path(__file__).parent / "results"
 TARGETS = {"contacts": {"fp_rate": 0.10, "fn_rate": 0.03, "dice": 0.90, "iou": 0.83},
            "invaginations": {"fp_rate": 0.08, "fn_rate": 0.01}}
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
+MIN_VOLUMES_NM3 = (2000.0, 8000.0)
 
 
 def dataset(work, kind, role, n, seed, field=None):
@@ -50,34 +51,42 @@ def sibling(tomogram, suffix):
     return tomogram.with_name(f"{tomogram.stem}_{suffix}.mrc")
 
 
-def predict_all(model, tomograms, folder):
+def predict_all(model, tomograms, folder, reuse=False):
+    """Probability maps of ``tomograms``; with ``reuse``, maps already in ``folder`` are not predicted again."""
     folder.mkdir(parents=True, exist_ok=True)
     maps, seconds = [], []
     for tomogram in tomograms:
         out = folder / f"{tomogram.stem}_prob.mrc"
-        seconds.append(predict_file(model, tomogram, out, quiet=True)["seconds"])
+        if not (reuse and out.is_file()):
+            seconds.append(predict_file(model, tomogram, out, quiet=True)["seconds"])
         maps.append(out)
     return maps, seconds
 
 
-def evaluate_maps(maps, tomograms, threshold):
+def evaluate_maps(maps, tomograms, extraction):
     results = []
     for prob_path, tomogram in zip(maps, tomograms):
         probabilities, voxel_size = read_mrc(prob_path)
-        labels, _ = extract_rois(probabilities, voxel_size, ExtractionParameters(threshold=threshold))
+        labels, _ = extract_rois(probabilities, voxel_size, extraction)
         truth, _ = read_mrc(sibling(tomogram, "rois"))
         results.append(evaluate_rois(labels, truth))
     return combine_evaluations(results)
 
 
-def choose_threshold(maps, tomograms):
-    """Threshold with the best object F1 (then Dice) on training tomograms."""
+def choose_extraction(maps, tomograms):
+    """Extraction settings (threshold, split or not, minimum volume) with the best object F1 (then Dice) on
+    training tomograms; the test set plays no part."""
     scores = {}
     for threshold in THRESHOLDS:
-        pooled = evaluate_maps(maps, tomograms, threshold)
-        f1 = 2 * pooled["tp"] / max(1, 2 * pooled["tp"] + pooled["fp"] + pooled["fn"])
-        scores[threshold] = (f1, pooled["dice"] or 0.0)
-    return max(scores, key=scores.get), {str(k): v for k, v in scores.items()}
+        for split in (True, False):
+            for min_volume in MIN_VOLUMES_NM3:
+                extraction = ExtractionParameters(threshold=threshold, split=split, min_volume_nm3=min_volume)
+                pooled = evaluate_maps(maps, tomograms, extraction)
+                f1 = 2 * pooled["tp"] / max(1, 2 * pooled["tp"] + pooled["fp"] + pooled["fn"])
+                scores[(threshold, split, min_volume)] = (f1, pooled["dice"] or 0.0)
+    threshold, split, min_volume = max(scores, key=scores.get)
+    return (ExtractionParameters(threshold=threshold, split=split, min_volume_nm3=min_volume),
+            {f"threshold {k[0]}, split {k[1]}, min volume {k[2]}": v for k, v in scores.items()})
 
 
 def accuracy(args):
@@ -97,14 +106,17 @@ def accuracy(args):
         summary = {"model": str(args.model), "epochs": len(history), "best_epoch": model.training.get("best_epoch"),
                    "seconds": history[-1]["seconds"] if history else 0.0,
                    "fine_tuned_from": model.training.get("fine_tuned_from")}
-    calibration_maps, _ = predict_all(model, train[:3], work / args.kind / f"calibration_{name}")
-    threshold, scores = choose_threshold(calibration_maps, train[:3])
-    maps, seconds = predict_all(model, test, work / args.kind / f"predicted_{name}")
-    pooled = evaluate_maps(maps, test, threshold)
-    at_half = evaluate_maps(maps, test, 0.5)
+    reuse = args.model is not None and args.reuse_maps
+    calibration_maps, _ = predict_all(model, train[:3], work / args.kind / f"calibration_{name}", reuse)
+    extraction, scores = choose_extraction(calibration_maps, train[:3])
+    threshold = extraction.threshold
+    maps, seconds = predict_all(model, test, work / args.kind / f"predicted_{name}", reuse)
+    pooled = evaluate_maps(maps, test, extraction)
+    at_half = evaluate_maps(maps, test, ExtractionParameters(threshold=0.5))
     report = {"kind": args.kind, "name": name, "train_tomograms": len(train), "test_tomograms": len(test),
               "field_voxels": list(read_mrc(test[0])[0].shape), "penalty_from_start": bool(args.with_penalty),
               "minutes_limit": args.minutes, "training": summary, "threshold": threshold,
+              "extraction": {"split": extraction.split, "min_volume_nm3": extraction.min_volume_nm3},
               "calibration_f1_dice": scores, "test": pooled, "test_at_0.5": at_half,
               "predict_seconds_per_tomogram": float(np.mean(seconds)), "targets": TARGETS[args.kind],
               "cores": use_all_cores()}
@@ -113,6 +125,8 @@ def accuracy(args):
           f"({summary['epochs']} epochs, best {summary['best_epoch']}), tested on {len(test)} held-out tomograms")
     print(f"{'threshold':>10}{'pred':>6}{'true':>6}{'TP':>5}{'FP':>5}{'FN':>5}{'FP rate':>9}{'FN rate':>9}"
           f"{'Dice':>7}{'IoU':>7}")
+    print(f"calibrated on 3 training tomograms: split {extraction.split}, "
+          f"minimum volume {extraction.min_volume_nm3:g} nm³")
     for label, r in ((f"{threshold} (cal.)", pooled), ("0.5", at_half)):
         print(f"{label:>10}{r['predicted']:>6}{r['true']:>6}{r['tp']:>5}{r['fp']:>5}{r['fn']:>5}"
               f"{fmt(r['fp_rate']):>9}{fmt(r['fn_rate']):>9}{fmt(r['dice']):>7}{fmt(r['iou']):>7}")
@@ -264,6 +278,8 @@ def main():
     parser.add_argument("--with-penalty", action="store_true",
                         help="accuracy: train with the phantoms' decoy masks as penalty masks from the start")
     parser.add_argument("--model", type=Path, help="accuracy: evaluate this model instead of training one")
+    parser.add_argument("--reuse-maps", action="store_true",
+                        help="accuracy with --model: reuse probability maps already predicted by that model")
     parser.add_argument("--name", help="accuracy: name of the result (default: the kind)")
     parser.add_argument("--work", type=Path, default=Path("bench_roi_work"), help="data and models folder")
     args = parser.parse_args()

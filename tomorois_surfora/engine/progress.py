@@ -35,3 +35,28 @@ class Progress:
         """Print one line, unless quiet."""
         if not self.quiet:
             print(f"[{self.task}] {message}", file=self.stream, flush=True)
+
+
+def for_each_input(task, inputs, quiet, work):
+    """Run ``work(path)`` for every input, printing its returned message as progress.
+
+    A failing input (:class:`EngineError`) is reported on its own line and the others go on. Returns the
+    exit code: 1 when any input failed, else 0.
+    """
+    from pathlib import Path
+
+    from .errors import EngineError
+
+    progress = Progress(task, len(inputs), quiet=quiet)
+    failed = 0
+    for path in inputs:
+        try:
+            message = work(Path(path))
+        except EngineError as exc:
+            failed += 1
+            progress.step(f"FAILED {path}: {exc}")
+            continue
+        progress.step(message)
+    if failed:
+        progress.info(f"{failed} of {len(inputs)} inputs failed")
+    return 1 if failed else 0

@@ -12,11 +12,15 @@ OUTPUT = "clouds"
 METHODS = ["medial", "iso"]
 
 
-def plyPoints(path):
-    """Number of points in a PLY file."""
+def newCloud(path, source, method, orientation=None):
+    """A SurfaceCloud for the PLY at ``path`` carrying ``source``'s tomogram, ROI, voxel size and labels."""
     from ..engine.io import read_ply
 
-    return len(read_ply(path).points)
+    cloud = SurfaceCloud()
+    cloud.setItem(os.path.abspath(path), source.getTsId(), source.getRoiLabel(), source.getVoxelSize(),
+                  source.getMembraneLabels())
+    cloud.setCloud(method, len(read_ply(path).points), orientation)
+    return cloud
 
 
 class ProtSurfaceExtract(EMProtocol):
@@ -58,11 +62,7 @@ class ProtSurfaceExtract(EMProtocol):
             path = self._getExtraPath(key, f"{mrc_stem(item.getFileName())}_{self._method()}.ply")
             if key in failed or not os.path.isfile(path):
                 continue
-            cloud = SurfaceCloud()
-            cloud.setItem(os.path.abspath(path), item.getTsId(), item.getRoiLabel(), item.getVoxelSize(),
-                          item.getMembraneLabels())
-            cloud.setCloud(self._method(), plyPoints(path))
-            output.append(cloud)
+            output.append(newCloud(path, item, self._method()))
         if not len(output):
             raise RuntimeError("Surface extraction failed for every ROI: " + "; ".join(failed.values()))
         self._defineOutputs(**{OUTPUT: output})

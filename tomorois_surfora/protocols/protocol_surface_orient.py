@@ -5,9 +5,9 @@ from pwem.protocols import EMProtocol
 from pyworkflow.protocol import STEPS_PARALLEL, params
 
 from ..engine.surface.orient import CONVENTIONS, METHODS
-from ..objects import SetOfSurfaceClouds, SurfaceCloud
+from ..objects import SetOfSurfaceClouds
 from .common import byKey, failureSummary, failures, insertStepPerKey, runEngine
-from .protocol_surface_extract import plyPoints
+from .protocol_surface_extract import newCloud
 
 OUTPUT = "orientedClouds"
 
@@ -54,11 +54,7 @@ class ProtSurfaceOrient(EMProtocol):
             path = self._getExtraPath(key, f"{stem}_oriented.ply")
             if key in failed or not os.path.isfile(path):
                 continue
-            cloud = SurfaceCloud()
-            cloud.setItem(os.path.abspath(path), item.getTsId(), item.getRoiLabel(), item.getVoxelSize(),
-                          item.getMembraneLabels())
-            cloud.setCloud(item.getMethod(), plyPoints(path), f"{self._method()}/{self._convention()}")
-            output.append(cloud)
+            output.append(newCloud(path, item, item.getMethod(), f"{self._method()}/{self._convention()}"))
         if not len(output):
             raise RuntimeError("Orientation failed for every cloud: " + "; ".join(failed.values()))
         self._defineOutputs(**{OUTPUT: output})

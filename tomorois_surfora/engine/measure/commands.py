@@ -3,7 +3,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import EngineError, InputError
+from ..errors import InputError
 
 
 def add_measure_commands(subparsers, positive_float, positive_int):
@@ -46,39 +46,33 @@ def parse_pairs(texts, labels, source):
 
 def run_distance(args):
     from ..io import ensure_output_dir, read_vtp, write_csv, write_vtp
-    from ..progress import Progress
+    from ..progress import for_each_input
     from .distance import partner_distances, statistics
 
     out = ensure_output_dir(args.out)
-    progress = Progress("measure distance", len(args.meshes), quiet=args.quiet)
-    failed = 0
-    for path in args.meshes:
-        try:
-            mesh = read_vtp(path)
-            if "label" not in mesh.point_data:
-                raise InputError(f"{path}: the mesh has no 'label' point array")
-            labels = np.asarray(mesh.point_data["label"]).astype(int)
-            pairs = parse_pairs(args.pairs, sorted(set(labels.tolist())), str(path))
-            distance = np.full(len(mesh.points), np.nan)
-            partner_of = np.full(len(mesh.points), -1)
-            summary = []
-            for label, partner in pairs:
-                d = partner_distances(mesh.points, mesh.faces, labels, label, partner)
-                mine = labels == label
-                distance[mine], partner_of[mine] = d[mine], partner
-                summary.append({"label": label, "partner": partner, **statistics(d[mine])})
-            mesh.point_data["distance_nm"] = distance
-            write_vtp(out / f"{path.stem}_distance.vtp", mesh)
-            measured = np.isfinite(distance)
-            write_csv(out / f"{path.stem}_distance_vertices.csv",
-                      {"vertex": np.flatnonzero(measured), "label": labels[measured],
-                       "partner": partner_of[measured], "x": mesh.points[measured, 0], "y": mesh.points[measured, 1],
-                       "z": mesh.points[measured, 2], "distance_nm": distance[measured]})
-            write_csv(out / f"{path.stem}_distance_summary.csv", summary)
-        except EngineError as exc:
-            failed += 1
-            progress.step(f"FAILED {path}: {exc}")
-            continue
-        progress.step(f"{path.name}: " + "; ".join(f"{r['label']}→{r['partner']} mean {r['mean']:.2f} ± "
-                                                   f"{r['std']:.2f} nm (min {r['min']:.2f})" for r in summary))
-    return 1 if failed else 0
+
+    def work(path):
+        mesh = read_vtp(path)
+        if "label" not in mesh.point_data:
+            raise InputError(f"{path}: the mesh has no 'label' point array")
+        labels = np.asarray(mesh.point_data["label"]).astype(int)
+        pairs = parse_pairs(args.pairs, sorted(set(labels.tolist())), str(path))
+        distance = np.full(len(mesh.points), np.nan)
+        partner_of = np.full(len(mesh.points), -1)
+        summary = []
+        for label, partner in pairs:
+            d = partner_distances(mesh.points, mesh.faces, labels, label, partner)
+            mine = labels == label
+            distance[mine], partner_of[mine] = d[mine], partner
+            summary.append({"label": label, "partner": partner, **statistics(d[mine])})
+        mesh.point_data["distance_nm"] = distance
+        write_vtp(out / f"{path.stem}_distance.vtp", mesh)
+        measured = np.isfinite(distance)
+        write_csv(out / f"{path.stem}_distance_vertices.csv",
+                  {"vertex": np.flatnonzero(measured), "label": labels[measured], "partner": partner_of[measured],
+                   "x": mesh.points[measured, 0], "y": mesh.points[measured, 1], "z": mesh.points[measured, 2],
+                   "distance_nm": distance[measured]})
+        write_csv(out / f"{path.stem}_distance_summary.csv", summary)
+        return f"{path.name}: " + "; ".join(f"{r['label']}→{r['partner']} mean {r['mean']:.2f} ± {r['std']:.2f} nm "
+                                            f"(min {r['min']:.2f})" for r in summary)
+    return for_each_input("measure distance", args.meshes, args.quiet, work)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EngineError
-from ..progress import Progress
+from ..progress import for_each_input
 
 
 
@@ -93,23 +93,6 @@ def add_surface_commands(subparsers, positive_float, positive_int):
     mesh.set_defaults(handler=run_mesh)
 
 
-def _for_each(task, inputs, quiet, work):
-    """Run ``work(path)`` per input; report failures and go on. Returns the exit code."""
-    progress = Progress(task, len(inputs), quiet=quiet)
-    failed = 0
-    for path in inputs:
-        try:
-            message = work(Path(path))
-        except EngineError as exc:
-            failed += 1
-            progress.step(f"FAILED {path}: {exc}")
-            continue
-        progress.step(message)
-    if failed:
-        progress.info(f"{failed} of {len(inputs)} inputs failed")
-    return 1 if failed else 0
-
-
 def read_sidecar(mask_path):
     """The crop's sidecar (origin, ROI, source) or defaults for a plain mask."""
     sidecar = Path(mask_path).with_suffix(".json")
@@ -144,7 +127,7 @@ def run_restrict(args):
             raise EngineError("; ".join(problems))
         skipped = f"; {len(problems)} skipped: " + "; ".join(problems) if problems else ""
         return f"{path.name}: {len(items)} ROI crops{skipped}"
-    return _for_each("surface restrict", args.membranes, args.quiet, work)
+    return for_each_input("surface restrict", args.membranes, args.quiet, work)
 
 
 def run_extract(args):
@@ -165,7 +148,7 @@ def run_extract(args):
         counts = ", ".join(f"label {k}: {v['points']} points" for k, v in info["labels"].items())
         skipped = "; " + "; ".join(info["problems"]) if info["problems"] else ""
         return f"{path.name}: {counts}{skipped}"
-    return _for_each("surface extract", args.masks, args.quiet, work)
+    return for_each_input("surface extract", args.masks, args.quiet, work)
 
 
 def run_orient(args):
@@ -190,7 +173,7 @@ def run_orient(args):
         write_ply(out / f"{path.stem}_oriented.ply", PointCloud(points, oriented, properties))
         dropped = f", {int((~keep).sum())} degenerate points dropped" if (~keep).any() else ""
         return f"{path.name}: {info['points']} points in {info['pieces']} connected pieces{dropped}"
-    return _for_each("surface orient", args.clouds, args.quiet, work)
+    return for_each_input("surface orient", args.clouds, args.quiet, work)
 
 
 def run_mesh(args):
@@ -226,4 +209,4 @@ def run_mesh(args):
         write_vtp(out / f"{path.stem}_mesh.vtp", Mesh(points, np.concatenate(faces),
                                                         {"Normals": normals, "label": label}))
         return f"{path.name}: " + "; ".join(report)
-    return _for_each("surface mesh", args.clouds, args.quiet, work)
+    return for_each_input("surface mesh", args.clouds, args.quiet, work)
