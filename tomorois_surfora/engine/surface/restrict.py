@@ -99,7 +99,8 @@ def restrict_to_rois(membranes, rois, voxel_size_nm, params=None, wanted_labels=
     margin = int(np.ceil(params.margin_nm / voxel_size_nm))
     items: List[RoiMembranes] = []
     problems: List[str] = []
-    for index, box in enumerate(ndimage.find_objects(rois.astype(np.int32))):
+    integer_rois = rois if np.issubdtype(rois.dtype, np.integer) else rois.astype(np.int32)
+    for index, box in enumerate(ndimage.find_objects(integer_rois)):
         if box is None:
             continue
         roi = index + 1
