@@ -1,6 +1,7 @@
 """The main job on the embedded synthetic data. It grows as stages land: today it generates both phantom
 datasets (contact sites and invaginations), then, for each, trains a TomoROIS model on all tomograms but
-the last, predicts and extracts the ROIs of the last one and scores them against its ground truth."""
+the last, predicts and extracts the ROIs of the last one and scores them against its ground truth; then
+SurfORA measures the membranes of the first contact phantom's true ROIs (see demo_surface.py)."""
 import json
 from pathlib import Path
 
@@ -44,6 +45,12 @@ def run_demo(out_dir, n=2, seed=0, quiet=False, train_minutes=1.0):
         for kind in KINDS:
             results[kind]["metrics"] = _roi_stage(out_dir / kind, results[kind]["manifest"], train_minutes, quiet)
         _print_roi_table(results, train_minutes)
+    from .demo_surface import print_surface_table, surface_stage
+
+    contacts = results["contacts"]["manifest"]
+    rows, _ = surface_stage(out_dir / "contacts", contacts["items"][0], out_dir / "contacts" / "surfaces")
+    results["contacts"]["surfaces"] = rows
+    print_surface_table(rows)
     return results
 
 

@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import pandas
 import pytest
+import pyvista
 from scipy.spatial import cKDTree
 
 from tomorois_surfora.engine.io import read_mrc
@@ -110,6 +111,12 @@ def test_demo_runs_phantoms_then_tomorois_end_to_end(tmp_path):
         truth, _ = read_mrc(tmp_path / "demo" / kind / f"{kind}_001_rois.mrc")
         assert labels.shape == truth.shape and labels.max() == metrics["predicted"]
         assert f"{kind:<15}" in result.stdout
+    assert "SurfORA on the true contact-site ROIs" in result.stdout
+    truth = json.loads((tmp_path / "demo" / "contacts" / "contacts_000.json").read_text())["rois"]
+    for roi in truth:
+        mesh = pyvista.read(tmp_path / "demo" / "contacts" / "surfaces" / f"contacts_000_roi{roi['label']}_mesh.vtp")
+        measured = np.nanmin(mesh.point_data["distance_nm"])
+        assert abs(measured - roi["gap_nm"]) < 1.0, "the closest mesh distance is the phantom's true gap"
 
 
 def test_roi_train_and_predict_from_the_command_line(tmp_path):
@@ -170,8 +177,6 @@ def test_surface_restrict_extract_orient_chain(tmp_path):
     result = run_cli("surface", "mesh", tmp_path / "or" / "mem_roi1_medial_oriented.ply",
                      "--masks", tmp_path / "crops" / "mem_roi1.mrc", "--out", tmp_path / "mesh")
     assert result.returncode == 0, result.stderr
-    import pyvista
-
     mesh = pyvista.read(tmp_path / "mesh" / "mem_roi1_medial_oriented_mesh.vtp")
     assert mesh.n_points == len(cloud.points) and mesh.n_cells > len(cloud.points)
     assert set(np.unique(mesh.point_data["label"])) == {1, 2}
