@@ -7,6 +7,7 @@ import numpy as np
 import pandas
 import pytest
 import pyvista
+import starfile
 from scipy.spatial import cKDTree
 
 from tomorois_surfora.engine.io import read_mrc
@@ -198,3 +199,30 @@ def test_surface_restrict_extract_orient_chain(tmp_path):
     result = run_cli("measure", "distance", tmp_path / "mesh" / "mem_roi1_medial_oriented_mesh.vtp",
                      "--pairs", "1:7", "--out", tmp_path / "dist")
     assert result.returncode == 1 and "label 7 does not exist in the mesh" in result.stderr
+    # curvature, roughness and area accumulate arrays on the same mesh; sign: outward normals give H = +1/R
+    result = run_cli("measure", "curvature", tmp_path / "dist" / "mem_roi1_medial_oriented_mesh_distance.vtp",
+                     "--star", "--voxel-size", 10, "--out", tmp_path / "curv")
+    assert result.returncode == 0, result.stderr
+    curved = pyvista.read(tmp_path / "curv" / "mem_roi1_medial_oriented_mesh_distance_curvature.vtp")
+    H = curved.point_data["mean_curvature"]
+    assert "distance_nm" in curved.point_data.keys() and np.isfinite(H).mean() > 0.8
+    assert abs(np.nanmedian(H) * 8.0 - 1) < 0.05
+    assert abs(np.nanmedian(curved.point_data["gaussian_curvature"]) * 64.0 - 1) < 0.1
+    assert np.all(curved.point_data["curvature_confidence"][np.isfinite(H)] > 0)
+    star = starfile.read(tmp_path / "curv" / "mem_roi1_medial_oriented_mesh_distance_curvature.star")
+    assert len(star) == np.isfinite(H).sum() and {"rlnCoordinateX", "rlnAngleTilt"} <= set(star.columns)
+    # STAR pixels at 10 Å = nm coordinates
+    assert np.allclose(star["rlnCoordinateX"], curved.points[np.isfinite(H), 0], atol=1e-3)
+    assert (tmp_path / "curv" / "mem_roi1_medial_oriented_mesh_distance_curvature.png").stat().st_size > 1000
+    result = run_cli("measure", "roughness", tmp_path / "curv" / "mem_roi1_medial_oriented_mesh_distance_curvature.vtp",
+                     "--scale", 4, "--out", tmp_path / "rough")
+    assert result.returncode == 0, result.stderr
+    rough = pandas.read_csv(tmp_path / "rough" / "mem_roi1_medial_oriented_mesh_distance_curvature_roughness_summary.csv")
+    assert list(rough["label"]) == [1, 2] and np.all(rough["Rq_nm"] < 0.1), "a medial (MLS) sphere is smooth"
+    result = run_cli("measure", "area", tmp_path / "mesh" / "mem_roi1_medial_oriented_mesh.vtp",
+                     "--out", tmp_path / "area")
+    areas = pandas.read_csv(tmp_path / "area" / "mem_roi1_medial_oriented_mesh_area.csv")
+    assert np.isclose(areas["area_nm2"].sum(), mesh.area, rtol=1e-6)
+    result = run_cli("measure", "curvature", tmp_path / "mesh" / "mem_roi1_medial_oriented_mesh.vtp",
+                     "--radii", 0.2, "--out", tmp_path / "curv")
+    assert result.returncode == 1 and "below the point spacing" in result.stderr
