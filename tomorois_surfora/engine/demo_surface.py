@@ -8,9 +8,7 @@ import numpy as np
 from .errors import EngineError
 from .io import Mesh, PointCloud, read_mrc, write_ply, write_vtp
 from .measure.distance import partner_distances, statistics
-from .surface.extract import extract_cloud
-from .surface.mesh import mesh_cloud
-from .surface.orient import OrientParameters, orient_normals
+from .surface.pipeline import crop_to_mesh
 from .surface.restrict import origin_nm, restrict_to_rois
 
 
@@ -28,17 +26,9 @@ def surface_stage(folder, item, out):
         name = f"{ts_id}_roi{crop.roi}"
         origin = origin_nm(crop.offset_zyx, vs)
         try:
-            points, normals, labels, _ = extract_cloud(crop.labels, vs, "medial", origin_nm=origin, source=name)
-            normals, _ = orient_normals(points, normals, OrientParameters(convention="partner"), labels, source=name)
+            points, normals, labels, faces, info = crop_to_mesh(crop.labels, vs, origin, source=name)
             write_ply(out / f"{name}_medial.ply", PointCloud(points, normals, {"label": labels}))
-            faces, area = [], {}
-            for label in np.unique(labels):
-                mine = np.flatnonzero(labels == label)
-                _, tri, info = mesh_cloud(points[mine], normals[mine], support=(crop.labels == label, origin),
-                                          voxel_size_nm=vs, source=f"{name}, label {label}")
-                faces.append(mine[tri])
-                area[int(label)] = info["area_nm2"]
-            faces = np.concatenate(faces)
+            area = {label: piece["area_nm2"] for label, piece in info["mesh"].items()}
             first, second = (int(v) for v in np.unique(labels)[:2])
             distance = partner_distances(points, faces, labels, first, second)
             write_vtp(out / f"{name}_mesh.vtp", Mesh(points, faces, {"Normals": normals, "label": labels,

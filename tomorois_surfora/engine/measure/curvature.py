@@ -49,7 +49,7 @@ class CurvatureParameters:
     radii_nm: Optional[Tuple[float, ...]] = None
     smoothing: float = 1.0
     relative_tolerance: float = 0.02
-    absolute_tolerance_per_nm: float = 1e-3
+    absolute_tolerance_per_nm: float = 3e-4
     epsilon_per_nm: float = 1e-3
 
     def problems(self, spacing_nm=None):

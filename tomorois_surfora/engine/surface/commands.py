@@ -178,7 +178,8 @@ def run_orient(args):
 
 def run_mesh(args):
     from ..io import Mesh, ensure_output_dir, read_mrc, read_ply, write_vtp
-    from .mesh import MeshParameters, mesh_cloud
+    from .mesh import MeshParameters
+    from .pipeline import mesh_labels
 
     if args.masks and len(args.masks) != len(args.clouds):
         raise EngineError(f"give one mask per cloud: {len(args.clouds)} clouds, {len(args.masks)} masks")
@@ -194,19 +195,10 @@ def run_mesh(args):
             crop, voxel_size = read_mrc(masks[path], args.voxel_size)
             voxel_size /= 10.0
             origin = read_sidecar(masks[path])["origin_nm"]
-        pieces, faces, offset, report = [], [], 0, []
-        for label in np.unique(labels):
-            mine = labels == label
-            support = None if crop is None else (crop == label, origin)
-            points, tri, info = mesh_cloud(cloud.points[mine], None if cloud.normals is None else cloud.normals[mine],
-                                           params, support, voxel_size, f"{path}, label {label}")
-            pieces.append((points, cloud.normals[mine], np.full(len(points), label)))
-            faces.append(tri + offset)
-            offset += len(points)
-            report.append(f"label {label}: {info['faces']} faces ({info['gap_faces_removed']} across gaps removed), "
-                          f"{info['area_nm2']:.0f} nm²")
-        points, normals, label = (np.concatenate(p) for p in zip(*pieces))
-        write_vtp(out / f"{path.stem}_mesh.vtp", Mesh(points, np.concatenate(faces),
-                                                        {"Normals": normals, "label": label}))
-        return f"{path.name}: " + "; ".join(report)
+        points, faces, info = mesh_labels(cloud.points, cloud.normals, labels, crop, origin, voxel_size,
+                                          params, str(path))
+        write_vtp(out / f"{path.stem}_mesh.vtp", Mesh(points, faces, {"Normals": cloud.normals, "label": labels}))
+        return f"{path.name}: " + "; ".join(
+            f"label {label}: {piece['faces']} faces ({piece['gap_faces_removed']} across gaps removed), "
+            f"{piece['area_nm2']:.0f} nm²" for label, piece in info.items())
     return for_each_input("surface mesh", args.clouds, args.quiet, work)
