@@ -207,3 +207,35 @@ class SetOfSurfaceClouds(EMSet):
     """Surface point clouds, one per ROI."""
 
     ITEM_TYPE = SurfaceCloud
+
+
+class SurfaceMesh(RoiSurfaceItem):
+    """A triangle mesh of one ROI's membranes (VTP in nm, point arrays ``Normals``, ``label`` and the
+    measurements named in ``measurements``, e.g. ``distance_nm``, ``mean_curvature``, ``roughness_nm``)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._faces = pwobj.Integer()
+        self._area = pwobj.Float()
+        self._measurements = pwobj.CsvList(pType=str)
+
+    def setMesh(self, faces, areaNm2, measurements=()):
+        self._faces.set(faces)
+        self._area.set(areaNm2)
+        self._measurements.set(list(measurements))
+
+    def getFaces(self):
+        return self._faces.get()
+
+    def getArea(self):
+        """Total membrane area, nm²."""
+        return self._area.get()
+
+    def getMeasurements(self):
+        return [str(v) for v in self._measurements]
+
+
+class SetOfSurfaceMeshes(EMSet):
+    """Surface meshes, one per ROI."""
+
+    ITEM_TYPE = SurfaceMesh

@@ -5,8 +5,11 @@ from .protocol_roi_extract import ProtTomoRoisExtract
 from .protocol_roi_predict import ProtTomoRoisPredict
 from .protocol_roi_train import ProtTomoRoisTrain
 from .protocol_surface_extract import ProtSurfaceExtract
+from .protocol_surface_measure import ProtSurfaceMeasure
+from .protocol_surface_mesh import ProtSurfaceMesh
 from .protocol_surface_orient import ProtSurfaceOrient
 from .protocol_surface_restrict import ProtSurfaceRestrict
 
 __all__ = ["ProtTomoRoisPhantoms", "ProtTomoRoisTrain", "ProtTomoRoisPredict", "ProtTomoRoisExtract",
-           "ProtTomoRoisEvaluate", "ProtSurfaceRestrict", "ProtSurfaceExtract", "ProtSurfaceOrient"]
+           "ProtTomoRoisEvaluate", "ProtSurfaceRestrict", "ProtSurfaceExtract", "ProtSurfaceOrient", "ProtSurfaceMesh",
+           "ProtSurfaceMeasure"]

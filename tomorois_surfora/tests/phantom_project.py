@@ -1,4 +1,6 @@
 """A real pyworkflow test project seeded with one phantom run, shared by the protocol tests."""
+import json
+
 from pyworkflow.project import Manager
 from pyworkflow.tests import BaseTest, setupTestProject
 
@@ -23,3 +25,10 @@ class PhantomProjectTest(BaseTest):
         assert errors == [], errors
         cls.launchProtocol(prot)
         return Manager().loadProject(cls.proj.getName()).getProtocol(prot.getObjId())
+
+    @classmethod
+    def phantomTruth(cls, index=0):
+        """The ground truth JSON the phantom protocol wrote for its ``index``-th tomogram."""
+        tsId = list(cls.phantoms.tomograms)[index].getTsId()
+        with open(cls.phantoms._getExtraPath(f"{tsId}.json")) as handle:
+            return json.load(handle)

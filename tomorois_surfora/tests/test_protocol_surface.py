@@ -2,11 +2,14 @@
 
 Runs under pytest and under Scipion's runner (see test_protocol_phantoms.py).
 """
+import os
+
 import numpy as np
 from scipy.spatial import cKDTree
 
-from tomorois_surfora.engine.io import read_mrc, read_ply
-from tomorois_surfora.protocols import ProtSurfaceExtract, ProtSurfaceOrient, ProtSurfaceRestrict
+from tomorois_surfora.engine.io import read_csv, read_mrc, read_ply, read_vtp
+from tomorois_surfora.protocols import (ProtSurfaceExtract, ProtSurfaceMeasure, ProtSurfaceMesh, ProtSurfaceOrient,
+                                        ProtSurfaceRestrict)
 from tomorois_surfora.tests.phantom_project import PhantomProjectTest
 
 SMALL = dict(sizeX=128, sizeY=128, sizeZ=64, samplingRate=10.0)
@@ -43,6 +46,33 @@ class TestProtSurface(PhantomProjectTest):
                 toward = np.sum(ply.normals[mine] * (ply.points[other][nearest] - ply.points[mine]), axis=1)
                 self.assertGreater(np.mean(toward[facing] > 0), 0.95, "facing membranes point at each other")
         self.assertIn("clouds oriented (geodesic, partner)", "\n".join(orient.summary()))
+
+        invalid = self.newProtocol(ProtSurfaceMesh, inputClouds=extract.clouds)
+        self.assertIn("unoriented normals", "\n".join(invalid.validate()))
+        mesh = self._run(ProtSurfaceMesh, inputClouds=orient.orientedClouds, inputMembranes=restrict.roiMembranes)
+        self.assertSetSize(mesh.meshes, orient.orientedClouds.getSize())
+        for item in mesh.meshes:
+            vtp = read_vtp(item.getFileName())
+            self.assertEqual(len(vtp.faces), item.getFaces())
+            self.assertEqual(sorted(set(vtp.point_data["label"].astype(int))), item.getMembraneLabels())
+            self.assertGreater(item.getArea(), 0)
+        measure = self._run(ProtSurfaceMeasure, inputMeshes=mesh.meshes)
+        self.assertSetSize(measure.measuredMeshes, mesh.meshes.getSize())
+        truth = {roi["label"]: roi for roi in self.phantomTruth()["rois"]}
+        for item in measure.measuredMeshes:
+            self.assertEqual(item.getMeasurements(), ["distance", "curvature", "roughness", "area"])
+            vtp = read_vtp(item.getFileName())
+            for name in ("distance_nm", "mean_curvature", "gaussian_curvature", "curvature_radius_nm",
+                         "curvature_confidence", "roughness_nm"):
+                self.assertIn(name, vtp.point_data)
+            self.assertAlmostEqual(np.nanmin(vtp.point_data["distance_nm"]), truth[item.getRoiLabel()]["gap_nm"],
+                                   delta=3.0, msg="closest approach ≈ the phantom's true gap (10 Å voxels)")
+        contacts = read_csv(measure._getExtraPath("contacts_distance.csv"))
+        self.assertEqual(len(contacts), 2 * measure.measuredMeshes.getSize())
+        self.assertTrue(os.path.getsize(measure._getExtraPath("contacts_distance.png")) > 1000)
+        summary = "\n".join(measure.summary())
+        self.assertIn("ROIs measured (distance, curvature, roughness, area)", summary)
+        self.assertIn("median H", summary)
 
     def testValidateNamesBadParameters(self):
         prot = self.newProtocol(ProtSurfaceRestrict, inputMembranes=self.phantoms.membraneMasks,
