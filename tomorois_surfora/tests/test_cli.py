@@ -226,3 +226,36 @@ def test_surface_restrict_extract_orient_chain(tmp_path):
     result = run_cli("measure", "curvature", tmp_path / "mesh" / "mem_roi1_medial_oriented_mesh.vtp",
                      "--radii", 0.2, "--out", tmp_path / "curv")
     assert result.returncode == 1 and "below the point spacing" in result.stderr
+
+
+def test_surface_split_closed_and_open_membranes_into_leaflets(tmp_path):
+    """A vesicle's isosurface splits by connectivity, an open cap by a cut along its rim; +1 is the side the
+    mid-surface normals (outward) point to, i.e. the outer leaflet."""
+    from tomorois_surfora.engine.io import Mesh, write_mrc, write_vtp
+    from tomorois_surfora.engine.surface.iso import isosurface
+    from tomorois_surfora.engine.surface.pipeline import crop_to_mesh
+    from tomorois_surfora.engine.synth import shapes
+
+    isos, mids, truth = [], [], {}
+    for shape in (shapes.sphere(12.0), shapes.open_sphere(12.0, 40.0)):
+        mask, origin = shape.mask(1.0)
+        points, normals, labels, faces, _ = crop_to_mesh(mask.astype(np.int8), 1.0, origin, convention="outward")
+        write_vtp(tmp_path / f"{shape.name}_mid.vtp", Mesh(points, faces, {"Normals": normals, "label": labels}))
+        _, _, (vertices, triangles) = isosurface(mask, 1.0, origin_nm=origin)
+        write_vtp(tmp_path / f"{shape.name}_iso.vtp", Mesh(vertices, triangles,
+                                                          {"label": np.ones(len(vertices), dtype=int)}))
+        isos.append(tmp_path / f"{shape.name}_iso.vtp")
+        mids.append(tmp_path / f"{shape.name}_mid.vtp")
+        truth[shape.name] = np.where(np.linalg.norm(vertices, axis=1) > 12.0, 1, -1)
+    write_mrc(tmp_path / "not_a_mesh.vtp", np.zeros((4, 4, 4), np.int8), 10.0)
+    result = run_cli("surface", "split", *isos, tmp_path / "not_a_mesh.vtp", "--mids", *mids, mids[0],
+                     "--out", tmp_path / "split")
+    assert result.returncode == 1 and "not_a_mesh.vtp: not a VTK XML PolyData" in result.stderr
+    for name, expected in truth.items():
+        split = pyvista.read(tmp_path / "split" / f"{name}_iso_leaflets.vtp")
+        assert np.mean(split.point_data["leaflet"] == expected) > 0.99
+        proxy = pyvista.read(tmp_path / "split" / f"{name}_mid_proxy.vtp")
+        assert proxy.n_cells > 0 and "Normals" in proxy.point_data.keys()
+    assert "0 triangles cut" in result.stderr, "the closed vesicle needs no cut"
+    result = run_cli("surface", "split", isos[0], "--mids", *mids, "--out", tmp_path / "split")
+    assert result.returncode != 0 and "one mid-surface mesh per isosurface" in result.stderr

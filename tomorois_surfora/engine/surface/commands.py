@@ -23,7 +23,7 @@ def add_surface_commands(subparsers, positive_float, positive_int):
     clean, medial, orient = CleanParameters(), MedialParameters(), OrientParameters()
     surface = subparsers.add_parser("surface", help="SurfORA: restrict membranes to ROIs, extract and orient "
                                                     "surface point clouds", description="SurfORA surface stages.")
-    stages = surface.add_subparsers(dest="stage", metavar="{restrict,extract,orient,mesh}", required=True)
+    stages = surface.add_subparsers(dest="stage", metavar="{restrict,extract,orient,mesh,split}", required=True)
 
     restrict = stages.add_parser("restrict", help="membrane masks ∩ ROI labels -> cleaned per-ROI crops",
                                  description="Cut each membrane mask to each ROI of the matching ROI label map, "
@@ -91,6 +91,21 @@ def add_surface_commands(subparsers, positive_float, positive_int):
     mesh.add_argument("--out", required=True, type=Path, help="output folder")
     mesh.add_argument("--quiet", action="store_true")
     mesh.set_defaults(handler=run_mesh)
+
+    split = stages.add_parser("split", help="isosurface meshes -> inner/outer leaflets",
+                              description="Split each membrane's isosurface mesh into its two leaflets: a "
+                                          "Poisson proxy of the mid-surface mesh (written as <mid>_proxy.vtp) "
+                                          "decides the side of every vertex; closed sheets go whole, open ones "
+                                          "are cut along the rim. Writes <iso>_leaflets.vtp with 'leaflet' = +1 "
+                                          "on the side the mid-surface normals point to, -1 on the other.")
+    split.add_argument("isos", nargs="+", type=Path, help="isosurface meshes (VTP with 'label'), e.g. `surface "
+                                                          "mesh` of `surface extract --method iso` clouds")
+    split.add_argument("--mids", nargs="+", type=Path, required=True,
+                       help="the matching mid-surface (medial) meshes with oriented Normals, same order")
+    split.add_argument("--depth", type=positive_int, default=8, help="Poisson octree depth (default %(default)s)")
+    split.add_argument("--out", required=True, type=Path, help="output folder")
+    split.add_argument("--quiet", action="store_true")
+    split.set_defaults(handler=run_split)
 
 
 def read_sidecar(mask_path):
@@ -202,3 +217,49 @@ def run_mesh(args):
             f"label {label}: {piece['faces']} faces ({piece['gap_faces_removed']} across gaps removed), "
             f"{piece['area_nm2']:.0f} nm²" for label, piece in info.items())
     return for_each_input("surface mesh", args.clouds, args.quiet, work)
+
+
+def run_split(args):
+    from ..io import Mesh, ensure_output_dir, read_vtp, write_vtp
+    from .leaflets import poisson_proxy, split_leaflets
+
+    if len(args.mids) != len(args.isos):
+        raise EngineError(f"give one mid-surface mesh per isosurface: {len(args.isos)} isosurfaces, "
+                          f"{len(args.mids)} mid-surfaces")
+    out = ensure_output_dir(args.out)
+    mids = dict(zip(args.isos, args.mids))
+
+    def work(path):
+        iso, mid = read_vtp(path), read_vtp(mids[path])
+        iso_labels = iso.point_data.get("label", np.zeros(len(iso.points))).astype(int)
+        mid_labels = mid.point_data.get("label", np.zeros(len(mid.points))).astype(int)
+        missing = sorted(set(iso_labels.tolist()) - set(mid_labels.tolist()))
+        if missing:
+            raise EngineError(f"{mids[path]} has no mid-surface for label(s) {missing} of {path.name}")
+        leaflet, keep, proxies, report = np.zeros(len(iso.points), dtype=np.int8), [], [], []
+        for label in np.unique(iso_labels):
+            mine, theirs = np.flatnonzero(iso_labels == label), mid_labels == label
+            mid_normals = mid.point_data.get("Normals")
+            proxy = poisson_proxy(mid.points[theirs], None if mid_normals is None else mid_normals[theirs],
+                                  args.depth, source=f"{mids[path]}, label {label}")
+            proxies.append(proxy + (label,))
+            faces = iso.faces[np.isin(iso.faces, mine).all(axis=1)]
+            index = np.full(len(iso.points), -1)
+            index[mine] = np.arange(len(mine))
+            sides, kept, info = split_leaflets(iso.points[mine], index[faces], *proxy)
+            leaflet[mine] = sides
+            keep.append(mine[kept])
+            report.append(f"label {label}: {int((sides > 0).sum())} / {int((sides < 0).sum())} vertices "
+                          f"(+1 / -1), {info['cut_faces']} triangles cut")
+        iso.point_data.update(leaflet=leaflet)
+        write_vtp(out / f"{path.stem}_leaflets.vtp", Mesh(iso.points, np.concatenate(keep), iso.point_data))
+        offset, points, faces, normals, labels = 0, [], [], [], []
+        for vertices, tri, proxy_normals, label in proxies:
+            points.append(vertices), faces.append(tri + offset), normals.append(proxy_normals)
+            labels.append(np.full(len(vertices), label))
+            offset += len(vertices)
+        write_vtp(out / f"{mids[path].stem}_proxy.vtp", Mesh(np.concatenate(points), np.concatenate(faces),
+                                                            {"Normals": np.concatenate(normals),
+                                                             "label": np.concatenate(labels)}))
+        return f"{path.name}: " + "; ".join(report)
+    return for_each_input("surface split", args.isos, args.quiet, work)
