@@ -7,9 +7,14 @@ import numpy as np
 
 from .errors import EngineError
 from .io import Mesh, PointCloud, read_mrc, write_ply, write_vtp
+from .measure.curvature import mesh_curvature
 from .measure.distance import partner_distances, statistics
+from .measure.roughness import mesh_roughness, roughness_summary
 from .surface.pipeline import crop_to_mesh
 from .surface.restrict import origin_nm, restrict_to_rois
+
+
+ROUGHNESS_SCALE_NM = 10.0
 
 
 def surface_stage(folder, item, out):
@@ -31,19 +36,26 @@ def surface_stage(folder, item, out):
             area = {label: piece["area_nm2"] for label, piece in info["mesh"].items()}
             first, second = (int(v) for v in np.unique(labels)[:2])
             distance = partner_distances(points, faces, labels, first, second)
+            curvature, _ = mesh_curvature(points, faces, normals, source=name)
+            roughness = mesh_roughness(points, faces, normals, ROUGHNESS_SCALE_NM, source=name)
             write_vtp(out / f"{name}_mesh.vtp", Mesh(points, faces, {"Normals": normals, "label": labels,
-                                                                     "distance_nm": distance}))
+                                                                     "distance_nm": distance, **curvature,
+                                                                     "roughness_nm": roughness}))
         except EngineError as exc:
             rows.append({"roi": name, "error": str(exc)})
             continue
         rows.append({"roi": name, "points": int(len(points)), "faces": int(len(faces)), "area_nm2": area,
-                     "distance": statistics(distance), "true_gap_nm": truth.get(crop.roi, {}).get("gap_nm")})
+                     "distance": statistics(distance), "true_gap_nm": truth.get(crop.roi, {}).get("gap_nm"),
+                     "median_abs_H": float(np.nanmedian(np.abs(curvature["mean_curvature"]))),
+                     "roughness": roughness_summary(roughness)})
     return rows, problems
 
 
 def print_surface_table(rows):
-    print("\nSurfORA on the true contact-site ROIs (medial surface, partner-oriented normals, gap-aware mesh):")
-    print(f"{'ROI':<22}{'points':>7}{'faces':>7}{'area nm²':>16}{'min gap':>9}{'true gap':>9}{'mean ± sd nm':>15}")
+    print("\nSurfORA on the true contact-site ROIs (medial surface, partner-oriented normals, gap-aware mesh,"
+          f" curvature, roughness at {ROUGHNESS_SCALE_NM:g} nm):")
+    print(f"{'ROI':<22}{'points':>7}{'faces':>7}{'area nm²':>16}{'min gap':>9}{'true gap':>9}{'mean ± sd nm':>15}"
+          f"{'|H| 1/nm':>10}{'Rq nm':>7}")
     for row in rows:
         if "error" in row:
             print(f"{row['roi']:<22} failed: {row['error']}")
@@ -51,4 +63,5 @@ def print_surface_table(rows):
         d, true = row["distance"], row["true_gap_nm"]
         areas = " + ".join(f"{a:.0f}" for a in row["area_nm2"].values())
         print(f"{row['roi']:<22}{row['points']:>7}{row['faces']:>7}{areas:>16}{d['min']:>9.1f}"
-              f"{'n/a' if true is None else f'{true:.1f}':>9}{d['mean']:>9.1f} ± {d['std']:.1f}")
+              f"{'n/a' if true is None else f'{true:.1f}':>9}{d['mean']:>9.1f} ± {d['std']:<4.1f}"
+              f"{row['median_abs_H']:>10.4f}{row['roughness']['Rq_nm']:>7.2f}")

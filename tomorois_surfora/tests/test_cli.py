@@ -118,6 +118,9 @@ def test_demo_runs_phantoms_then_tomorois_end_to_end(tmp_path):
         mesh = pyvista.read(tmp_path / "demo" / "contacts" / "surfaces" / f"contacts_000_roi{roi['label']}_mesh.vtp")
         measured = np.nanmin(mesh.point_data["distance_nm"])
         assert abs(measured - roi["gap_nm"]) < 1.0, "the closest mesh distance is the phantom's true gap"
+        H = mesh.point_data["mean_curvature"]
+        assert np.isfinite(H).mean() > 0.5 and np.isfinite(mesh.point_data["roughness_nm"]).mean() > 0.5
+    assert "|H| 1/nm" in result.stdout and "Rq nm" in result.stdout
 
 
 def test_roi_train_and_predict_from_the_command_line(tmp_path):
