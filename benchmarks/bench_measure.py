@@ -9,12 +9,11 @@ Each section prints a table and writes benchmarks/results/measure_<section>.json
 mean over vertices of |H − H_true| / |H_true| (PyCurv's definition); VTK's mean curvature (vtkCurvatures) has
 its own sign convention, so it is scored on |H|.
 """
-import argparse
-import json
 import time
 from pathlib import Path
 
 import numpy as np
+from results_json import run_section, write_result
 
 from tomorois_surfora.engine.measure.curvature import CurvatureParameters, mesh_curvature
 from tomorois_surfora.engine.measure.distance import closest_points, partner_distances, statistics
@@ -24,7 +23,6 @@ from tomorois_surfora.engine.surface.orient import orient_normals
 from tomorois_surfora.engine.surface.pipeline import crop_to_mesh
 from tomorois_surfora.engine.synth import shapes
 
-RESULTS = Path(__file__).parent / "results"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "pycurv"
 
 
@@ -109,7 +107,7 @@ def curvature(args):
     points, faces = np.asarray(sphere.vertices), np.asarray(sphere.triangles)
     rows.append(score_mesh("icosphere-like r90 (throughput)", points, faces,
                            points / np.linalg.norm(points, axis=1, keepdims=True), np.full(len(points), 1 / 90)))
-    write("measure_curvature.json", rows)
+    write_result("measure_curvature.json", rows)
 
 
 def label_map(parts, voxel_size=1.0, pad=6.0):
@@ -170,7 +168,7 @@ def distance(args):
     print(f"{len(queries)} point-to-mesh queries on {len(faces)} triangles: {seconds:.2f} s, "
           f"{speed['queries_per_s']:.0f} queries/s (max deviation from the true sphere {exact_error:.3f} nm, "
           "the inscribed mesh's chord error)")
-    write("measure_distance.json", {"cases": rows, "speed": speed})
+    write_result("measure_distance.json", {"cases": rows, "speed": speed})
 
 
 def endtoend(args):
@@ -216,7 +214,7 @@ def endtoend(args):
           f" / {row['H_outer_median']:.5f} (true {1 / 60:.5f} / {1 / 76:.5f}); area "
           + " / ".join(f"{a:.0f}" for a in areas.values())
           + f" (true {4 * np.pi * 3600:.0f} / {4 * np.pi * 76 ** 2:.0f}); Rq {row['roughness']['Rq_nm']:.3f} nm")
-    write("measure_endtoend.json", row)
+    write_result("measure_endtoend.json", row)
 
 
 def real(args):
@@ -236,21 +234,15 @@ def real(args):
            "median_abs_H": float(np.nanmedian(np.abs(values["mean_curvature"])))}
     print(f"PM → ER mesh distance: median {row['distance_pm_to_er']['median']:.1f} nm (5th–95th "
           f"{row['p5']:.1f}–{row['p95']:.1f}); voxel EDT baseline median 19.6 (13–30)")
-    write("measure_real.json", row)
+    write_result("measure_real.json", row)
 
 
-def write(name, payload):
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / name).write_text(json.dumps(payload, indent=1, default=float))
-    print(f"wrote {RESULTS / name}")
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("section", choices=("curvature", "distance", "endtoend", "real"))
-    args = parser.parse_args()
-    {"curvature": curvature, "distance": distance, "endtoend": endtoend, "real": real}[args.section](args)
+
+
+SECTIONS = {"curvature": curvature, "distance": distance, "endtoend": endtoend, "real": real}
 
 
 if __name__ == "__main__":
-    main()
+    run_section(__doc__, SECTIONS)

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from results_json import write_result
 
 from tomorois_surfora.engine.io import read_mrc
 from tomorois_surfora.engine.roi.extract import ExtractionParameters, extract_rois
@@ -31,7 +32,6 @@ from tomorois_surfora.engine.roi.train import TrainingParameters, train_files
 from tomorois_surfora.engine.synth import write_dataset
 from tomorois_surfora.engine.synth.dataset import PhantomParameters
 
-RESULTS = Path(__file__).parent / "results"
 TARGETS = {"contacts": {"fp_rate": 0.10, "fn_rate": 0.03, "dice": 0.90, "iou": 0.83},
            "invaginations": {"fp_rate": 0.08, "fn_rate": 0.01}}
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
@@ -131,7 +131,7 @@ def accuracy(args):
         print(f"{label:>10}{r['predicted']:>6}{r['true']:>6}{r['tp']:>5}{r['fp']:>5}{r['fn']:>5}"
               f"{fmt(r['fp_rate']):>9}{fmt(r['fn_rate']):>9}{fmt(r['dice']):>7}{fmt(r['iou']):>7}")
     print(f"targets: {TARGETS[args.kind]}; prediction {report['predict_seconds_per_tomogram']:.1f} s per tomogram")
-    write(f"roi_accuracy_{name}.json", report)
+    write_result(f"roi_accuracy_{name}.json", report)
 
 
 def penalty(args):
@@ -166,7 +166,7 @@ def penalty(args):
     for name, r in rows.items():
         print(f"{name:>18}{r['decoys']:>9.3f}{r['rois']:>8.3f}{r['background']:>12.3f}"
               f"{r['decoy_voxels_above_0.5']:>14.3f}")
-    write("roi_penalty.json", {"minutes": args.minutes, "rows": rows})
+    write_result("roi_penalty.json", {"minutes": args.minutes, "rows": rows})
 
 
 def throughput(args):
@@ -194,7 +194,7 @@ def throughput(args):
     for r in rows:
         print(f"{r['dims']:>5}{'×'.join(map(str, r['input'])):>16}{r['ours_voxels_per_s']:>14.3g}"
               f"{r['naive_voxels_per_s']:>14.3g}{r['ratio']:>12.2f}")
-    write("roi_throughput.json", {"cores": cores, "rows": rows})
+    write_result("roi_throughput.json", {"cores": cores, "rows": rows})
 
 
 def _timed(forward, x):
@@ -242,7 +242,7 @@ def memory(args):
           f"grid 20 Å, MS-D depth {d.depth}), {seconds:.0f} s: peak resident memory {peak_mib:.0f} MiB, of which "
           f"at most {anon_mib:.0f} MiB private (heap) and {file_mib:.0f} MiB mapped file pages (the memory-mapped "
           "input and output, which the kernel can drop)")
-    write("roi_memory.json", {"shape_zyx": list(args.shape), "input_MiB": input_mib, "peak_rss_MiB": peak_mib,
+    write_result("roi_memory.json", {"shape_zyx": list(args.shape), "input_MiB": input_mib, "peak_rss_MiB": peak_mib,
                               "peak_rss_anon_MiB": anon_mib, "peak_rss_file_MiB": file_mib, "seconds": seconds})
     (folder / "out" / probability_file_name(tomogram)).unlink()
 
@@ -259,10 +259,6 @@ def _status_kib(pid, key):
     return 0
 
 
-def write(name, payload):
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / name).write_text(json.dumps(payload, indent=1, default=float))
-    print(f"wrote {RESULTS / name}")
 
 
 def main():

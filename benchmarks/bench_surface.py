@@ -10,13 +10,12 @@ clouds whose normal signs were randomly flipped: the fraction of points whose no
 consistent normal field, up to one global sign per connected true surface (closed analytic shapes are also
 scored strictly against the outward normal).
 """
-import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from results_json import run_section, write_result
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
@@ -25,7 +24,6 @@ from tomorois_surfora.engine.surface.medial import medial_surface
 from tomorois_surfora.engine.surface.orient import OrientParameters, orient_normals
 from tomorois_surfora.engine.synth import shapes
 
-RESULTS = Path(__file__).parent / "results"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "pycurv"
 TARGETS = {"oriented_fraction": 0.995, "medial_median_voxels": 0.25, "orient_100k_seconds": 30.0}
 
@@ -107,7 +105,7 @@ def accuracy(args):
     worst = {m: min(min(r["medial_orientation"][m]["fraction"], r["iso_orientation"][m]["fraction"]) for r in rows)
              for m in ("geodesic", "dipole", "open3d")}
     print(f"\nworst oriented fraction over every case: {worst}  (target ≥ {TARGETS['oriented_fraction']})")
-    write("surface_accuracy.json", {"rows": rows, "worst_oriented_fraction": worst, "targets": TARGETS})
+    write_result("surface_accuracy.json", {"rows": rows, "worst_oriented_fraction": worst, "targets": TARGETS})
 
 
 def print_row(row):
@@ -142,7 +140,7 @@ def speed(args):
     for r in (row, row2):
         print(f"{r['case']}: " + "  ".join(f"{m} {r[m]['fraction'] * 100:.2f}% in {r[m]['seconds']:.1f} s"
                                            for m in ("geodesic", "dipole", "open3d")))
-    write("surface_speed.json", {"rows": [row, row2], "cores": 2, "targets": TARGETS})
+    write_result("surface_speed.json", {"rows": [row, row2], "cores": 2, "targets": TARGETS})
 
 
 def real(args):
@@ -174,7 +172,7 @@ def real(args):
               f"{seconds:.1f} s; normals toward the partner on the facing quarter: PM "
               f"{row['plasma_membrane']['toward_partner_facing_quarter'] * 100:.1f}%, ER "
               f"{row['er_membrane']['toward_partner_facing_quarter'] * 100:.1f}%")
-    write("surface_real.json", report)
+    write_result("surface_real.json", report)
 
 
 def mesh(args):
@@ -219,21 +217,15 @@ def mesh(args):
         area_rows.append(row)
         print(f"{shape.name:<16} medial mesh area {info['area_nm2']:.0f} nm² vs {area:.0f} "
               f"({row['relative_error'] * 100:+.2f}%), {len(faces)} faces in {row['seconds']:.1f} s")
-    write("surface_mesh.json", {"bridges": bridge_rows, "area": area_rows})
+    write_result("surface_mesh.json", {"bridges": bridge_rows, "area": area_rows})
 
 
-def write(name, payload):
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / name).write_text(json.dumps(payload, indent=1, default=float))
-    print(f"wrote {RESULTS / name}")
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("section", choices=("accuracy", "speed", "real", "mesh"))
-    args = parser.parse_args()
-    {"accuracy": accuracy, "speed": speed, "real": real, "mesh": mesh}[args.section](args)
+
+
+SECTIONS = {"accuracy": accuracy, "speed": speed, "real": real, "mesh": mesh}
 
 
 if __name__ == "__main__":
-    main()
+    run_section(__doc__, SECTIONS)

@@ -262,3 +262,34 @@ def test_surface_split_closed_and_open_membranes_into_leaflets(tmp_path):
     assert "0 triangles cut" in result.stderr, "the closed vesicle needs no cut"
     result = run_cli("surface", "split", isos[0], "--mids", *mids, "--out", tmp_path / "split")
     assert result.returncode != 0 and "one mid-surface mesh per isosurface" in result.stderr
+
+
+def test_measure_reports_bad_meshes_and_keeps_the_good_ones(tmp_path):
+    """A mesh without normals, an empty one and a non-manifold one beside a good sphere: each is named,
+    the good sphere is measured, and the non-manifold fin only costs the vertices next to it."""
+    import open3d as o3d
+
+    from tomorois_surfora.engine.io import Mesh, write_vtp
+
+    sphere = o3d.geometry.TriangleMesh.create_sphere(radius=15.0, resolution=40)
+    points, faces = np.asarray(sphere.vertices), np.asarray(sphere.triangles)
+    normals = points / np.linalg.norm(points, axis=1, keepdims=True)
+    write_vtp(tmp_path / "good.vtp", Mesh(points, faces, {"Normals": normals, "label": np.ones(len(points), int)}))
+    write_vtp(tmp_path / "no_normals.vtp", Mesh(points, faces, {"label": np.ones(len(points), int)}))
+    write_vtp(tmp_path / "empty.vtp", Mesh(points, np.zeros((0, 3), int), {"Normals": normals}))
+    top = int(np.argmax(points[:, 2]))
+    edge = faces[np.any(faces == top, axis=1)][0]
+    fin_tip = len(points)
+    fin = np.vstack([points, points[edge[:2]].mean(axis=0) + [0, 0, 3.0]])
+    write_vtp(tmp_path / "fin.vtp", Mesh(fin, np.vstack([faces, [edge[0], edge[1], fin_tip]]),
+                                         {"Normals": np.vstack([normals, [0, 0, 1.0]])}))
+    result = run_cli("measure", "curvature", tmp_path / "no_normals.vtp", tmp_path / "empty.vtp",
+                     tmp_path / "good.vtp", tmp_path / "fin.vtp", "--out", tmp_path / "out")
+    assert result.returncode == 1 and "2 of 4 inputs failed" in result.stderr
+    assert "no_normals.vtp: the mesh has no 'Normals' point array" in result.stderr
+    assert "empty.vtp: the mesh has no triangles" in result.stderr and "Traceback" not in result.stderr
+    assert "1 non-manifold edges (treated as open edges)" in result.stderr
+    good = pyvista.read(tmp_path / "out" / "good_curvature.vtp")
+    assert np.allclose(good.point_data["mean_curvature"], 1 / 15, rtol=0.05)
+    finned = pyvista.read(tmp_path / "out" / "fin_curvature.vtp").point_data["mean_curvature"]
+    assert np.isnan(finned[edge[:2]]).all() and np.isfinite(finned).mean() > 0.8

@@ -179,8 +179,10 @@ def run_curvature(args):
                 {"label": labels[keep], "mean_curvature": H[keep], "gaussian_curvature":
                  values["gaussian_curvature"][keep]}))
         radii = ", ".join(f"{r:.2f}" for r in info["radii_nm"])
+        non_manifold = (f"{info['non_manifold_edges']} non-manifold edges (treated as open edges); "
+                        if info["non_manifold_edges"] else "")
         return (f"{path.name}: radii {radii} nm chosen {info['chosen_per_radius']}, {info['without_value']} "
-                f"vertices near edges without value; " + "; ".join(
+                f"vertices near edges without value; {non_manifold}" + "; ".join(
                     f"label {r['label']} H {r['median']:.4f} /nm median" for r in summary[:len(np.unique(labels))]))
     return for_each_input("measure curvature", args.meshes, args.quiet, work)
 

@@ -18,7 +18,8 @@ position, so large balls add no bias there.)
 
 The radius is chosen per vertex by stability: the first scale s with
 |H_s − H_{s−1}| ≤ max(δ_rel · max(|H_s|, |H_{s−1}|, ε), δ_abs), else the largest usable one. A radius is
-usable only when the ball stays clear of the mesh boundary (edge-path distance to the boundary ≥ r), so
+usable only when the ball stays clear of the mesh boundary (edge-path distance to the boundary ≥ r; edges of
+three or more triangles, where the mesh is non-manifold, count as boundary), so
 vertices closer to an open edge than the smallest radius get no curvature (NaN). The confidence in [0, 1]
 grows with the ball's vertex count and falls with the fit's residual.
 """
@@ -194,7 +195,8 @@ def mesh_curvature(points, faces, normals, params=None, source="mesh"):
         raise InputError(f"{source}: " + "; ".join(problems))
     radii = np.asarray(params.radii_nm or [f * spacing for f in DEFAULT_RADIUS_FACTORS], dtype=np.float64)
     graph = geodesic.mesh_graph(points, faces)
-    usable = geodesic.distance_to_boundary(graph, geodesic.boundary_vertices(faces, len(points)))
+    boundary, non_manifold = geodesic.boundary_vertices(faces, len(points))
+    usable = geodesic.distance_to_boundary(graph, boundary)
     unused = np.ones(len(points), dtype=bool)
     unused[used] = False
     usable[unused] = 0.0
@@ -231,5 +233,5 @@ def mesh_curvature(points, faces, normals, params=None, source="mesh"):
     pick = chosen[chosen >= 0]
     info = {"spacing_nm": spacing, "radii_nm": radii.tolist(),
             "chosen_per_radius": np.bincount(pick, minlength=len(radii)).tolist(),
-            "without_value": int((chosen < 0).sum())}
+            "without_value": int((chosen < 0).sum()), "non_manifold_edges": non_manifold}
     return values, info

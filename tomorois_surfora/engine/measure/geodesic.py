@@ -27,13 +27,20 @@ def mesh_graph(points, faces):
 
 
 def boundary_vertices(faces, n_points):
-    """True for vertices on a boundary edge (an edge used by one face)."""
+    """Vertices on a boundary edge (used by one face) or a non-manifold edge (used by three or more).
+
+    Returns
+    -------
+    boundary : ndarray (n,) of bool
+    non_manifold_edges : int
+        Neighbourhoods around such edges are not a disc, so their vertices count as boundary.
+    """
     from ..surface.mesh import edge_face_counts
 
     edges, counts, _ = edge_face_counts(faces)
     boundary = np.zeros(n_points, dtype=bool)
-    boundary[edges[counts == 1].ravel()] = True
-    return boundary
+    boundary[edges[counts != 2].ravel()] = True
+    return boundary, int((counts > 2).sum())
 
 
 def distance_to_boundary(graph, boundary):
