@@ -9,7 +9,8 @@ from .protocol_surface_measure import ProtSurfaceMeasure
 from .protocol_surface_mesh import ProtSurfaceMesh
 from .protocol_surface_orient import ProtSurfaceOrient
 from .protocol_surface_restrict import ProtSurfaceRestrict
+from .protocol_surface_split import ProtSurfaceSplit
 
 __all__ = ["ProtTomoRoisPhantoms", "ProtTomoRoisTrain", "ProtTomoRoisPredict", "ProtTomoRoisExtract",
            "ProtTomoRoisEvaluate", "ProtSurfaceRestrict", "ProtSurfaceExtract", "ProtSurfaceOrient", "ProtSurfaceMesh",
-           "ProtSurfaceMeasure"]
+           "ProtSurfaceSplit", "ProtSurfaceMeasure"]

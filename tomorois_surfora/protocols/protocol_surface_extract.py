@@ -62,7 +62,9 @@ class ProtSurfaceExtract(EMProtocol):
             path = self._getExtraPath(key, f"{mrc_stem(item.getFileName())}_{self._method()}.ply")
             if key in failed or not os.path.isfile(path):
                 continue
-            output.append(newCloud(path, item, self._method()))
+            # isosurface normals leave the extraction oriented: out of the membrane (toward increasing φ)
+            orientation = "iso/out-of-membrane" if self._method() == "iso" else None
+            output.append(newCloud(path, item, self._method(), orientation))
         if not len(output):
             raise RuntimeError("Surface extraction failed for every ROI: " + "; ".join(failed.values()))
         self._defineOutputs(**{OUTPUT: output})

@@ -9,7 +9,7 @@ from scipy.spatial import cKDTree
 
 from tomorois_surfora.engine.io import read_csv, read_mrc, read_ply, read_vtp
 from tomorois_surfora.protocols import (ProtSurfaceExtract, ProtSurfaceMeasure, ProtSurfaceMesh, ProtSurfaceOrient,
-                                        ProtSurfaceRestrict)
+                                        ProtSurfaceRestrict, ProtSurfaceSplit)
 from tomorois_surfora.tests.phantom_project import PhantomProjectTest
 
 SMALL = dict(sizeX=128, sizeY=128, sizeZ=64, samplingRate=10.0)
@@ -73,6 +73,21 @@ class TestProtSurface(PhantomProjectTest):
         summary = "\n".join(measure.summary())
         self.assertIn("ROIs measured (distance, curvature, roughness, area)", summary)
         self.assertIn("median H", summary)
+
+        iso = self._run(ProtSurfaceExtract, inputMembranes=restrict.roiMembranes, method=1)
+        isoMeshes = self._run(ProtSurfaceMesh, inputClouds=iso.clouds, inputMembranes=restrict.roiMembranes)
+        split = self._run(ProtSurfaceSplit, inputIsoMeshes=isoMeshes.meshes, inputMidMeshes=mesh.meshes)
+        self.assertSetSize(split.leaflets, isoMeshes.meshes.getSize())
+        for item in split.leaflets:
+            vtp = read_vtp(item.getFileName())
+            leaflet, labels = vtp.point_data["leaflet"], vtp.point_data["label"]
+            self.assertEqual(set(np.unique(leaflet)), {-1, 1}, "both leaflets of every membrane")
+            for label in np.unique(labels):  # mid-surface normals face the partner: +1 is the facing leaflet
+                other = cKDTree(vtp.points[labels != label])
+                facing = other.query(vtp.points[(labels == label) & (leaflet > 0)])[0]
+                away = other.query(vtp.points[(labels == label) & (leaflet < 0)])[0]
+                self.assertLess(np.median(facing), np.median(away))
+            self.assertEqual(item.getMeasurements(), ["leaflet"])
 
     def testValidateNamesBadParameters(self):
         prot = self.newProtocol(ProtSurfaceRestrict, inputMembranes=self.phantoms.membraneMasks,
