@@ -214,7 +214,7 @@ def mesh_curvature(points, faces, normals, params=None, source="mesh"):
         if len(active) == 0:
             break
         smoothing_radius = params.smoothing * radius
-        needed = np.flatnonzero(geodesic.within(graph, active, radius + smoothing_radius))
+        needed = np.flatnonzero(geodesic.within(graph, active, radius))  # the balls shape_operators reads
         smoothed = geodesic.smooth_vertex_normals(base, areas, smoothing_radius, needed, *graph,
                                                   geodesic.blocks(len(needed)))
         H, K, k1, k2, count, residual = shape_operators(points, smoothed, areas, radius, active, *graph,
