@@ -157,6 +157,17 @@ def test_poisson_disc_keeps_points_apart():
     assert covered.max() < 1.0, "every dropped point lies within the radius of a kept one"
 
 
+def test_poisson_disc_with_variable_radii_matches_the_greedy_definition():
+    rng = np.random.default_rng(4)
+    points, radii = rng.uniform(0, 12, (800, 3)), rng.uniform(0.5, 2.0, 800)
+    blocked, expected = np.zeros(800, dtype=bool), []
+    for i in np.random.default_rng(9).permutation(800):  # the same visiting order as seed=9
+        if not blocked[i]:
+            expected.append(i)
+            blocked |= np.linalg.norm(points - points[i], axis=1) <= radii[i]
+    assert np.array_equal(poisson_disc(points, radii, seed=9), np.sort(expected))
+
+
 def test_medial_refuses_a_line_of_voxels_and_accepts_a_one_voxel_sheet():
     line = np.zeros((10, 10, 60), dtype=bool)
     line[5, 5, 5:55] = True

@@ -5,11 +5,14 @@ relative to each query point and ``weights`` (n, k) their fit weights (0 for pad
 """
 import functools
 
+import numba
 import numpy as np
 from scipy.spatial import cKDTree
 from threadpoolctl import threadpool_limits
 
 from ..errors import InputError
+
+numba.config.THREADING_LAYER = "workqueue"  # see medial.py
 
 CHUNK = 4096
 COLLINEAR_RATIO = 1e-3  # second PCA eigenvalue below this fraction of the largest: a line, no surface
@@ -46,72 +49,6 @@ def require_neighbourhood(n_points, k, source):
 
 
 @single_threaded_lapack
-def weighted_frames(offsets, weights):
-    """Weighted PCA of each neighbourhood.
-
-    Returns
-    -------
-    frames : ndarray (n, 3, 3)
-        Columns: first tangent (largest spread), second tangent, normal (smallest spread).
-    eigenvalues : ndarray (n, 3)
-        Ascending weighted variances.
-    """
-    w = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-300)
-    mean = np.sum(w[..., None] * offsets, axis=1)
-    centred = offsets - mean[:, None, :]
-    covariance = np.matmul((centred * w[..., None]).transpose(0, 2, 1), centred)
-    eigenvalues, eigenvectors = np.linalg.eigh(covariance)
-    normal = eigenvectors[:, :, 0]
-    first = eigenvectors[:, :, 2]
-    second = np.cross(normal, first)
-    return np.stack([first, second, normal], axis=2), eigenvalues
-
-
-def degenerate(eigenvalues):
-    """True where a neighbourhood has no 2D extent: all points coincide or lie on a line."""
-    largest = eigenvalues[:, 2]
-    return (largest <= 1e-12) | (eigenvalues[:, 1] < COLLINEAR_RATIO * largest)
-
-
-@single_threaded_lapack
-def fit_quadratic(offsets, frames, weights, scale):
-    """Weighted least-squares fit of h = a u² + 2b uv + c v² + d u + e v + f in each local frame.
-
-    ``scale`` (nm) normalises u, v, h so that the normal equations stay well conditioned; the returned
-    coefficients are in nm units again.
-
-    Returns
-    -------
-    coefficients : ndarray (n, 6)
-        a, b, c, d, e, f.
-    residual : ndarray (n,)
-        Weighted RMS of the height residuals, nm.
-    """
-    local = np.matmul(offsets, frames) / scale
-    u, v, h = local[..., 0], local[..., 1], local[..., 2]
-    design = np.stack([u * u, 2 * u * v, v * v, u, v, np.ones_like(u)], axis=-1)
-    weighted = design * weights[..., None]
-    normal_matrix = np.matmul(weighted.transpose(0, 2, 1), design)
-    normal_matrix += 1e-9 * np.eye(6) * np.trace(normal_matrix, axis1=1, axis2=2)[:, None, None] + 1e-12 * np.eye(6)
-    rhs = np.matmul(weighted.transpose(0, 2, 1), h[..., None])[..., 0]
-    coefficients = np.linalg.solve(normal_matrix, rhs[..., None])[..., 0]
-    fitted = np.matmul(design, coefficients[..., None])[..., 0]
-    residual = np.sqrt(np.sum(weights * (h - fitted) ** 2, axis=1) / np.maximum(weights.sum(axis=1), 1e-300))
-    coefficients = coefficients * np.array([1 / scale, 1 / scale, 1 / scale, 1.0, 1.0, scale])
-    return coefficients, residual * scale
-
-
-def monge_point_and_normal(centres, frames, coefficients):
-    """The fitted surface point above each centre (u = v = 0) and the unit normal there, in world coordinates."""
-    d, e, f = coefficients[:, 3], coefficients[:, 4], coefficients[:, 5]
-    points = centres + frames[:, :, 2] * f[:, None]
-    local_normal = np.stack([-d, -e, np.ones_like(d)], axis=1)
-    local_normal /= np.linalg.norm(local_normal, axis=1, keepdims=True)
-    normals = np.einsum("nij,nj->ni", frames, local_normal)
-    return points, normals
-
-
-@single_threaded_lapack
 def principal_curvatures(coefficients):
     """Principal curvatures (k1 ≥ k2, nm⁻¹) of the fitted height field at u = v = 0.
 
@@ -144,15 +81,100 @@ def neighbourhood_fits(points, k):
         chunk = slice(start, min(start + CHUNK, len(points)))
         distances, indices = query_neighbours(tree, points[chunk], k)
         offsets = points[indices] - points[chunk][:, None, :]
-        weights = np.ones(indices.shape)
-        chunk_frames, eigenvalues = weighted_frames(offsets, weights)
-        ok = ~degenerate(eigenvalues)
         scale = max(float(np.median(distances[:, -1])), 1e-9)
+        _, _, chunk_coefficients, chunk_frames, flat = monge_fits(points[chunk], offsets, distances,
+                                                                  np.ones(distances.shape), scale, 1.0, True)
+        ok = ~flat
         rows = np.arange(chunk.start, chunk.stop)[ok]
-        coefficients[rows], _ = fit_quadratic(offsets[ok], chunk_frames[ok], weights[ok], scale)
-        frames[rows] = chunk_frames[ok]
+        coefficients[rows], frames[rows] = chunk_coefficients[ok], chunk_frames[ok]
         valid[chunk] = ok
     return coefficients, frames, valid
+
+
+@numba.njit(parallel=True, cache=True)
+def monge_fits(centres, offsets, distances, inside, radius, sigma_normal, uniform):  # pragma: no cover (compiled)
+    """Per centre, a weighted PCA frame of its neighbours, then a weighted quadratic (Monge) fit in it:
+    h = a u² + 2b uv + c v² + d u + e v + f.
+
+    ``offsets`` (n, k, 3) are the neighbours relative to the centres, ``distances`` (n, k) their lengths,
+    ``inside`` (n, k) which of them take part. ``uniform``: all weights 1 (JET-style fits); otherwise the
+    MLS weights: Gaussian in distance (σ = radius/2) for the frame, and Gaussian in the tangential
+    (σ = radius/2) and normal (σ = ``sigma_normal``) offsets for the fit. ``radius`` also scales u, v, h
+    so the 6×6 normal equations stay well conditioned. One centre per loop iteration, in parallel: no
+    (n, k, 6) temporaries and no LAPACK call per tiny matrix.
+
+    Returns
+    -------
+    points, normals : (n, 3)
+        The fitted surface point above each centre (u = v = 0) and the unit normal there.
+    coefficients : (n, 6)
+        a..f in nm units.
+    frames : (n, 3, 3)
+        Columns: first tangent (largest spread), second tangent, normal (smallest spread).
+    degenerate : (n,) bool
+        True where the neighbours have no 2D extent (coincident or collinear).
+    """
+    n, k = offsets.shape[0], offsets.shape[1]
+    points, normals = np.empty((n, 3)), np.empty((n, 3))
+    coefficients, frames = np.empty((n, 6)), np.empty((n, 3, 3))
+    flags = np.zeros(n, dtype=np.bool_)
+    spread = 0.5 * radius
+    for i in numba.prange(n):
+        w = np.empty(k)
+        for j in range(k):
+            w[j] = 1.0 if uniform else np.exp(-0.5 * (distances[i, j] / spread) ** 2) * inside[i, j] + 1e-12
+        w /= w.sum()
+        mean = np.zeros(3)
+        for j in range(k):
+            for r in range(3):
+                mean[r] += w[j] * offsets[i, j, r]
+        covariance = np.zeros((3, 3))
+        for j in range(k):
+            for r in range(3):
+                for q in range(r, 3):
+                    covariance[r, q] += w[j] * (offsets[i, j, r] - mean[r]) * (offsets[i, j, q] - mean[q])
+        for r in range(3):
+            for q in range(r):
+                covariance[r, q] = covariance[q, r]
+        eigenvalues, vectors = np.linalg.eigh(covariance)
+        largest = eigenvalues[2]
+        flags[i] = largest <= 1e-12 or eigenvalues[1] < COLLINEAR_RATIO * largest
+        normal, first = vectors[:, 0].copy(), vectors[:, 2].copy()
+        second = np.cross(normal, first)
+        M = np.zeros((6, 6))
+        rhs = np.zeros(6)
+        row = np.empty(6)
+        for j in range(k):
+            ox, oy, oz = offsets[i, j, 0], offsets[i, j, 1], offsets[i, j, 2]
+            u = (ox * first[0] + oy * first[1] + oz * first[2]) / radius
+            v = (ox * second[0] + oy * second[1] + oz * second[2]) / radius
+            h = (ox * normal[0] + oy * normal[1] + oz * normal[2]) / radius
+            weight = 1.0 if uniform else (np.exp(-0.5 * (u * u + v * v) * radius * radius / (spread * spread))
+                                          * np.exp(-0.5 * (h * radius / sigma_normal) ** 2) * inside[i, j] + 1e-12)
+            row[0], row[1], row[2], row[3], row[4], row[5] = u * u, 2 * u * v, v * v, u, v, 1.0
+            for r in range(6):
+                rhs[r] += weight * h * row[r]
+                for q in range(r, 6):
+                    M[r, q] += weight * row[r] * row[q]
+        for r in range(6):
+            for q in range(r):
+                M[r, q] = M[q, r]
+        trace = 0.0
+        for d in range(6):
+            trace += M[d, d]
+        for d in range(6):
+            M[d, d] += 1e-9 * trace + 1e-12
+        c = np.linalg.solve(M, rhs)
+        a, b, cc, dd, ee, ff = c[0] / radius, c[1] / radius, c[2] / radius, c[3], c[4], c[5] * radius
+        coefficients[i, 0], coefficients[i, 1], coefficients[i, 2] = a, b, cc
+        coefficients[i, 3], coefficients[i, 4], coefficients[i, 5] = dd, ee, ff
+        for r in range(3):
+            frames[i, r, 0], frames[i, r, 1], frames[i, r, 2] = first[r], second[r], normal[r]
+        length = np.sqrt(dd * dd + ee * ee + 1.0)
+        for r in range(3):
+            points[i, r] = centres[i, r] + normal[r] * ff
+            normals[i, r] = (-dd * first[r] - ee * second[r] + normal[r]) / length
+    return points, normals, coefficients, frames, flags
 
 
 def estimate_normals(points, k=20, source="point cloud"):
@@ -171,6 +193,9 @@ def estimate_normals(points, k=20, source="point cloud"):
     if not valid.any():
         raise InputError(f"{source}: every neighbourhood is degenerate (the points are coincident or lie on a "
                          "line), so no surface normal can be estimated")
+    d, e = coefficients[valid, 3], coefficients[valid, 4]
+    local = np.stack([-d, -e, np.ones_like(d)], axis=1)
+    local /= np.linalg.norm(local, axis=1, keepdims=True)
     normals = np.full(points.shape, np.nan)
-    _, normals[valid] = monge_point_and_normal(points[valid], frames[valid], coefficients[valid])
+    normals[valid] = np.einsum("nij,nj->ni", frames[valid], local)
     return normals, valid

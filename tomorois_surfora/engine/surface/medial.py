@@ -13,7 +13,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from ..errors import InputError, raise_problems
-from .geometry import CHUNK, COLLINEAR_RATIO, neighbourhood_fits, principal_curvatures, query_neighbours
+from .geometry import CHUNK, monge_fits, neighbourhood_fits, principal_curvatures, query_neighbours
 from .sampling import large_components, poisson_disc
 
 MAX_NEIGHBOURS = 300
@@ -121,79 +121,7 @@ class MlsSurface:
         distances, indices = query_neighbours(self.tree, centres, self.k)
         offsets = self.support[indices] - centres[:, None, :]
         inside = (distances <= self.radius) & self.visible(centres, offsets)
-        return mls_fits(centres, offsets, distances, inside, self.radius, self.sigma_normal)
-
-
-@numba.njit(parallel=True, cache=True)
-def mls_fits(centres, offsets, distances, inside, radius, sigma_normal):  # pragma: no cover (compiled)
-    """One MLS step per centre: a weighted PCA frame, then a weighted quadratic (Monge) fit in it.
-
-    The same computation as geometry.weighted_frames + fit_quadratic + monge_point_and_normal, one centre
-    per loop iteration (in parallel) instead of batched numpy arrays: no (n, k, 6) temporaries, and no
-    LAPACK call per tiny matrix. Returns points, normals, coefficients (a..f, nm), frames and the
-    degenerate flags.
-    """
-    n, k = offsets.shape[0], offsets.shape[1]
-    points, normals = np.empty((n, 3)), np.empty((n, 3))
-    coefficients, frames = np.empty((n, 6)), np.empty((n, 3, 3))
-    flags = np.zeros(n, dtype=np.bool_)
-    spread = 0.5 * radius
-    for i in numba.prange(n):
-        w = np.empty(k)
-        for j in range(k):
-            w[j] = np.exp(-0.5 * (distances[i, j] / spread) ** 2) * inside[i, j] + 1e-12
-        w /= w.sum()
-        mean = np.zeros(3)
-        for j in range(k):
-            for r in range(3):
-                mean[r] += w[j] * offsets[i, j, r]
-        covariance = np.zeros((3, 3))
-        for j in range(k):
-            for r in range(3):
-                for q in range(r, 3):
-                    covariance[r, q] += w[j] * (offsets[i, j, r] - mean[r]) * (offsets[i, j, q] - mean[q])
-        for r in range(3):
-            for q in range(r):
-                covariance[r, q] = covariance[q, r]
-        eigenvalues, vectors = np.linalg.eigh(covariance)
-        largest = eigenvalues[2]
-        flags[i] = largest <= 1e-12 or eigenvalues[1] < COLLINEAR_RATIO * largest
-        normal, first = vectors[:, 0].copy(), vectors[:, 2].copy()
-        second = np.cross(normal, first)
-        M = np.zeros((6, 6))
-        rhs = np.zeros(6)
-        row = np.empty(6)
-        for j in range(k):
-            ox, oy, oz = offsets[i, j, 0], offsets[i, j, 1], offsets[i, j, 2]
-            u = (ox * first[0] + oy * first[1] + oz * first[2]) / radius
-            v = (ox * second[0] + oy * second[1] + oz * second[2]) / radius
-            h = (ox * normal[0] + oy * normal[1] + oz * normal[2]) / radius
-            weight = (np.exp(-0.5 * (u * u + v * v) * radius * radius / (spread * spread))
-                      * np.exp(-0.5 * (h * radius / sigma_normal) ** 2) * inside[i, j] + 1e-12)
-            row[0], row[1], row[2], row[3], row[4], row[5] = u * u, 2 * u * v, v * v, u, v, 1.0
-            for r in range(6):
-                rhs[r] += weight * h * row[r]
-                for q in range(r, 6):
-                    M[r, q] += weight * row[r] * row[q]
-        for r in range(6):
-            for q in range(r):
-                M[r, q] = M[q, r]
-        trace = 0.0
-        for d in range(6):
-            trace += M[d, d]
-        for d in range(6):
-            M[d, d] += 1e-9 * trace + 1e-12
-        c = np.linalg.solve(M, rhs)
-        a, b, cc, dd, ee, ff = c[0] / radius, c[1] / radius, c[2] / radius, c[3], c[4], c[5] * radius
-        coefficients[i, 0], coefficients[i, 1], coefficients[i, 2] = a, b, cc
-        coefficients[i, 3], coefficients[i, 4], coefficients[i, 5] = dd, ee, ff
-        for r in range(3):
-            frames[i, r, 0], frames[i, r, 1], frames[i, r, 2] = first[r], second[r], normal[r]
-        length = np.sqrt(dd * dd + ee * ee + 1.0)
-        for r in range(3):
-            points[i, r] = centres[i, r] + normal[r] * ff
-            normals[i, r] = (-dd * first[r] - ee * second[r] + normal[r]) / length
-    return points, normals, coefficients, frames, flags
+        return monge_fits(centres, offsets, distances, inside, self.radius, self.sigma_normal, False)
 
 
 @numba.njit(parallel=True, cache=True)

@@ -1,4 +1,5 @@
 """Point-set thinning: variable-radius Poisson-disc homogenisation and small-component removal."""
+import numba
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -27,20 +28,54 @@ def poisson_disc(points, radii, seed=0):
     n = len(points)
     if n == 0:
         return np.zeros(0, dtype=int)
-    radii = np.broadcast_to(np.asarray(radii, dtype=np.float64), (n,))
-    tree = cKDTree(points)
+    radii = np.ascontiguousarray(np.broadcast_to(np.asarray(radii, dtype=np.float64), (n,)))
     order = np.random.default_rng(seed).permutation(n)
-    blocked = np.zeros(n, dtype=bool)
-    kept = []
-    for start in range(0, n, 65536):
-        batch = order[start:start + 65536]
-        neighbourhoods = tree.query_ball_point(points[batch], radii[batch], workers=-1)
-        for i, neighbours in zip(batch.tolist(), neighbourhoods):
-            if blocked[i]:
+    # A uniform grid of cells as wide as the largest radius: every point within a radius of p lies in
+    # p's cell or one of the 26 around it.
+    cell = max(float(radii.max()), 1e-9)
+    index = np.floor((points - points.min(axis=0)) / cell).astype(np.int64)
+    dims = index.max(axis=0) + 1
+    keys = (index[:, 2] * dims[1] + index[:, 1]) * dims[0] + index[:, 0]
+    by_cell = np.argsort(keys, kind="stable")
+    sorted_keys = keys[by_cell]
+    kept = _greedy_disc(points, radii, order, index, dims, by_cell, sorted_keys)
+    return np.flatnonzero(kept)
+
+
+@numba.njit(cache=True)
+def _greedy_disc(points, radii, order, index, dims, by_cell, sorted_keys):  # pragma: no cover (compiled)
+    n = len(points)
+    blocked = np.zeros(n, dtype=np.bool_)
+    kept = np.zeros(n, dtype=np.bool_)
+    for i in order:
+        if blocked[i]:
+            continue
+        kept[i] = True
+        r2 = radii[i] * radii[i]
+        for dz in range(-1, 2):
+            z = index[i, 2] + dz
+            if z < 0 or z >= dims[2]:
                 continue
-            kept.append(i)
-            blocked[neighbours] = True
-    return np.sort(np.asarray(kept, dtype=int))
+            for dy in range(-1, 2):
+                y = index[i, 1] + dy
+                if y < 0 or y >= dims[1]:
+                    continue
+                for dx in range(-1, 2):
+                    x = index[i, 0] + dx
+                    if x < 0 or x >= dims[0]:
+                        continue
+                    key = (z * dims[1] + y) * dims[0] + x
+                    start = np.searchsorted(sorted_keys, key)
+                    for m in range(start, n):
+                        if sorted_keys[m] != key:
+                            break
+                        j = by_cell[m]
+                        d0 = points[j, 0] - points[i, 0]
+                        d1 = points[j, 1] - points[i, 1]
+                        d2 = points[j, 2] - points[i, 2]
+                        if d0 * d0 + d1 * d1 + d2 * d2 <= r2:
+                            blocked[j] = True
+    return kept
 
 
 def radius_graph(points, radius):
