@@ -36,6 +36,7 @@ TARGETS = {"contacts": {"fp_rate": 0.10, "fn_rate": 0.03, "dice": 0.90, "iou": 0
            "invaginations": {"fp_rate": 0.08, "fn_rate": 0.01}}
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
 MIN_VOLUMES_NM3 = (2000.0, 8000.0)
+CLOSINGS_NM = (2.0, 5.0)  # a wider closing merges fragments of one ROI split by low-confidence cracks
 
 
 def dataset(work, kind, role, n, seed, field=None):
@@ -74,19 +75,21 @@ def evaluate_maps(maps, tomograms, extraction):
 
 
 def choose_extraction(maps, tomograms):
-    """Extraction settings (threshold, split or not, minimum volume) with the best object F1 (then Dice) on
-    training tomograms; the test set plays no part."""
+    """Extraction settings (threshold, split or not, minimum volume, closing radius) with the best object F1
+    (then Dice) on training tomograms; the test set plays no part."""
+    import itertools
+
     scores = {}
-    for threshold in THRESHOLDS:
-        for split in (True, False):
-            for min_volume in MIN_VOLUMES_NM3:
-                extraction = ExtractionParameters(threshold=threshold, split=split, min_volume_nm3=min_volume)
-                pooled = evaluate_maps(maps, tomograms, extraction)
-                f1 = 2 * pooled["tp"] / max(1, 2 * pooled["tp"] + pooled["fp"] + pooled["fn"])
-                scores[(threshold, split, min_volume)] = (f1, pooled["dice"] or 0.0)
-    threshold, split, min_volume = max(scores, key=scores.get)
-    return (ExtractionParameters(threshold=threshold, split=split, min_volume_nm3=min_volume),
-            {f"threshold {k[0]}, split {k[1]}, min volume {k[2]}": v for k, v in scores.items()})
+    for threshold, split, min_volume, closing in itertools.product(THRESHOLDS, (True, False), MIN_VOLUMES_NM3,
+                                                                   CLOSINGS_NM):
+        extraction = ExtractionParameters(threshold=threshold, split=split, min_volume_nm3=min_volume,
+                                          closing_nm=closing)
+        pooled = evaluate_maps(maps, tomograms, extraction)
+        f1 = 2 * pooled["tp"] / max(1, 2 * pooled["tp"] + pooled["fp"] + pooled["fn"])
+        scores[(threshold, split, min_volume, closing)] = (f1, pooled["dice"] or 0.0)
+    threshold, split, min_volume, closing = max(scores, key=scores.get)
+    return (ExtractionParameters(threshold=threshold, split=split, min_volume_nm3=min_volume, closing_nm=closing),
+            {f"threshold {k[0]}, split {k[1]}, min volume {k[2]}, closing {k[3]}": v for k, v in scores.items()})
 
 
 def accuracy(args):
@@ -116,7 +119,8 @@ def accuracy(args):
     report = {"kind": args.kind, "name": name, "train_tomograms": len(train), "test_tomograms": len(test),
               "field_voxels": list(read_mrc(test[0])[0].shape), "penalty_from_start": bool(args.with_penalty),
               "minutes_limit": args.minutes, "training": summary, "threshold": threshold,
-              "extraction": {"split": extraction.split, "min_volume_nm3": extraction.min_volume_nm3},
+              "extraction": {"split": extraction.split, "min_volume_nm3": extraction.min_volume_nm3,
+                             "closing_nm": extraction.closing_nm},
               "calibration_f1_dice": scores, "test": pooled, "test_at_0.5": at_half,
               "predict_seconds_per_tomogram": float(np.mean(seconds)), "targets": TARGETS[args.kind],
               "cores": use_all_cores()}
@@ -126,7 +130,7 @@ def accuracy(args):
     print(f"{'threshold':>10}{'pred':>6}{'true':>6}{'TP':>5}{'FP':>5}{'FN':>5}{'FP rate':>9}{'FN rate':>9}"
           f"{'Dice':>7}{'IoU':>7}")
     print(f"calibrated on 3 training tomograms: split {extraction.split}, "
-          f"minimum volume {extraction.min_volume_nm3:g} nm³")
+          f"minimum volume {extraction.min_volume_nm3:g} nm³, closing {extraction.closing_nm:g} nm")
     for label, r in ((f"{threshold} (cal.)", pooled), ("0.5", at_half)):
         print(f"{label:>10}{r['predicted']:>6}{r['true']:>6}{r['tp']:>5}{r['fp']:>5}{r['fn']:>5}"
               f"{fmt(r['fp_rate']):>9}{fmt(r['fn_rate']):>9}{fmt(r['dice']):>7}{fmt(r['iou']):>7}")
