@@ -27,10 +27,11 @@ from tomorois_surfora.engine.io import read_mrc
 from tomorois_surfora.engine.roi.extract import ExtractionParameters, extract_rois
 from tomorois_surfora.engine.roi.metrics import combine_evaluations, evaluate_rois
 from tomorois_surfora.engine.roi.model_file import load_model
-from tomorois_surfora.engine.roi.predict import predict_file, probability_file_name, use_all_cores
+from tomorois_surfora.engine.roi.predict import choose_device, predict_file, probability_file_name, use_all_cores
 from tomorois_surfora.engine.roi.train import TrainingParameters, train_files
 from tomorois_surfora.engine.synth import write_dataset
 from tomorois_surfora.engine.synth.dataset import PhantomParameters
+from tomorois_surfora.engine.synth.layout import ContactSceneSpec
 
 TARGETS = {"contacts": {"fp_rate": 0.10, "fn_rate": 0.03, "dice": 0.90, "iou": 0.83},
            "invaginations": {"fp_rate": 0.08, "fn_rate": 0.01}}
@@ -39,10 +40,15 @@ MIN_VOLUMES_NM3 = (2000.0, 8000.0)
 CLOSINGS_NM = (2.0, 5.0)  # a wider closing merges fragments of one ROI split by low-confidence cracks
 
 
-def dataset(work, kind, role, n, seed, field=None):
+def dataset(work, kind, role, n, seed, field=None, contacts=None):
+    """Phantoms of ``kind`` (made once, then reused): ``field`` is their shape, ``contacts`` the number of
+    contact sites asked for per tomogram (default: the phantom generator's)."""
     folder = work / kind / (role if field is None else f"{role}_{'x'.join(map(str, field))}")
+    params = PhantomParameters() if field is None else PhantomParameters(shape=tuple(field))
+    if contacts is not None:
+        folder = folder.with_name(f"{folder.name}_c{contacts}")
+        params.contacts = ContactSceneSpec(contacts=contacts)
     if not (folder / "dataset.json").is_file() or json.loads((folder / "dataset.json").read_text())["n"] != n:
-        params = PhantomParameters() if field is None else PhantomParameters(shape=tuple(field))
         write_dataset(kind, folder, n, seed=seed, params=params, quiet=True)
     tomograms = sorted(p for p in folder.glob(f"{kind}_[0-9][0-9][0-9].mrc"))
     return tomograms
@@ -52,41 +58,58 @@ def sibling(tomogram, suffix):
     return tomogram.with_name(f"{tomogram.stem}_{suffix}.mrc")
 
 
-def predict_all(model, tomograms, folder, reuse=False):
+def predict_all(model, tomograms, folder, reuse=False, device="cpu"):
     """Probability maps of ``tomograms``; with ``reuse``, maps already in ``folder`` are not predicted again."""
     folder.mkdir(parents=True, exist_ok=True)
     maps, seconds = [], []
     for tomogram in tomograms:
         out = folder / f"{tomogram.stem}_prob.mrc"
         if not (reuse and out.is_file()):
-            seconds.append(predict_file(model, tomogram, out, quiet=True)["seconds"])
+            seconds.append(predict_file(model, tomogram, out, device=device, quiet=True)["seconds"])
         maps.append(out)
     return maps, seconds
 
 
-def evaluate_maps(maps, tomograms, extraction):
-    results = []
-    for prob_path, tomogram in zip(maps, tomograms):
-        probabilities, voxel_size = read_mrc(prob_path)
-        labels, _ = extract_rois(probabilities, voxel_size, extraction)
-        truth, _ = read_mrc(sibling(tomogram, "rois"))
-        results.append(evaluate_rois(labels, truth))
-    return combine_evaluations(results)
+def _evaluate_map(extraction, prob_path, tomogram):
+    probabilities, voxel_size = read_mrc(prob_path)
+    labels, _ = extract_rois(probabilities, voxel_size, extraction)
+    truth, _ = read_mrc(sibling(tomogram, "rois"))
+    return evaluate_rois(labels, truth)
+
+
+def evaluate_maps(maps, tomograms, extraction, parallel=False):
+    """Pooled metrics of ``extraction`` applied to every map; ``parallel`` spreads the maps over the cores."""
+    import functools
+
+    if not parallel:
+        return combine_evaluations([_evaluate_map(extraction, m, t) for m, t in zip(maps, tomograms)])
+    with _pool(len(maps)) as pool:
+        return combine_evaluations(list(pool.map(functools.partial(_evaluate_map, extraction), maps, tomograms)))
+
+
+def _pool(tasks):
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(max_workers=max(1, min(tasks, len(os.sched_getaffinity(0)))))
+
+
+def _f1_dice(maps, tomograms, setting):
+    threshold, split, min_volume, closing = setting
+    pooled = evaluate_maps(maps, tomograms, ExtractionParameters(
+        threshold=threshold, split=split, min_volume_nm3=min_volume, closing_nm=closing))
+    return 2 * pooled["tp"] / max(1, 2 * pooled["tp"] + pooled["fp"] + pooled["fn"]), pooled["dice"] or 0.0
 
 
 def choose_extraction(maps, tomograms):
     """Extraction settings (threshold, split or not, minimum volume, closing radius) with the best object F1
-    (then Dice) on training tomograms; the test set plays no part."""
+    (then Dice) on training tomograms; the test set plays no part. Settings are scored in parallel."""
+    import functools
     import itertools
 
-    scores = {}
-    for threshold, split, min_volume, closing in itertools.product(THRESHOLDS, (True, False), MIN_VOLUMES_NM3,
-                                                                   CLOSINGS_NM):
-        extraction = ExtractionParameters(threshold=threshold, split=split, min_volume_nm3=min_volume,
-                                          closing_nm=closing)
-        pooled = evaluate_maps(maps, tomograms, extraction)
-        f1 = 2 * pooled["tp"] / max(1, 2 * pooled["tp"] + pooled["fp"] + pooled["fn"])
-        scores[(threshold, split, min_volume, closing)] = (f1, pooled["dice"] or 0.0)
+    settings = list(itertools.product(THRESHOLDS, (True, False), MIN_VOLUMES_NM3, CLOSINGS_NM))
+    with _pool(len(settings)) as pool:
+        scores = dict(zip(settings, pool.map(functools.partial(_f1_dice, maps, tomograms), settings)))
     threshold, split, min_volume, closing = max(scores, key=scores.get)
     return (ExtractionParameters(threshold=threshold, split=split, min_volume_nm3=min_volume, closing_nm=closing),
             {f"threshold {k[0]}, split {k[1]}, min volume {k[2]}, closing {k[3]}": v for k, v in scores.items()})
@@ -94,30 +117,34 @@ def choose_extraction(maps, tomograms):
 
 def accuracy(args):
     work = args.work
-    train = dataset(work, args.kind, "train", args.train, seed=1000, field=args.field)
-    test = dataset(work, args.kind, "test", args.test, seed=2000, field=args.field)
+    train = dataset(work, args.kind, "train", args.train, seed=1000, field=args.field, contacts=args.contacts)
+    test = dataset(work, args.kind, "test", args.test, seed=2000, field=args.field, contacts=args.contacts)
     name = args.name or args.kind
+    device = choose_device(args.device)
     if args.model is None:
-        params = TrainingParameters(epochs=100000, time_limit_min=args.minutes, seed=0)
+        params = (TrainingParameters(epochs=args.epochs, depth=args.depth, seed=0) if args.epochs else
+                  TrainingParameters(epochs=100000, depth=args.depth, time_limit_min=args.minutes, seed=0))
         model_dir = work / args.kind / f"model_{name}"
         penalties = [sibling(t, "decoys") for t in train] if args.with_penalty else None
-        summary = train_files(train, [sibling(t, "rois") for t in train], params, model_dir, penalties=penalties)
-        model = load_model(model_dir / "model.pt")
+        summary = train_files(train, [sibling(t, "rois") for t in train], params, model_dir, penalties=penalties,
+                              device=device)
+        model = load_model(model_dir / "model.pt", device)
     else:  # evaluate a model trained earlier (e.g. the penalty fine-tuning): its own training record
-        model = load_model(args.model)
+        model = load_model(args.model, device)
         history = model.training.get("history", [])
         summary = {"model": str(args.model), "epochs": len(history), "best_epoch": model.training.get("best_epoch"),
                    "seconds": history[-1]["seconds"] if history else 0.0,
                    "fine_tuned_from": model.training.get("fine_tuned_from")}
     reuse = args.model is not None and args.reuse_maps
-    calibration_maps, _ = predict_all(model, train[:3], work / args.kind / f"calibration_{name}", reuse)
+    calibration_maps, _ = predict_all(model, train[:3], work / args.kind / f"calibration_{name}", reuse, device)
     extraction, scores = choose_extraction(calibration_maps, train[:3])
     threshold = extraction.threshold
-    maps, seconds = predict_all(model, test, work / args.kind / f"predicted_{name}", reuse)
-    pooled = evaluate_maps(maps, test, extraction)
-    at_half = evaluate_maps(maps, test, ExtractionParameters(threshold=0.5))
+    maps, seconds = predict_all(model, test, work / args.kind / f"predicted_{name}", reuse, device)
+    pooled = evaluate_maps(maps, test, extraction, parallel=True)
+    at_half = evaluate_maps(maps, test, ExtractionParameters(threshold=0.5), parallel=True)
     report = {"kind": args.kind, "name": name, "train_tomograms": len(train), "test_tomograms": len(test),
               "field_voxels": list(read_mrc(test[0])[0].shape), "penalty_from_start": bool(args.with_penalty),
+              "contacts_per_phantom": args.contacts, "device": device,
               "minutes_limit": args.minutes, "training": summary, "threshold": threshold,
               "extraction": {"split": extraction.split, "min_volume_nm3": extraction.min_volume_nm3,
                              "closing_nm": extraction.closing_nm},
@@ -281,6 +308,13 @@ def main():
     parser.add_argument("--reuse-maps", action="store_true",
                         help="accuracy with --model: reuse probability maps already predicted by that model")
     parser.add_argument("--name", help="accuracy: name of the result (default: the kind)")
+    parser.add_argument("--epochs", type=int, help="accuracy: train this many epochs instead of --minutes")
+    parser.add_argument("--depth", type=int, default=TrainingParameters().depth,
+                        help="accuracy: MS-D depth of the trained model (default %(default)s)")
+    parser.add_argument("--contacts", type=int, help="accuracy: contact sites asked for per phantom "
+                                                     "(default: the generator's)")
+    parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"),
+                        help="accuracy: where the network trains and predicts (default %(default)s)")
     parser.add_argument("--work", type=Path, default=Path("bench_roi_work"), help="data and models folder")
     args = parser.parse_args()
     use_all_cores()

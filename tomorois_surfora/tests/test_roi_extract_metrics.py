@@ -102,3 +102,26 @@ def test_split_slivers_below_the_minimum_volume_are_dropped_and_labels_renumbere
     kept = drop_small_labels(labels, 20)
     assert sorted(np.unique(kept).tolist()) == [0, 1, 2]
     assert np.all(kept[:, :, 4] == 0) and np.all(kept[:, :, 5:] == 2) and np.all(kept[:, :, :4] == 1)
+
+
+def test_roi_table_matches_whole_volume_statistics():
+    from tomorois_surfora.engine.roi.extract import roi_table
+
+    rng = np.random.default_rng(0)
+    probabilities = rng.random(SHAPE).astype(np.float32)
+    labels = np.zeros(SHAPE, np.int32)
+    labels[5:20, 10:30, 40:70] = 1
+    labels[30:50, 60:90, 5:25] = 2
+    labels[30:40, 60:70, 5:10] = 3  # a label cut out of another one's box
+    table = roi_table(labels, probabilities, voxel_size_nm=2.0)
+    index = [1, 2, 3]
+    means = ndimage.mean(probabilities, labels, index)
+    maxima = ndimage.maximum(probabilities, labels, index)
+    centroids = ndimage.center_of_mass(labels > 0, labels, index)
+    assert [r["label"] for r in table] == index
+    for record, mean, maximum, centroid, size in zip(table, means, maxima, centroids,
+                                                     np.bincount(labels.ravel())[1:]):
+        assert record["voxels"] == size and record["volume_nm3"] == size * 8.0
+        assert record["mean_confidence"] == pytest.approx(mean, abs=1e-4)
+        assert record["max_confidence"] == pytest.approx(maximum, abs=1e-4)
+        np.testing.assert_allclose(record["centroid_nm"], np.array(centroid)[::-1] * 2.0, atol=1e-3)

@@ -93,24 +93,22 @@ def _split_component(component, voxel_size_nm, seed_depth_nm):
 
 
 def roi_table(labels, probabilities, voxel_size_nm):
-    """One record per ROI: label, voxels, volume (nm³), centroid (x, y, z nm), bbox (z, y, x), confidences."""
-    n = int(labels.max())
-    if n == 0:
-        return []
-    index = np.arange(1, n + 1)
-    voxels = np.bincount(labels.ravel(), minlength=n + 1)[1:]
-    mean_conf = ndimage.mean(probabilities, labels, index)
-    max_conf = ndimage.maximum(probabilities, labels, index)
-    centroids = ndimage.center_of_mass(labels > 0, labels, index)
-    boxes = ndimage.find_objects(labels)
+    """One record per ROI: label, voxels, volume (nm³), centroid (x, y, z nm), bbox (z, y, x), confidences.
+
+    Each ROI is measured inside its own bounding box, so the cost follows the ROIs, not the volume.
+    """
     records = []
-    for i in range(n):
-        box = boxes[i]
+    for index, box in enumerate(ndimage.find_objects(labels), start=1):
+        if box is None:
+            continue
+        inside = labels[box] == index
+        values = probabilities[box][inside]
+        centroid = [float(c.mean()) + s.start for c, s in zip(np.nonzero(inside), box)]
         records.append({
-            "label": i + 1, "voxels": int(voxels[i]), "volume_nm3": float(voxels[i] * voxel_size_nm ** 3),
-            "centroid_nm": [round(float(c) * voxel_size_nm, 3) for c in centroids[i][::-1]],
+            "label": index, "voxels": int(values.size), "volume_nm3": float(values.size * voxel_size_nm ** 3),
+            "centroid_nm": [round(c * voxel_size_nm, 3) for c in centroid[::-1]],
             "bbox_zyx": [[s.start for s in box], [s.stop for s in box]],
-            "mean_confidence": round(float(mean_conf[i]), 4), "max_confidence": round(float(max_conf[i]), 4)})
+            "mean_confidence": round(float(values.mean()), 4), "max_confidence": round(float(values.max()), 4)})
     return records
 
 

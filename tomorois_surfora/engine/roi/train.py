@@ -192,7 +192,7 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
         state = _restore(checkpoint_path, model, optimizer)
     model.training.update({"parameters": asdict(params), "items": [item.name for item in items],
                            "positive_weight": positive_weight,
-                           "voxel_size_A": model.voxel_size})
+                           "voxel_size_A": model.voxel_size, "device": str(device)})
     progress = Progress("roi train", params.epochs, quiet=quiet)
     progress.done = state["epoch"]
     sampler = train_batches.sampler
@@ -233,7 +233,7 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
             break
     return {"epochs": state["epoch"], "best_epoch": state["best_epoch"], "best_val_loss": state["best_loss"],
             "best_val_dice": state["best_dice"], "seconds": round(state["seconds"], 1),
-            "model": str(out_dir / MODEL_FILE)}
+            "device": str(device), "model": str(out_dir / MODEL_FILE)}
 
 
 def _fmt(value):
