@@ -5,12 +5,14 @@
     .venv/bin/python benchmarks/bench_roi.py penalty --minutes 5      # after the contacts accuracy run
     .venv/bin/python benchmarks/bench_roi.py accuracy --kind contacts \
         --model bench_roi_work/contacts/finetune_with_penalty/model.pt --name contacts_penalty  # that model
+    .venv/bin/python benchmarks/bench_roi.py accuracy --kind contacts --field 128 512 512 --contacts 6 \
+        --with-penalty --device cuda --epochs 180 --name gpu_c6_e180   # a fixed step count, on a GPU
     .venv/bin/python benchmarks/bench_roi.py throughput
     .venv/bin/python benchmarks/bench_roi.py memory --shape 300 1000 1000
 
 Every section prints a table and writes benchmarks/results/roi_<section>[_<kind>].json. Training and test
 phantoms come from different seeds (256×256×128 voxels at 10 Å); the extraction threshold is chosen on
-three training tomograms, never on the test set.
+three training tomograms, never on the test set. Calibration and test scoring use every core.
 """
 import argparse
 import json
