@@ -90,6 +90,25 @@ def failures(protocol):
     return found
 
 
+def collectPerKey(protocol, items, output, fileName, make, failedMessage):
+    """Append ``make(path, item)`` to ``output`` for every item (by ROI key) whose step wrote
+    extra/<key>/``fileName(item)``; raise ``failedMessage`` with every recorded failure when none did."""
+    failed = failures(protocol)
+    for key, item in sorted(byKey(items).items()):
+        path = protocol._getExtraPath(key, fileName(item))
+        if key in failed or not os.path.isfile(path):
+            continue
+        output.append(make(path, item))
+    if not len(output):
+        raise RuntimeError(failedMessage + ": " + "; ".join(failed.values()))
+    return output
+
+
+def fileStem(item):
+    """The item's file name without folder and extension."""
+    return os.path.splitext(os.path.basename(item.getFileName()))[0]
+
+
 def failureSummary(protocol):
     """Summary lines naming failed items."""
     return [f"FAILED {tsId}: {message}" for tsId, message in failures(protocol).items()]

@@ -6,7 +6,7 @@ from pyworkflow.protocol import STEPS_PARALLEL, params
 
 from ..engine.io import mrc_stem
 from ..objects import SetOfSurfaceClouds, SurfaceCloud
-from .common import byKey, failureSummary, failures, insertStepPerKey, runEngine
+from .common import byKey, collectPerKey, failureSummary, insertStepPerKey, runEngine
 
 OUTPUT = "clouds"
 METHODS = ["medial", "iso"]
@@ -56,17 +56,13 @@ class ProtSurfaceExtract(EMProtocol):
                   ["--spacing", self.spacingNm.get()] if self.spacingNm.get() > 0 else None)
 
     def createOutputStep(self):
-        failed = failures(self)
-        output = SetOfSurfaceClouds.create(self._getPath(), template="surfaceclouds%s.sqlite")
-        for key, item in sorted(byKey(self.inputMembranes.get()).items()):
-            path = self._getExtraPath(key, f"{mrc_stem(item.getFileName())}_{self._method()}.ply")
-            if key in failed or not os.path.isfile(path):
-                continue
-            # isosurface normals leave the extraction oriented: out of the membrane (toward increasing φ)
-            orientation = "iso/out-of-membrane" if self._method() == "iso" else None
-            output.append(newCloud(path, item, self._method(), orientation))
-        if not len(output):
-            raise RuntimeError("Surface extraction failed for every ROI: " + "; ".join(failed.values()))
+        # isosurface normals leave the extraction oriented: out of the membrane (toward increasing φ)
+        orientation = "iso/out-of-membrane" if self._method() == "iso" else None
+        output = collectPerKey(self, self.inputMembranes.get(),
+                               SetOfSurfaceClouds.create(self._getPath(), template="surfaceclouds%s.sqlite"),
+                               lambda item: f"{mrc_stem(item.getFileName())}_{self._method()}.ply",
+                               lambda path, item: newCloud(path, item, self._method(), orientation),
+                               "Surface extraction failed for every ROI")
         self._defineOutputs(**{OUTPUT: output})
         self._defineSourceRelation(self.inputMembranes, output)
 

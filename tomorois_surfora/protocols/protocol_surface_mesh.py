@@ -5,7 +5,7 @@ from pwem.protocols import EMProtocol
 from pyworkflow.protocol import STEPS_PARALLEL, params
 
 from ..objects import SetOfSurfaceMeshes, SurfaceMesh
-from .common import byKey, failureSummary, failures, insertStepPerKey, runEngine
+from .common import byKey, collectPerKey, failureSummary, fileStem, insertStepPerKey, runEngine
 
 OUTPUT = "meshes"
 
@@ -60,16 +60,9 @@ class ProtSurfaceMesh(EMProtocol):
                   "--out", self._getExtraPath(key))
 
     def createOutputStep(self):
-        failed = failures(self)
-        output = SetOfSurfaceMeshes.create(self._getPath(), template="surfacemeshes%s.sqlite")
-        for key, item in sorted(byKey(self.inputClouds.get()).items()):
-            stem = os.path.splitext(os.path.basename(item.getFileName()))[0]
-            path = self._getExtraPath(key, f"{stem}_mesh.vtp")
-            if key in failed or not os.path.isfile(path):
-                continue
-            output.append(newMesh(path, item))
-        if not len(output):
-            raise RuntimeError("Meshing failed for every ROI: " + "; ".join(failed.values()))
+        output = collectPerKey(self, self.inputClouds.get(),
+                               SetOfSurfaceMeshes.create(self._getPath(), template="surfacemeshes%s.sqlite"),
+                               lambda item: f"{fileStem(item)}_mesh.vtp", newMesh, "Meshing failed for every ROI")
         self._defineOutputs(**{OUTPUT: output})
         self._defineSourceRelation(self.inputClouds, output)
 

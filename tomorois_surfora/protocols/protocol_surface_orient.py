@@ -1,12 +1,11 @@
 """Protocol: consistently orient the normals of surface point clouds."""
-import os
 
 from pwem.protocols import EMProtocol
 from pyworkflow.protocol import STEPS_PARALLEL, params
 
 from ..engine.surface.orient import CONVENTIONS, METHODS
 from ..objects import SetOfSurfaceClouds
-from .common import byKey, failureSummary, failures, insertStepPerKey, runEngine
+from .common import byKey, collectPerKey, failureSummary, fileStem, insertStepPerKey, runEngine
 from .protocol_surface_extract import newCloud
 
 OUTPUT = "orientedClouds"
@@ -47,16 +46,12 @@ class ProtSurfaceOrient(EMProtocol):
                   "--out", self._getExtraPath(key))
 
     def createOutputStep(self):
-        failed = failures(self)
-        output = SetOfSurfaceClouds.create(self._getPath(), template="surfaceclouds%s.sqlite")
-        for key, item in sorted(byKey(self.inputClouds.get()).items()):
-            stem = os.path.splitext(os.path.basename(item.getFileName()))[0]
-            path = self._getExtraPath(key, f"{stem}_oriented.ply")
-            if key in failed or not os.path.isfile(path):
-                continue
-            output.append(newCloud(path, item, item.getMethod(), f"{self._method()}/{self._convention()}"))
-        if not len(output):
-            raise RuntimeError("Orientation failed for every cloud: " + "; ".join(failed.values()))
+        orientation = f"{self._method()}/{self._convention()}"
+        output = collectPerKey(self, self.inputClouds.get(),
+                               SetOfSurfaceClouds.create(self._getPath(), template="surfaceclouds%s.sqlite"),
+                               lambda item: f"{fileStem(item)}_oriented.ply",
+                               lambda path, item: newCloud(path, item, item.getMethod(), orientation),
+                               "Orientation failed for every cloud")
         self._defineOutputs(**{OUTPUT: output})
         self._defineSourceRelation(self.inputClouds, output)
 

@@ -1,11 +1,10 @@
 """Protocol: split each ROI's isosurface meshes into inner and outer leaflets."""
-import os
 
 from pwem.protocols import EMProtocol
 from pyworkflow.protocol import STEPS_PARALLEL, params
 
 from ..objects import SetOfSurfaceMeshes
-from .common import byKey, failureSummary, failures, insertStepPerKey, runEngine
+from .common import byKey, collectPerKey, failureSummary, fileStem, insertStepPerKey, runEngine
 from .protocol_surface_mesh import newMesh
 
 OUTPUT = "leaflets"
@@ -41,16 +40,11 @@ class ProtSurfaceSplit(EMProtocol):
                   "--depth", self.depth.get(), "--out", self._getExtraPath(key))
 
     def createOutputStep(self):
-        failed = failures(self)
-        output = SetOfSurfaceMeshes.create(self._getPath(), template="surfacemeshes%s.sqlite")
-        for key, item in sorted(byKey(self.inputIsoMeshes.get()).items()):
-            stem = os.path.splitext(os.path.basename(item.getFileName()))[0]
-            path = self._getExtraPath(key, f"{stem}_leaflets.vtp")
-            if key in failed or not os.path.isfile(path):
-                continue
-            output.append(newMesh(path, item, ["leaflet"]))
-        if not len(output):
-            raise RuntimeError("The leaflet split failed for every ROI: " + "; ".join(failed.values()))
+        output = collectPerKey(self, self.inputIsoMeshes.get(),
+                               SetOfSurfaceMeshes.create(self._getPath(), template="surfacemeshes%s.sqlite"),
+                               lambda item: f"{fileStem(item)}_leaflets.vtp",
+                               lambda path, item: newMesh(path, item, ["leaflet"]),
+                               "The leaflet split failed for every ROI")
         self._defineOutputs(**{OUTPUT: output})
         self._defineSourceRelation(self.inputIsoMeshes, output)
         self._defineSourceRelation(self.inputMidMeshes, output)
