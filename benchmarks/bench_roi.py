@@ -32,7 +32,7 @@ from tomorois_surfora.engine.roi.model_file import load_model
 from tomorois_surfora.engine.roi.predict import choose_device, predict_file, probability_file_name, use_all_cores
 from tomorois_surfora.engine.roi.train import TrainingParameters, train_files
 from tomorois_surfora.engine.synth import write_dataset
-from tomorois_surfora.engine.synth.dataset import PhantomParameters
+from tomorois_surfora.engine.synth.dataset import PhantomParameters, ts_id_for
 from tomorois_surfora.engine.synth.layout import ContactSceneSpec
 
 TARGETS = {"contacts": {"fp_rate": 0.10, "fn_rate": 0.03, "dice": 0.90, "iou": 0.83},
@@ -52,8 +52,8 @@ def dataset(work, kind, role, n, seed, field=None, contacts=None):
         params.contacts = ContactSceneSpec(contacts=contacts)
     if not (folder / "dataset.json").is_file() or json.loads((folder / "dataset.json").read_text())["n"] != n:
         write_dataset(kind, folder, n, seed=seed, params=params, quiet=True)
-    tomograms = sorted(p for p in folder.glob(f"{kind}_[0-9][0-9][0-9].mrc"))
-    return tomograms
+    # Named one by one: a folder made earlier for a larger n still holds the files past n.
+    return [folder / f"{ts_id_for(kind, index)}.mrc" for index in range(n)]
 
 
 def sibling(tomogram, suffix):
@@ -124,8 +124,9 @@ def accuracy(args):
     name = args.name or args.kind
     device = choose_device(args.device)
     if args.model is None:
-        params = (TrainingParameters(epochs=args.epochs, depth=args.depth, seed=0) if args.epochs else
-                  TrainingParameters(epochs=100000, depth=args.depth, time_limit_min=args.minutes, seed=0))
+        shape = {"depth": args.depth, "context": args.context, "lr_schedule": args.lr_schedule, "seed": 0}
+        params = (TrainingParameters(epochs=args.epochs, **shape) if args.epochs else
+                  TrainingParameters(epochs=100000, time_limit_min=args.minutes, **shape))
         model_dir = work / args.kind / f"model_{name}"
         penalties = [sibling(t, "decoys") for t in train] if args.with_penalty else None
         summary = train_files(train, [sibling(t, "rois") for t in train], params, model_dir, penalties=penalties,
@@ -147,6 +148,8 @@ def accuracy(args):
     report = {"kind": args.kind, "name": name, "train_tomograms": len(train), "test_tomograms": len(test),
               "field_voxels": list(read_mrc(test[0])[0].shape), "penalty_from_start": bool(args.with_penalty),
               "contacts_per_phantom": args.contacts, "device": device,
+              "model": {"dims": model.dims, "depth": model.net.config["depth"], "context": model.context,
+                        "lr_schedule": model.training.get("parameters", {}).get("lr_schedule", "constant")},
               "minutes_limit": args.minutes, "training": summary, "threshold": threshold,
               "extraction": {"split": extraction.split, "min_volume_nm3": extraction.min_volume_nm3,
                              "closing_nm": extraction.closing_nm},
@@ -313,6 +316,10 @@ def main():
     parser.add_argument("--epochs", type=int, help="accuracy: train this many epochs instead of --minutes")
     parser.add_argument("--depth", type=int, default=TrainingParameters().depth,
                         help="accuracy: MS-D depth of the trained model (default %(default)s)")
+    parser.add_argument("--context", type=int, default=TrainingParameters().context,
+                        help="accuracy: sections on each side of the predicted one (2D models)")
+    parser.add_argument("--lr-schedule", choices=("cosine", "constant"), default=TrainingParameters().lr_schedule,
+                        help="accuracy: learning-rate schedule of the training")
     parser.add_argument("--contacts", type=int, help="accuracy: contact sites asked for per phantom "
                                                      "(default: the generator's)")
     parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"),

@@ -5,7 +5,7 @@ import os
 from pwem.protocols import EMProtocol
 from pyworkflow.protocol import params
 
-from ..engine.roi.train import TrainingParameters
+from ..engine.roi.train import LR_SCHEDULES, TrainingParameters
 from ..objects import TomoRoisModel
 from .common import byTsId, engineArgs, engineProgram, pairingProblems
 
@@ -53,6 +53,11 @@ class ProtTomoRoisTrain(EMProtocol):
         form.addParam("patch", params.IntParam, default=d.patch, label="Patch side (voxels)")
         form.addParam("batchSize", params.IntParam, default=d.batch_size, label="Batch size")
         form.addParam("learningRate", params.FloatParam, default=d.learning_rate, label="Learning rate")
+        form.addParam("lrSchedule", params.EnumParam, choices=list(LR_SCHEDULES),
+                      default=LR_SCHEDULES.index(d.lr_schedule), label="Learning-rate schedule",
+                      expertLevel=params.LEVEL_ADVANCED,
+                      help="cosine: anneal the rate to 2% of its start over the epochs or the time limit, "
+                           "whichever ends first; constant: keep it.")
         form.addParam("penaltyWeight", params.FloatParam, default=d.penalty_weight, label="Penalty weight")
         form.addParam("timeLimit", params.FloatParam, default=0.0, label="Time limit (min)",
                       help="Stop after this many minutes (0: no limit).")
@@ -80,7 +85,7 @@ class ProtTomoRoisTrain(EMProtocol):
             ["--init-model", self.initialModel.get().getPath()] if self.initialModel.get() is not None else None,
             "--dims", p.dims, "--depth", p.depth, "--context", p.context, "--patch", p.patch,
             "--batch-size", p.batch_size, "--epochs", p.epochs, "--steps-per-epoch", p.steps_per_epoch,
-            "--lr", p.learning_rate, "--penalty-weight", p.penalty_weight, "--seed", p.seed,
+            "--lr", p.learning_rate, "--lr-schedule", p.lr_schedule, "--penalty-weight", p.penalty_weight, "--seed", p.seed,
             ["--time-limit", p.time_limit_min] if p.time_limit_min else None,
             "--threads", self.numberOfThreads.get(), "--device", "auto")
         self.runJob(program, f"{lead} {args}")
@@ -105,7 +110,7 @@ class ProtTomoRoisTrain(EMProtocol):
             dims=2 if self.dims.get() == 0 else 3, depth=self.depth.get(), context=self.context.get(),
             voxel_size=self.modelVoxelSize.get() or None, patch=self.patch.get(), batch_size=self.batchSize.get(),
             epochs=self.epochs.get(), steps_per_epoch=self.stepsPerEpoch.get(), learning_rate=self.learningRate.get(),
-            penalty_weight=self.penaltyWeight.get(), time_limit_min=self.timeLimit.get() or None, seed=self.seed.get())
+            lr_schedule=LR_SCHEDULES[self.lrSchedule.get()], penalty_weight=self.penaltyWeight.get(), time_limit_min=self.timeLimit.get() or None, seed=self.seed.get())
 
     def _validate(self):
         errors = self._parameters().problems()

@@ -14,7 +14,7 @@ from tomorois_surfora.engine.roi.msd import MSDNet
 from tomorois_surfora.engine.roi.patches import PatchSampler
 from tomorois_surfora.engine.roi.predict import TileParameters, blend_window, predict_array, predict_file, tile_layout
 from tomorois_surfora.engine.roi.resample import resample_into, resample_volume
-from tomorois_surfora.engine.roi.train import TrainingParameters, split_rows, train_files
+from tomorois_surfora.engine.roi.train import TrainingParameters, learning_rate_at, split_rows, train_files
 from tomorois_surfora.engine.synth import PhantomParameters, write_dataset
 
 # Unit class weights: a zero-initialised last layer then starts at a loss of exactly ln 2.
@@ -102,6 +102,26 @@ def test_penalty_voxels_are_weighted_and_sampled(phantoms):
     assert image.shape == (5, 32, 32) and target.shape == weight.shape == (1, 32, 32)
     assert set(np.unique(weight)) == {1.0, 5.0}, "penalty voxels weigh 1 + penalty_weight"
     assert not np.any(target[weight > 1])
+
+
+def test_cosine_schedule_anneals_over_the_budget_and_constant_does_not():
+    params = TrainingParameters(learning_rate=1e-3, final_lr_fraction=0.1)
+    rates = [learning_rate_at(params, f) for f in np.linspace(0, 1, 11)]
+    assert rates[0] == pytest.approx(1e-3) and rates[-1] == pytest.approx(1e-4)
+    assert rates[5] == pytest.approx(0.55e-3), "halfway: the mean of the first and the last rate"
+    assert all(a > b for a, b in zip(rates, rates[1:]))
+    assert learning_rate_at(params, 1.7) == pytest.approx(1e-4), "past the budget: the final rate"
+    constant = TrainingParameters(learning_rate=1e-3, lr_schedule="constant")
+    assert {learning_rate_at(constant, f) for f in (0.0, 0.5, 1.0)} == {1e-3}
+    assert any("schedule" in p for p in TrainingParameters(lr_schedule="step").problems())
+
+
+def test_training_history_records_the_annealed_rate(phantoms, tmp_path):
+    tomograms, masks, _ = phantoms
+    train_files(tomograms, masks, TrainingParameters(**{**TINY.__dict__, "epochs": 3}), tmp_path / "m", quiet=True)
+    rates = [float(row["learning_rate"]) for row in _history(tmp_path / "m")]
+    assert len(rates) == 3 and rates[0] > rates[1] > rates[2] > 0
+    assert rates[-1] == pytest.approx(learning_rate_at(TINY, (2 + 2 / 3) / 3)), "the rate of each epoch's last step"
 
 
 def test_split_rows_keeps_a_gap_between_training_and_validation():

@@ -8,7 +8,7 @@ from ..errors import EngineError
 def add_model_commands(stages, positive_float, positive_int):
     """Register ``roi train`` and ``roi predict`` on the ``roi`` subparsers."""
     from .predict import TileParameters
-    from .train import TrainingParameters
+    from .train import LR_SCHEDULES, TrainingParameters
 
     d, tiles = TrainingParameters(), TileParameters()
     train = stages.add_parser(
@@ -39,6 +39,9 @@ def add_model_commands(stages, positive_float, positive_int):
     train.add_argument("--steps-per-epoch", type=positive_int, default=d.steps_per_epoch, help="(default %(default)s)")
     train.add_argument("--lr", type=positive_float, default=d.learning_rate, help="Adam learning rate "
                                                                                  "(default %(default)s)")
+    train.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=d.lr_schedule,
+                       help="cosine: anneal the rate to 2%% of --lr over the epochs or --time-limit, whichever "
+                            "ends first; constant: keep it (default %(default)s)")
     train.add_argument("--penalty-weight", type=float, default=d.penalty_weight,
                        help="extra loss weight on penalty voxels (default %(default)s)")
     train.add_argument("--validation-fraction", type=float, default=d.validation_fraction,
@@ -86,7 +89,7 @@ def run_train(args):
     params = TrainingParameters(
         dims=args.dims, depth=args.depth, width=args.width, context=args.context, voxel_size=args.model_voxel_size,
         patch=args.patch, batch_size=args.batch_size, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
-        learning_rate=args.lr, penalty_weight=args.penalty_weight, validation_fraction=args.validation_fraction,
+        learning_rate=args.lr, lr_schedule=args.lr_schedule, penalty_weight=args.penalty_weight, validation_fraction=args.validation_fraction,
         time_limit_min=args.time_limit, seed=args.seed)
     use_all_cores(args.threads)
     summary = train_files(args.tomograms, args.masks, params, args.out, penalties=args.penalty,

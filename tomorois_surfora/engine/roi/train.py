@@ -5,7 +5,8 @@ The loss is binary cross-entropy on random patches. ROIs are a few percent of a 
 (patterns the user flagged as false positives) weigh ``1 + penalty_weight``, which pushes the network's
 confidence there down. The last ``validation_fraction`` of every tomogram's rows (y) is held out for
 validation (objects spread evenly in x–y, while z often has empty margins); the model with the lowest
-validation loss is kept. Every epoch writes a checkpoint, from which training resumes.
+validation loss is kept. The learning rate anneals (cosine) over the epochs or the time limit. Every epoch
+writes a checkpoint, from which training resumes.
 """
 import csv
 import math
@@ -22,6 +23,7 @@ from ..progress import Progress
 from .model_file import TrainedModel, load_model, save_model
 
 MODEL_FILE, CHECKPOINT_FILE, HISTORY_FILE = "model.pt", "checkpoint.pt", "history.csv"
+LR_SCHEDULES = ("cosine", "constant")
 
 
 @dataclass
@@ -44,6 +46,8 @@ class TrainingParameters:
     epochs: int = 30
     steps_per_epoch: int = 40
     learning_rate: float = 2e-3
+    lr_schedule: str = "cosine"
+    final_lr_fraction: float = 0.02
     foreground_fraction: float = 0.5
     penalty_weight: float = 5.0
     positive_weight: Optional[float] = None
@@ -67,6 +71,10 @@ class TrainingParameters:
             found.append(f"the model voxel size must be positive (Å), got {self.voxel_size}")
         if not self.learning_rate > 0:
             found.append(f"learning rate must be positive, got {self.learning_rate}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            found.append(f"learning-rate schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        if not 0 <= self.final_lr_fraction <= 1:
+            found.append(f"final learning-rate fraction must be in [0, 1], got {self.final_lr_fraction}")
         if not 0 <= self.foreground_fraction <= 1:
             found.append(f"foreground fraction must be in [0, 1], got {self.foreground_fraction}")
         if self.positive_weight is not None and not self.positive_weight > 0:
@@ -82,6 +90,28 @@ class TrainingParameters:
     def check(self):
         """Raise :class:`InputError` listing every problem, if any."""
         raise_problems(self.problems())
+
+
+def learning_rate_at(params, fraction):
+    """The learning rate once ``fraction`` (0 to 1) of the training budget is spent.
+
+    ``cosine`` anneals from ``learning_rate`` to ``final_lr_fraction`` of it over the budget, epochs or the
+    time limit, whichever runs out first: the last, small steps settle the ROI boundaries that a constant
+    rate keeps shaking. ``constant`` keeps ``learning_rate``.
+    """
+    if params.lr_schedule == "constant":
+        return params.learning_rate
+    fraction = min(max(fraction, 0.0), 1.0)
+    floor = params.final_lr_fraction
+    return params.learning_rate * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * fraction)))
+
+
+def _budget_spent(params, epoch, step, seconds):
+    """Fraction of the training budget spent: epochs, or the time limit when it comes first."""
+    spent = (epoch + step / params.steps_per_epoch) / params.epochs
+    if params.time_limit_min is not None:
+        spent = max(spent, seconds / (60 * params.time_limit_min))
+    return spent
 
 
 def split_rows(rows, fraction, gap=4):
@@ -204,7 +234,10 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
         rng = np.random.default_rng([params.seed, state["epoch"]])
         model.net.train()
         losses = []
-        for _ in range(params.steps_per_epoch):
+        for step in range(params.steps_per_epoch):
+            rate = learning_rate_at(params, _budget_spent(params, state["epoch"], step, time.perf_counter() - started))
+            for group in optimizer.param_groups:
+                group["lr"] = rate
             loss, _, _ = _loss_and_counts(model.net, train_batches(params.batch_size, rng, augment=True))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -216,7 +249,7 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
         state["epoch"] += 1
         state["seconds"] = time.perf_counter() - started
         row = {"epoch": state["epoch"], "train_loss": float(np.mean(losses)), "val_loss": val_loss,
-               "val_dice": val_dice, "seconds": round(state["seconds"], 1)}
+               "val_dice": val_dice, "seconds": round(state["seconds"], 1), "learning_rate": rate}
         state["history"].append(row)
         improved = val_loss < state["best_loss"]
         if improved:
@@ -281,7 +314,8 @@ def _restore(path, model, optimizer):
 def _write_history(path, history):
     with atomic_output(path) as tmp:
         with open(tmp, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(history[0]))
+            columns = list(dict.fromkeys(key for row in history for key in row))  # older rows lack newer columns
+            writer = csv.DictWriter(handle, fieldnames=columns, restval="")
             writer.writeheader()
             writer.writerows(history)
 
