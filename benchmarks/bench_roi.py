@@ -26,7 +26,7 @@ import numpy as np
 from results_json import write_result
 
 from tomorois_surfora.engine.io import read_mrc
-from tomorois_surfora.engine.roi.extract import ExtractionParameters, extract_rois
+from tomorois_surfora.engine.roi.extract import ExtractionParameters, drop_unsure_labels, extract_rois
 from tomorois_surfora.engine.roi.metrics import combine_evaluations, evaluate_rois
 from tomorois_surfora.engine.roi.model_file import load_model
 from tomorois_surfora.engine.roi.predict import choose_device, predict_file, probability_file_name, use_all_cores
@@ -39,6 +39,7 @@ TARGETS = {"contacts": {"fp_rate": 0.10, "fn_rate": 0.03, "dice": 0.90, "iou": 0
            "invaginations": {"fp_rate": 0.08, "fn_rate": 0.01}}
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
 MIN_VOLUMES_NM3 = (2000.0, 8000.0)
+MIN_CONFIDENCES = (0.0, 0.9, 0.95)  # mean confidence of an ROI; 0 keeps all
 CLOSINGS_NM = (2.0, 5.0)  # a wider closing merges fragments of one ROI split by low-confidence cracks
 
 
@@ -97,24 +98,54 @@ def _pool(tasks):
 
 
 def _f1_dice(maps, tomograms, setting):
+    """(object F1, Dice) of ``setting`` for every minimum confidence: ROIs are extracted once, then filtered."""
     threshold, split, min_volume, closing = setting
-    pooled = evaluate_maps(maps, tomograms, ExtractionParameters(
-        threshold=threshold, split=split, min_volume_nm3=min_volume, closing_nm=closing))
-    return 2 * pooled["tp"] / max(1, 2 * pooled["tp"] + pooled["fp"] + pooled["fn"]), pooled["dice"] or 0.0
+    extraction = ExtractionParameters(threshold=threshold, split=split, min_volume_nm3=min_volume, closing_nm=closing)
+    per_confidence = {c: [] for c in MIN_CONFIDENCES}
+    for prob_path, tomogram in zip(maps, tomograms):
+        probabilities, voxel_size = read_mrc(prob_path)
+        labels, _ = extract_rois(probabilities, voxel_size, extraction)
+        truth, _ = read_mrc(sibling(tomogram, "rois"))
+        for confidence in MIN_CONFIDENCES:
+            kept = drop_unsure_labels(labels, probabilities, confidence) if confidence and labels.max() else labels
+            per_confidence[confidence].append(evaluate_rois(kept, truth))
+    scores = {}
+    for confidence, results in per_confidence.items():
+        pooled = combine_evaluations(results)
+        scores[confidence] = (2 * pooled["tp"] / max(1, 2 * pooled["tp"] + pooled["fp"] + pooled["fn"]),
+                              pooled["dice"] or 0.0)
+    return scores
 
 
 def choose_extraction(maps, tomograms):
-    """Extraction settings (threshold, split or not, minimum volume, closing radius) with the best object F1
-    (then Dice) on training tomograms; the test set plays no part. Settings are scored in parallel."""
+    """Extraction settings (threshold, split or not, minimum volume, closing radius, minimum mean confidence)
+    with the best object F1 (then Dice) on training tomograms; the test set plays no part; on a tie the
+    earlier setting in the grid wins (so no confidence filter). Settings are scored in parallel."""
     import functools
     import itertools
 
     settings = list(itertools.product(THRESHOLDS, (True, False), MIN_VOLUMES_NM3, CLOSINGS_NM))
     with _pool(len(settings)) as pool:
-        scores = dict(zip(settings, pool.map(functools.partial(_f1_dice, maps, tomograms), settings)))
-    threshold, split, min_volume, closing = max(scores, key=scores.get)
-    return (ExtractionParameters(threshold=threshold, split=split, min_volume_nm3=min_volume, closing_nm=closing),
-            {f"threshold {k[0]}, split {k[1]}, min volume {k[2]}, closing {k[3]}": v for k, v in scores.items()})
+        scored = pool.map(functools.partial(_f1_dice, maps, tomograms), settings)
+        scores = {setting + (confidence,): score for setting, by_confidence in zip(settings, scored)
+                  for confidence, score in by_confidence.items()}
+    threshold, split, min_volume, closing, min_confidence = max(scores, key=scores.get)
+    return (ExtractionParameters(threshold=threshold, split=split, min_volume_nm3=min_volume, closing_nm=closing,
+                                 min_confidence=min_confidence),
+            {f"threshold {k[0]}, split {k[1]}, min volume {k[2]}, closing {k[3]}, min confidence {k[4]}": v
+             for k, v in scores.items()})
+
+
+def _full_history(model_path):
+    """Every epoch of the run that wrote ``model_path`` (its ``history.csv``); the model file itself holds the
+    history up to its best epoch only."""
+    import csv
+
+    path = Path(model_path).with_name("history.csv")
+    if not path.is_file():
+        return []
+    with open(path) as handle:
+        return list(csv.DictReader(handle))
 
 
 def accuracy(args):
@@ -124,7 +155,8 @@ def accuracy(args):
     name = args.name or args.kind
     device = choose_device(args.device)
     if args.model is None:
-        shape = {"depth": args.depth, "context": args.context, "lr_schedule": args.lr_schedule, "seed": 0}
+        shape = {"depth": args.depth, "context": args.context, "far_context": args.far_context,
+                 "lr_schedule": args.lr_schedule, "seed": 0}
         params = (TrainingParameters(epochs=args.epochs, **shape) if args.epochs else
                   TrainingParameters(epochs=100000, time_limit_min=args.minutes, **shape))
         model_dir = work / args.kind / f"model_{name}"
@@ -134,9 +166,9 @@ def accuracy(args):
         model = load_model(model_dir / "model.pt", device)
     else:  # evaluate a model trained earlier (e.g. the penalty fine-tuning): its own training record
         model = load_model(args.model, device)
-        history = model.training.get("history", [])
+        history = _full_history(args.model) or model.training.get("history", [])
         summary = {"model": str(args.model), "epochs": len(history), "best_epoch": model.training.get("best_epoch"),
-                   "seconds": history[-1]["seconds"] if history else 0.0,
+                   "seconds": float(history[-1]["seconds"]) if history else 0.0,
                    "fine_tuned_from": model.training.get("fine_tuned_from")}
     reuse = args.model is not None and args.reuse_maps
     calibration_maps, _ = predict_all(model, train[:3], work / args.kind / f"calibration_{name}", reuse, device)
@@ -149,12 +181,14 @@ def accuracy(args):
               "field_voxels": list(read_mrc(test[0])[0].shape), "penalty_from_start": bool(args.with_penalty),
               "contacts_per_phantom": args.contacts, "device": device,
               "model": {"dims": model.dims, "depth": model.net.config["depth"], "context": model.context,
+                        "far_context": model.far_context,
                         "lr_schedule": model.training.get("parameters", {}).get("lr_schedule", "constant")},
               "minutes_limit": args.minutes, "training": summary, "threshold": threshold,
               "extraction": {"split": extraction.split, "min_volume_nm3": extraction.min_volume_nm3,
-                             "closing_nm": extraction.closing_nm},
+                             "closing_nm": extraction.closing_nm, "min_confidence": extraction.min_confidence},
               "calibration_f1_dice": scores, "test": pooled, "test_at_0.5": at_half,
-              "predict_seconds_per_tomogram": float(np.mean(seconds)), "targets": TARGETS[args.kind],
+              "predict_seconds_per_tomogram": float(np.mean(seconds)) if seconds else None,
+              "targets": TARGETS[args.kind],
               "cores": use_all_cores()}
     fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
     print(f"\n{name}: trained on {len(train)} tomograms for {summary['seconds'] / 60:.1f} min "
@@ -162,11 +196,12 @@ def accuracy(args):
     print(f"{'threshold':>10}{'pred':>6}{'true':>6}{'TP':>5}{'FP':>5}{'FN':>5}{'FP rate':>9}{'FN rate':>9}"
           f"{'Dice':>7}{'IoU':>7}")
     print(f"calibrated on 3 training tomograms: split {extraction.split}, "
-          f"minimum volume {extraction.min_volume_nm3:g} nm³, closing {extraction.closing_nm:g} nm")
+          f"minimum volume {extraction.min_volume_nm3:g} nm³, closing {extraction.closing_nm:g} nm, "
+          f"minimum mean confidence {extraction.min_confidence:g}")
     for label, r in ((f"{threshold} (cal.)", pooled), ("0.5", at_half)):
         print(f"{label:>10}{r['predicted']:>6}{r['true']:>6}{r['tp']:>5}{r['fp']:>5}{r['fn']:>5}"
               f"{fmt(r['fp_rate']):>9}{fmt(r['fn_rate']):>9}{fmt(r['dice']):>7}{fmt(r['iou']):>7}")
-    print(f"targets: {TARGETS[args.kind]}; prediction {report['predict_seconds_per_tomogram']:.1f} s per tomogram")
+    print(f"targets: {TARGETS[args.kind]}; prediction {fmt(report['predict_seconds_per_tomogram'])} s per tomogram")
     write_result(f"roi_accuracy_{name}.json", report)
 
 
@@ -318,6 +353,8 @@ def main():
                         help="accuracy: MS-D depth of the trained model (default %(default)s)")
     parser.add_argument("--context", type=int, default=TrainingParameters().context,
                         help="accuracy: sections on each side of the predicted one (2D models)")
+    parser.add_argument("--far-context", type=int, default=TrainingParameters().far_context,
+                        help="accuracy: z-averaged slabs on each side beyond --context (2D models)")
     parser.add_argument("--lr-schedule", choices=("cosine", "constant"), default=TrainingParameters().lr_schedule,
                         help="accuracy: learning-rate schedule of the training")
     parser.add_argument("--contacts", type=int, help="accuracy: contact sites asked for per phantom "

@@ -36,6 +36,10 @@ class ProtTomoRoisExtract(EMProtocol):
         form.addParam("openingNm", params.FloatParam, default=d.opening_nm, label="Opening radius (nm)")
         form.addParam("closingNm", params.FloatParam, default=d.closing_nm, label="Closing radius (nm)")
         form.addParam("minVolumeNm3", params.FloatParam, default=d.min_volume_nm3, label="Minimum ROI volume (nm³)")
+        form.addParam("minConfidence", params.FloatParam, default=d.min_confidence,
+                      label="Minimum mean confidence",
+                      help="Drop ROIs whose mean confidence is below this; 0 keeps all. Patterns the network "
+                           "has not learnt well tend to get a lower mean than the ROIs it knows.")
         form.addParam("split", params.BooleanParam, default=d.split, label="Split touching ROIs")
         form.addParam("seedDepthNm", params.FloatParam, default=d.seed_depth_nm, condition="split",
                       label="Seed depth (nm)", help="A neck must be this much narrower than both sides to split.")
@@ -86,7 +90,8 @@ class ProtTomoRoisExtract(EMProtocol):
     def _parameters(self):
         return ExtractionParameters(threshold=self.threshold.get(), opening_nm=self.openingNm.get(),
                                     closing_nm=self.closingNm.get(), min_volume_nm3=self.minVolumeNm3.get(),
-                                    split=self.split.get(), seed_depth_nm=self.seedDepthNm.get())
+                                    split=self.split.get(), seed_depth_nm=self.seedDepthNm.get(),
+                                    min_confidence=self.minConfidence.get())
 
     def _validate(self):
         p = self._parameters()
@@ -95,6 +100,8 @@ class ProtTomoRoisExtract(EMProtocol):
             errors.append(f"The confidence threshold must be between 0 and 1, got {p.threshold:g}.")
         if min(p.opening_nm, p.closing_nm, p.min_volume_nm3) < 0 or p.seed_depth_nm <= 0:
             errors.append("Radii and the minimum volume must be 0 or more, and the seed depth positive.")
+        if not 0 <= p.min_confidence < 1:
+            errors.append(f"The minimum mean confidence must be in [0, 1), got {p.min_confidence:g}.")
         return errors
 
     def _summary(self):

@@ -44,6 +44,11 @@ class ProtTomoRoisTrain(EMProtocol):
         form.addParam("context", params.IntParam, default=d.context, condition="dims == 0",
                       label="Neighbouring sections",
                       help="2D: sections on each side given to the network as extra channels.")
+        form.addParam("farContext", params.IntParam, default=d.far_context, condition="dims == 0",
+                      label="Far z slabs", expertLevel=params.LEVEL_ADVANCED,
+                      help="2D: z-averaged slabs on each side beyond the neighbouring sections, each twice as far "
+                           "and as wide as the one before: the network sees where membranes are tens of nm above "
+                           "and below a section at the cost of two channels per slab.")
         form.addParam("modelVoxelSize", params.FloatParam, default=0.0, label="Model voxel size (Å)",
                       help=f"Grid the network works on; 0 means the tomograms' voxel size, but at least "
                            f"{d.min_voxel_size:g} Å. Tomograms are resampled to it.")
@@ -83,9 +88,11 @@ class ProtTomoRoisTrain(EMProtocol):
             "--voxel-size", self.inputTomograms.get().getSamplingRate(),
             ["--model-voxel-size", p.voxel_size] if p.voxel_size else None,
             ["--init-model", self.initialModel.get().getPath()] if self.initialModel.get() is not None else None,
-            "--dims", p.dims, "--depth", p.depth, "--context", p.context, "--patch", p.patch,
+            "--dims", p.dims, "--depth", p.depth, "--context", p.context,
+            "--far-context", p.far_context, "--patch", p.patch,
             "--batch-size", p.batch_size, "--epochs", p.epochs, "--steps-per-epoch", p.steps_per_epoch,
-            "--lr", p.learning_rate, "--lr-schedule", p.lr_schedule, "--penalty-weight", p.penalty_weight, "--seed", p.seed,
+            "--lr", p.learning_rate, "--lr-schedule", p.lr_schedule, "--penalty-weight", p.penalty_weight,
+            "--seed", p.seed,
             ["--time-limit", p.time_limit_min] if p.time_limit_min else None,
             "--threads", self.numberOfThreads.get(), "--device", "auto")
         self.runJob(program, f"{lead} {args}")
@@ -108,9 +115,11 @@ class ProtTomoRoisTrain(EMProtocol):
     def _parameters(self):
         return TrainingParameters(
             dims=2 if self.dims.get() == 0 else 3, depth=self.depth.get(), context=self.context.get(),
+            far_context=self.farContext.get(),
             voxel_size=self.modelVoxelSize.get() or None, patch=self.patch.get(), batch_size=self.batchSize.get(),
             epochs=self.epochs.get(), steps_per_epoch=self.stepsPerEpoch.get(), learning_rate=self.learningRate.get(),
-            lr_schedule=LR_SCHEDULES[self.lrSchedule.get()], penalty_weight=self.penaltyWeight.get(), time_limit_min=self.timeLimit.get() or None, seed=self.seed.get())
+            lr_schedule=LR_SCHEDULES[self.lrSchedule.get()], penalty_weight=self.penaltyWeight.get(),
+            time_limit_min=self.timeLimit.get() or None, seed=self.seed.get())
 
     def _validate(self):
         errors = self._parameters().problems()

@@ -63,6 +63,22 @@ def test_clean_up_removes_specks_and_threshold_is_respected():
     assert table == []
 
 
+def test_rois_with_a_low_mean_confidence_are_dropped_and_the_rest_renumbered():
+    probability = np.zeros((30, 60, 90), np.float32)
+    probability[5:25, 10:30, 5:25] = 0.97   # sure
+    probability[5:25, 10:30, 35:55] = 0.75  # unsure: above the threshold, below the minimum mean
+    probability[5:25, 10:30, 65:85] = 0.93
+    params = ExtractionParameters(threshold=0.5, min_confidence=0.9, split=False, opening_nm=0, closing_nm=0)
+    labels, table = extract_rois(probability, 10.0, params)
+    assert [r["label"] for r in table] == [1, 2] and np.all(labels[:, :, 35:55] == 0)
+    assert labels[10, 20, 15] == 1 and labels[10, 20, 70] == 2
+    assert [r["mean_confidence"] for r in table] == pytest.approx([0.97, 0.93])
+    kept, _ = extract_rois(probability, 10.0, ExtractionParameters(**{**params.__dict__, "min_confidence": 0.0}))
+    assert kept.max() == 3, "0 keeps every ROI"
+    with pytest.raises(InputError, match="minimum mean confidence"):
+        extract_rois(probability, 10.0, ExtractionParameters(min_confidence=1.5))
+
+
 def test_metrics_count_matches_false_positives_and_misses():
     truth = np.zeros((10, 40, 40), np.int16)
     truth[2:8, 2:10, 2:10] = 1

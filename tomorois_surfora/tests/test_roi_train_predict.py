@@ -14,6 +14,7 @@ from tomorois_surfora.engine.roi.msd import MSDNet
 from tomorois_surfora.engine.roi.patches import PatchSampler
 from tomorois_surfora.engine.roi.predict import TileParameters, blend_window, predict_array, predict_file, tile_layout
 from tomorois_surfora.engine.roi.resample import resample_into, resample_volume
+from tomorois_surfora.engine.roi.sections import SectionChannels, channel_count, section_offsets
 from tomorois_surfora.engine.roi.train import TrainingParameters, learning_rate_at, split_rows, train_files
 from tomorois_surfora.engine.synth import PhantomParameters, write_dataset
 
@@ -124,6 +125,43 @@ def test_training_history_records_the_annealed_rate(phantoms, tmp_path):
     assert rates[-1] == pytest.approx(learning_rate_at(TINY, (2 + 2 / 3) / 3)), "the rate of each epoch's last step"
 
 
+def test_far_slabs_double_in_distance_and_width_and_cover_z_without_gaps():
+    offsets = section_offsets(2, 3)
+    assert offsets == [(-23, -12), (-11, -6), (-5, -3), (-2, -2), (-1, -1), (0, 0), (1, 1), (2, 2),
+                       (3, 5), (6, 11), (12, 23)]
+    assert channel_count(2, 3) == len(offsets) == 11
+    assert all(b[0] == a[1] + 1 for a, b in zip(offsets, offsets[1:])), "contiguous coverage of z"
+
+
+def test_section_channels_are_means_of_their_sections_repeating_the_edge_ones():
+    image = np.random.default_rng(0).normal(size=(40, 8, 9)).astype(np.float32)
+    rows, cols = slice(1, 7), slice(2, 9)
+    for context, far in ((2, 0), (1, 3)):
+        channels = SectionChannels(image, context, far)
+        for z in (0, 5, 20, 39):
+            expected = [image[np.clip(np.arange(z + a, z + b + 1), 0, 39)][:, rows, cols].mean(axis=0)
+                        for a, b in section_offsets(context, far)]
+            got = channels(z, rows, cols)
+            assert got.dtype == np.float32 and got.shape == (channel_count(context, far), 6, 7)
+            assert np.allclose(got, expected, atol=1e-5)
+    assert np.array_equal(SectionChannels(image, 2)(1), image[[0, 0, 1, 2, 3]]), "neighbours alone: exact sections"
+
+
+def test_models_with_far_slabs_train_save_as_version_2_and_predict(phantoms, tmp_path):
+    tomograms, masks, _ = phantoms
+    params = TrainingParameters(**{**TINY.__dict__, "epochs": 1, "far_context": 2})
+    summary = train_files(tomograms, masks, params, tmp_path / "m", quiet=True)
+    model = load_model(summary["model"])
+    assert model.far_context == 2 and model.net.config["in_channels"] == channel_count(TINY.context, 2) == 9
+    assert torch.load(summary["model"], weights_only=True)["version"] == 2, "older readers must refuse it"
+    predict_file(model, tomograms[0], tmp_path / "p.mrc", quiet=True)
+    probability, _ = read_mrc(tmp_path / "p.mrc")
+    assert probability.shape == (48, 112, 112) and np.all((probability > 0) & (probability < 1))
+    save_model(tmp_path / "plain.pt", TrainedModel(MSDNet(in_channels=5, depth=2, dims=2), 20.0, 2))
+    assert torch.load(tmp_path / "plain.pt", weights_only=True)["version"] == 1, "still readable by older versions"
+    assert any("far context" in p for p in TrainingParameters(far_context=-1).problems())
+
+
 def test_split_rows_keeps_a_gap_between_training_and_validation():
     assert split_rows(128, 0.2) == ((0, 98), (102, 128))
     assert split_rows(20, 0.2) == ((0, 20), (0, 20)), "too small to split: validate on training data"
@@ -142,12 +180,12 @@ def test_tiles_cover_the_volume_and_windows_blend_to_positive_weights():
     assert blend_window(40, 10, True, True).min() == 1
 
 
-@pytest.mark.parametrize("dims", [2, 3])
-def test_tiled_inference_matches_whole_volume_inference(dims):
+@pytest.mark.parametrize("dims, far_context", [(2, 0), (2, 2), (3, 0)])
+def test_tiled_inference_matches_whole_volume_inference(dims, far_context):
     torch.manual_seed(0)
-    net = MSDNet(in_channels=3 if dims == 2 else 1, depth=4, dims=dims, max_dilation=2)
+    net = MSDNet(in_channels=channel_count(1, far_context) if dims == 2 else 1, depth=4, dims=dims, max_dilation=2)
     torch.nn.init.normal_(net.final_weight, std=0.5)
-    model = TrainedModel(net, 20.0, context=1 if dims == 2 else 0)
+    model = TrainedModel(net, 20.0, context=1 if dims == 2 else 0, far_context=far_context)
     image = np.random.default_rng(1).normal(size=(24, 70, 90)).astype(np.float32)
     whole, tiled = np.zeros_like(image), np.zeros_like(image)
     predict_array(model, image, whole, TileParameters(tile=128, overlap=0, tile_z=64, overlap_z=0, tile_3d=128))

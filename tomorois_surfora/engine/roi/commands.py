@@ -35,6 +35,8 @@ def add_roi_commands(subparsers, positive_float, positive_int):
                          help="drop ROIs smaller than this, in nm³ (default %(default)s)")
     extract.add_argument("--seed-depth", type=positive_float, default=defaults.seed_depth_nm, metavar="NM",
                          help="a neck must be this much narrower than both sides to split ROIs (default %(default)s)")
+    extract.add_argument("--min-confidence", type=float, default=defaults.min_confidence, metavar="P",
+                         help="drop ROIs whose mean confidence is below this, 0 keeps all (default %(default)s)")
     extract.add_argument("--no-split", action="store_true", help="do not split touching ROIs")
     extract.add_argument("--quiet", action="store_true", help="no progress output")
     extract.set_defaults(handler=run_extract)
@@ -55,7 +57,7 @@ def run_extract(args):
 
     params = ExtractionParameters(threshold=args.threshold, opening_nm=args.opening, closing_nm=args.closing,
                                   min_volume_nm3=args.min_volume, split=not args.no_split,
-                                  seed_depth_nm=args.seed_depth)
+                                  seed_depth_nm=args.seed_depth, min_confidence=args.min_confidence)
     out = ensure_output_dir(args.out)
     progress = Progress("roi extract", len(args.probabilities), quiet=args.quiet)
     failures = []

@@ -21,6 +21,8 @@ class ExtractionParameters:
     split : split touching ROIs by a watershed of the distance transform.
     seed_depth_nm : a distance-transform maximum seeds its own ROI only if it stands this much above the
         saddle to any higher one (h-maxima), so elongated ROIs, whose ridge barely varies, stay whole.
+    min_confidence : ROIs whose mean confidence is below this are dropped (0 keeps all). A network unsure
+        of a pattern it has not learnt well gives it a lower mean than the ROIs it knows.
     """
 
     threshold: float = 0.5
@@ -29,6 +31,7 @@ class ExtractionParameters:
     min_volume_nm3: float = 2000.0
     split: bool = True
     seed_depth_nm: float = 4.0
+    min_confidence: float = 0.0
 
 
 def _ball(radius_voxels):
@@ -143,6 +146,8 @@ def extract_rois(probabilities, voxel_size, params=None, source="probability map
                          f"{probabilities.min():g}..{probabilities.max():g}")
     if not 0 < params.threshold < 1:
         raise InputError(f"threshold must be between 0 and 1, got {params.threshold:g}")
+    if not 0 <= params.min_confidence < 1:
+        raise InputError(f"minimum mean confidence must be in [0, 1), got {params.min_confidence:g}")
     voxel_size_nm = voxel_size / 10.0
     mask = clean_mask(probabilities > params.threshold, voxel_size_nm, params)
     if params.split:
@@ -152,14 +157,28 @@ def extract_rois(probabilities, voxel_size, params=None, source="probability map
     else:
         labels, _ = ndimage.label(mask)
     labels = labels.astype(np.int32)
+    if params.min_confidence > 0 and labels.max() > 0:
+        labels = drop_unsure_labels(labels, probabilities, params.min_confidence)
     return labels, roi_table(labels, probabilities, voxel_size_nm)
+
+
+def drop_unsure_labels(labels, probabilities, min_confidence):
+    """Remove labels whose mean probability is below ``min_confidence`` and renumber the rest 1..n in order."""
+    index = np.arange(1, int(labels.max()) + 1)
+    means = np.asarray(ndimage.mean(probabilities, labels, index))
+    keep = np.concatenate([[False], means >= min_confidence])
+    return _renumber(labels, keep)
 
 
 def drop_small_labels(labels, min_voxels):
     """Remove labels with fewer than ``min_voxels`` voxels and renumber the rest 1..n in order."""
-    sizes = np.bincount(labels.ravel())
-    keep = sizes >= min_voxels
+    keep = np.bincount(labels.ravel()) >= min_voxels
     keep[0] = False
-    mapping = np.zeros(len(sizes), np.int32)
+    return _renumber(labels, keep)
+
+
+def _renumber(labels, keep):
+    """Labels with ``keep[label]`` True, renumbered 1..n in order; the others become background."""
+    mapping = np.zeros(len(keep), np.int32)
     mapping[keep] = np.arange(1, int(keep.sum()) + 1)
     return mapping[labels]

@@ -33,6 +33,10 @@ def add_model_commands(stages, positive_float, positive_int):
     train.add_argument("--width", type=positive_int, default=d.width, help="maps per layer (default %(default)s)")
     train.add_argument("--context", type=int, default=d.context,
                        help="2D: neighbouring sections on each side as input channels (default %(default)s)")
+    train.add_argument("--far-context", type=int, default=d.far_context, metavar="SLABS",
+                       help="2D: z-averaged slabs on each side beyond --context, each twice as far and as wide as "
+                            "the one before, so the network sees tens of nm above and below a section "
+                            "(default %(default)s)")
     train.add_argument("--patch", type=positive_int, default=d.patch, help="patch side, voxels (default %(default)s)")
     train.add_argument("--batch-size", type=positive_int, default=d.batch_size, help="(default %(default)s)")
     train.add_argument("--epochs", type=positive_int, default=d.epochs, help="(default %(default)s)")
@@ -87,9 +91,11 @@ def run_train(args):
     from .train import TrainingParameters, train_files
 
     params = TrainingParameters(
-        dims=args.dims, depth=args.depth, width=args.width, context=args.context, voxel_size=args.model_voxel_size,
+        dims=args.dims, depth=args.depth, width=args.width, context=args.context,
+        far_context=args.far_context, voxel_size=args.model_voxel_size,
         patch=args.patch, batch_size=args.batch_size, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
-        learning_rate=args.lr, lr_schedule=args.lr_schedule, penalty_weight=args.penalty_weight, validation_fraction=args.validation_fraction,
+        learning_rate=args.lr, lr_schedule=args.lr_schedule, penalty_weight=args.penalty_weight,
+        validation_fraction=args.validation_fraction,
         time_limit_min=args.time_limit, seed=args.seed)
     use_all_cores(args.threads)
     summary = train_files(args.tomograms, args.masks, params, args.out, penalties=args.penalty,

@@ -1,8 +1,9 @@
 """Save and load trained TomoROIS models: weights with everything needed to use them correctly.
 
 A model file (``torch.save`` of plain types, loadable with ``weights_only=True``) holds the network's
-hyper-parameters, its weights, the voxel size it works at, the number of neighbouring sections it reads
-(2D models), and a record of its training.
+hyper-parameters, its weights, the voxel size it works at, the neighbouring sections and z slabs it reads
+(2D models), and a record of its training. Files without slabs are written as format version 1, which
+older versions of this program read too.
 """
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,7 @@ from ..errors import InputError
 from ..io import atomic_output
 
 FORMAT = "tomorois-msd"
-VERSION = 1
+VERSION = 2
 
 
 @dataclass
@@ -25,6 +26,8 @@ class TrainedModel:
         Voxel size (Å) of the grid the network was trained on; inputs are resampled to it.
     context : int
         Neighbouring sections on each side given as extra input channels (2D models; 0 for 3D).
+    far_context : int
+        z-averaged slabs on each side beyond those sections (2D models; see :mod:`.sections`).
     training : dict
         Training parameters, data and history, as saved.
     """
@@ -33,6 +36,7 @@ class TrainedModel:
     voxel_size: float
     context: int = 0
     training: dict = field(default_factory=dict)
+    far_context: int = 0
 
     @property
     def dims(self):
@@ -44,8 +48,10 @@ def save_model(path, model):
     import torch
 
     state = {name: tensor.detach().cpu() for name, tensor in model.net.state_dict().items()}
-    payload = {"format": FORMAT, "version": VERSION, "config": dict(model.net.config), "state_dict": state,
-               "voxel_size_A": float(model.voxel_size), "context": int(model.context), "training": model.training}
+    # Version 1 readers ignore unknown keys and would feed a model with slabs too few channels.
+    payload = {"format": FORMAT, "version": VERSION if model.far_context else 1, "config": dict(model.net.config),
+               "state_dict": state, "voxel_size_A": float(model.voxel_size), "context": int(model.context),
+               "far_context": int(model.far_context), "training": model.training}
     with atomic_output(path) as tmp:
         torch.save(payload, tmp)
 
@@ -80,4 +86,5 @@ def load_model(path, device="cpu"):
     except RuntimeError as exc:
         raise InputError(f"{path}: weights do not match the saved configuration ({str(exc)[:160]})") from None
     net.to(device)
-    return TrainedModel(net, payload["voxel_size_A"], payload.get("context", 0), payload.get("training", {}))
+    return TrainedModel(net, payload["voxel_size_A"], payload.get("context", 0), payload.get("training", {}),
+                        payload.get("far_context", 0))

@@ -7,6 +7,8 @@ the section plane and a flip along z; the missing wedge makes z special, so z is
 """
 import numpy as np
 
+from .sections import SectionChannels
+
 MAX_CANDIDATES = 200_000
 
 
@@ -19,8 +21,8 @@ class PatchSampler:
     row_ranges : list of (int, int)
         Per item, the rows patches may use (the split between training and validation).
     dims : {2, 3}
-    context : int
-        Neighbouring sections on each side as extra channels (2D).
+    context, far_context : int
+        Neighbouring sections and z-averaged slabs on each side as extra channels (2D; see :mod:`.sections`).
     patch : int
         Patch side in voxels; shrunk to fit the smallest item and row range.
     foreground, on_penalty : float
@@ -32,8 +34,9 @@ class PatchSampler:
     """
 
     def __init__(self, items, row_ranges, dims, context, patch, foreground=0.5, on_penalty=0.25, penalty_weight=5.0,
-                 positive_weight=1.0):
-        self.items, self.row_ranges, self.dims, self.context = items, row_ranges, dims, context
+                 positive_weight=1.0, far_context=0):
+        self.items, self.row_ranges, self.dims = items, row_ranges, dims
+        self._channels = [SectionChannels(item.image, context, far_context) for item in items] if dims == 2 else None
         self.foreground, self.on_penalty, self.penalty_weight = foreground, on_penalty, penalty_weight
         self.positive_weight = positive_weight
         self.patch_y = min(patch, min(hi - lo for lo, hi in row_ranges))
@@ -79,8 +82,7 @@ class PatchSampler:
         ys = self._window(y, self.patch_y, *self.row_ranges[index])
         xs = self._window(x, self.patch_x, 0, item.image.shape[2])
         if self.dims == 2:
-            sections = np.clip(np.arange(z - self.context, z + self.context + 1), 0, item.image.shape[0] - 1)
-            image = item.image[sections][:, ys, xs]
+            image = self._channels[index](z, ys, xs)
             zs = slice(z, z + 1)
         else:
             zs = self._window(z, self.patch_z, 0, item.image.shape[0])

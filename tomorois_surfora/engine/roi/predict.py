@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import InputError, raise_problems
 from ..progress import Progress
+from .sections import SectionChannels
 
 
 @dataclass
@@ -102,6 +103,7 @@ def predict_array(model, image, out, tiles=None, device="cpu", progress=None):
     oz = tiles.overlap_z if dims == 3 else 0
     ty, y_starts = tile_layout(rows, side, tiles.overlap)
     tx, x_starts = tile_layout(cols, side, tiles.overlap)
+    channels = SectionChannels(image, model.context, model.far_context) if dims == 2 else None
     acc = np.zeros((tz, rows, cols), np.float32)
     weights = np.zeros((tz, rows, cols), np.float32)
     started = time.perf_counter()
@@ -112,7 +114,7 @@ def predict_array(model, image, out, tiles=None, device="cpu", progress=None):
                 wy = blend_window(ty, tiles.overlap, yi == 0, yi == len(y_starts) - 1)
                 for xi, x0 in enumerate(x_starts):
                     wx = blend_window(tx, tiles.overlap, xi == 0, xi == len(x_starts) - 1)
-                    block = _input_block(image, dims, model.context, z0, tz, y0, ty, x0, tx)
+                    block = _input_block(image, channels, z0, tz, y0, ty, x0, tx)
                     logits = net(torch.from_numpy(block).to(device))
                     prob = torch.sigmoid(logits)[0].float().cpu().numpy().reshape(tz, ty, tx)
                     w = wz[:, None, None] * wy[None, :, None] * wx[None, None, :]
@@ -136,10 +138,9 @@ def _shift(array, by):
     return array
 
 
-def _input_block(image, dims, context, z0, tz, y0, ty, x0, tx):
-    if dims == 2:
-        sections = np.clip(np.arange(z0 - context, z0 + context + 1), 0, image.shape[0] - 1)
-        block = image[sections][:, y0:y0 + ty, x0:x0 + tx]
+def _input_block(image, channels, z0, tz, y0, ty, x0, tx):
+    if channels is not None:
+        block = channels(z0, slice(y0, y0 + ty), slice(x0, x0 + tx))
         return np.ascontiguousarray(block[None], dtype=np.float32)
     return np.ascontiguousarray(image[None, None, z0:z0 + tz, y0:y0 + ty, x0:x0 + tx], dtype=np.float32)
 

@@ -21,6 +21,7 @@ from ..errors import InputError, raise_problems
 from ..io import atomic_output, ensure_output_dir
 from ..progress import Progress
 from .model_file import TrainedModel, load_model, save_model
+from .sections import channel_count
 
 MODEL_FILE, CHECKPOINT_FILE, HISTORY_FILE = "model.pt", "checkpoint.pt", "history.csv"
 LR_SCHEDULES = ("cosine", "constant")
@@ -39,6 +40,7 @@ class TrainingParameters:
     width: int = 1
     max_dilation: int = 10
     context: int = 2
+    far_context: int = 0
     voxel_size: Optional[float] = None
     min_voxel_size: float = 20.0
     patch: int = 96
@@ -67,6 +69,8 @@ class TrainingParameters:
                 found.append(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.context < 0:
             found.append(f"context must be 0 or more sections, got {self.context}")
+        if not 0 <= self.far_context <= 8:
+            found.append(f"far context must be 0 to 8 slabs on each side, got {self.far_context}")
         if self.voxel_size is not None and not self.voxel_size > 0:
             found.append(f"the model voxel size must be positive (Å), got {self.voxel_size}")
         if not self.learning_rate > 0:
@@ -130,9 +134,11 @@ def _build_model(params, init_model, voxel_size, device):
         model = load_model(init_model, device)
         model.training = {"fine_tuned_from": str(init_model), "previous": model.training}
         return model
-    net = MSDNet(in_channels=2 * params.context + 1 if params.dims == 2 else 1, out_channels=1, depth=params.depth,
-                 width=params.width, dims=params.dims, max_dilation=params.max_dilation)
-    return TrainedModel(net.to(device), voxel_size, params.context if params.dims == 2 else 0)
+    flat = params.dims == 2
+    net = MSDNet(in_channels=channel_count(params.context, params.far_context) if flat else 1, out_channels=1,
+                 depth=params.depth, width=params.width, dims=params.dims, max_dilation=params.max_dilation)
+    return TrainedModel(net.to(device), voxel_size, params.context if flat else 0,
+                        far_context=params.far_context if flat else 0)
 
 
 def balancing_weight(items, cap=20.0):
@@ -186,7 +192,8 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
     out_dir : path
         Receives ``model.pt`` (best validation loss), ``checkpoint.pt`` (latest epoch) and ``history.csv``.
     init_model : path, optional
-        A model to fine-tune; its architecture, voxel size and context replace those in ``params``.
+        A model to fine-tune; its architecture, voxel size and context (near and far) replace those in
+        ``params``.
     resume : bool
         Continue from ``out_dir/checkpoint.pt`` (same data and parameters).
     voxel_size : float
@@ -210,7 +217,7 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
     positive_weight = params.positive_weight or balancing_weight(items)
     make = lambda rows: PatchSampler(items, rows, dims, context, params.patch, params.foreground_fraction,  # noqa: E731
                                      on_penalty=0.25, penalty_weight=params.penalty_weight,
-                                     positive_weight=positive_weight)
+                                     positive_weight=positive_weight, far_context=model.far_context)
     train_batches = _Batches(make([s[0] for s in splits]), device)
     val_batches = _Batches(make([s[1] for s in splits]), device)
     validation = [val_batches(1, np.random.default_rng([params.seed, 99, i]), augment=False)
