@@ -29,7 +29,8 @@ from tomorois_surfora.engine.io import read_mrc
 from tomorois_surfora.engine.roi.extract import ExtractionParameters, drop_unsure_labels, extract_rois
 from tomorois_surfora.engine.roi.metrics import combine_evaluations, evaluate_rois
 from tomorois_surfora.engine.roi.model_file import load_model
-from tomorois_surfora.engine.roi.predict import choose_device, predict_file, probability_file_name, use_all_cores
+from tomorois_surfora.engine.roi.predict import (TileParameters, choose_device, predict_file, probability_file_name,
+                                                 use_all_cores)
 from tomorois_surfora.engine.roi.train import TrainingParameters, train_files
 from tomorois_surfora.engine.synth import write_dataset
 from tomorois_surfora.engine.synth.dataset import PhantomParameters, ts_id_for
@@ -61,14 +62,15 @@ def sibling(tomogram, suffix):
     return tomogram.with_name(f"{tomogram.stem}_{suffix}.mrc")
 
 
-def predict_all(model, tomograms, folder, reuse=False, device="cpu"):
+def predict_all(model, tomograms, folder, reuse=False, device="cpu", mirrored=False):
     """Probability maps of ``tomograms``; with ``reuse``, maps already in ``folder`` are not predicted again."""
     folder.mkdir(parents=True, exist_ok=True)
     maps, seconds = [], []
+    tiles = TileParameters(mirrored=mirrored)
     for tomogram in tomograms:
         out = folder / f"{tomogram.stem}_prob.mrc"
         if not (reuse and out.is_file()):
-            seconds.append(predict_file(model, tomogram, out, device=device, quiet=True)["seconds"])
+            seconds.append(predict_file(model, tomogram, out, tiles=tiles, device=device, quiet=True)["seconds"])
         maps.append(out)
     return maps, seconds
 
@@ -120,11 +122,12 @@ def _f1_dice(maps, tomograms, setting):
 def choose_extraction(maps, tomograms):
     """Extraction settings (threshold, split or not, minimum volume, closing radius, minimum mean confidence)
     with the best object F1 (then Dice) on training tomograms; the test set plays no part; on a tie the
-    earlier setting in the grid wins (so no confidence filter). Settings are scored in parallel."""
+    earlier setting in the grid wins: the lower threshold, no watershed split, no confidence filter (a step
+    that changes nothing on the calibration tomograms is not taken). Settings are scored in parallel."""
     import functools
     import itertools
 
-    settings = list(itertools.product(THRESHOLDS, (True, False), MIN_VOLUMES_NM3, CLOSINGS_NM))
+    settings = list(itertools.product(THRESHOLDS, (False, True), MIN_VOLUMES_NM3, CLOSINGS_NM))
     with _pool(len(settings)) as pool:
         scored = pool.map(functools.partial(_f1_dice, maps, tomograms), settings)
         scores = {setting + (confidence,): score for setting, by_confidence in zip(settings, scored)
@@ -156,7 +159,7 @@ def accuracy(args):
     device = choose_device(args.device)
     if args.model is None:
         shape = {"depth": args.depth, "context": args.context, "far_context": args.far_context,
-                 "lr_schedule": args.lr_schedule, "seed": 0}
+                 "planes": args.planes, "lr_schedule": args.lr_schedule, "seed": 0}
         params = (TrainingParameters(epochs=args.epochs, **shape) if args.epochs else
                   TrainingParameters(epochs=100000, time_limit_min=args.minutes, **shape))
         model_dir = work / args.kind / f"model_{name}"
@@ -171,17 +174,19 @@ def accuracy(args):
                    "seconds": float(history[-1]["seconds"]) if history else 0.0,
                    "fine_tuned_from": model.training.get("fine_tuned_from")}
     reuse = args.model is not None and args.reuse_maps
-    calibration_maps, _ = predict_all(model, train[:3], work / args.kind / f"calibration_{name}", reuse, device)
+    calibration_maps, _ = predict_all(model, train[:3], work / args.kind / f"calibration_{name}", reuse, device,
+                                      args.mirrored)
     extraction, scores = choose_extraction(calibration_maps, train[:3])
     threshold = extraction.threshold
-    maps, seconds = predict_all(model, test, work / args.kind / f"predicted_{name}", reuse, device)
+    maps, seconds = predict_all(model, test, work / args.kind / f"predicted_{name}", reuse, device, args.mirrored)
     pooled = evaluate_maps(maps, test, extraction, parallel=True)
     at_half = evaluate_maps(maps, test, ExtractionParameters(threshold=0.5), parallel=True)
     report = {"kind": args.kind, "name": name, "train_tomograms": len(train), "test_tomograms": len(test),
               "field_voxels": list(read_mrc(test[0])[0].shape), "penalty_from_start": bool(args.with_penalty),
               "contacts_per_phantom": args.contacts, "device": device,
               "model": {"dims": model.dims, "depth": model.net.config["depth"], "context": model.context,
-                        "far_context": model.far_context,
+                        "far_context": model.far_context, "planes": list(model.planes),
+                        "mirrored_prediction": bool(args.mirrored),
                         "lr_schedule": model.training.get("parameters", {}).get("lr_schedule", "constant")},
               "minutes_limit": args.minutes, "training": summary, "threshold": threshold,
               "extraction": {"split": extraction.split, "min_volume_nm3": extraction.min_volume_nm3,
@@ -355,6 +360,10 @@ def main():
                         help="accuracy: sections on each side of the predicted one (2D models)")
     parser.add_argument("--far-context", type=int, default=TrainingParameters().far_context,
                         help="accuracy: z-averaged slabs on each side beyond --context (2D models)")
+    parser.add_argument("--planes", default=TrainingParameters().planes,
+                        help="accuracy: section planes of a 2D model, e.g. xy,xz,yz (default %(default)s)")
+    parser.add_argument("--mirrored", action="store_true",
+                        help="accuracy: average the network over mirrored copies when predicting")
     parser.add_argument("--lr-schedule", choices=("cosine", "constant"), default=TrainingParameters().lr_schedule,
                         help="accuracy: learning-rate schedule of the training")
     parser.add_argument("--contacts", type=int, help="accuracy: contact sites asked for per phantom "

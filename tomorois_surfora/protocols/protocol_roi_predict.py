@@ -33,6 +33,9 @@ class ProtTomoRoisPredict(EMProtocol):
                       expertLevel=params.LEVEL_ADVANCED, help="On the model's grid; memory grows with the tile.")
         form.addParam("overlap", params.IntParam, default=tiles.overlap, label="Tile overlap (voxels)",
                       expertLevel=params.LEVEL_ADVANCED)
+        form.addParam("mirrored", params.BooleanParam, default=tiles.mirrored, label="Average mirrored copies",
+                      help="Test-time augmentation: run the network on the tomogram and three mirrored copies "
+                           "and average (4x the time).")
         form.addParam("device", params.EnumParam, choices=["auto", "cpu", "cuda"], default=0, label="Device",
                       expertLevel=params.LEVEL_ADVANCED, help="auto: the GPU when PyTorch sees one.")
         form.addParallelSection(threads=2, mpi=0)
@@ -47,7 +50,8 @@ class ProtTomoRoisPredict(EMProtocol):
         args = engineArgs("roi", "predict", os.path.abspath(tomogram.getFileName()),
                           "--model", self.inputModel.get().getPath(), "--out", self._getExtraPath(tsId),
                           "--voxel-size", tomogram.getSamplingRate(), "--tile", self.tile.get(),
-                          "--overlap", self.overlap.get(), "--device", ["auto", "cpu", "cuda"][self.device.get()],
+                          "--overlap", self.overlap.get(), "--mirrored" if self.mirrored.get() else None,
+                          "--device", ["auto", "cpu", "cuda"][self.device.get()],
                           # Steps run numberOfThreads at a time: share the cores between them.
                           "--threads", max(1, (os.cpu_count() or 1) // max(1, self.numberOfThreads.get())))
         try:

@@ -10,6 +10,7 @@ from ..objects import TomoRoisModel
 from .common import byTsId, engineArgs, engineProgram, pairingProblems
 
 OUTPUT_MODEL = "model"
+PLANE_CHOICES = ("xy", "xy,xz,yz")
 
 
 class ProtTomoRoisTrain(EMProtocol):
@@ -49,6 +50,11 @@ class ProtTomoRoisTrain(EMProtocol):
                       help="2D: z-averaged slabs on each side beyond the neighbouring sections, each twice as far "
                            "and as wide as the one before: the network sees where membranes are tens of nm above "
                            "and below a section at the cost of two channels per slab.")
+        form.addParam("planes", params.EnumParam, choices=list(PLANE_CHOICES), default=0, condition="dims == 0",
+                      display=params.EnumParam.DISPLAY_HLIST, label="Section planes",
+                      help="2D: label x-y sections only, or x-y, x-z and y-z sections and average the three "
+                           "(3x the prediction time): x-z and y-z sections show how far an ROI reaches in z, "
+                           "which the missing wedge hides in x-y sections.")
         form.addParam("modelVoxelSize", params.FloatParam, default=0.0, label="Model voxel size (Å)",
                       help=f"Grid the network works on; 0 means the tomograms' voxel size, but at least "
                            f"{d.min_voxel_size:g} Å. Tomograms are resampled to it.")
@@ -89,7 +95,7 @@ class ProtTomoRoisTrain(EMProtocol):
             ["--model-voxel-size", p.voxel_size] if p.voxel_size else None,
             ["--init-model", self.initialModel.get().getPath()] if self.initialModel.get() is not None else None,
             "--dims", p.dims, "--depth", p.depth, "--context", p.context,
-            "--far-context", p.far_context, "--patch", p.patch,
+            "--far-context", p.far_context, "--planes", p.planes, "--patch", p.patch,
             "--batch-size", p.batch_size, "--epochs", p.epochs, "--steps-per-epoch", p.steps_per_epoch,
             "--lr", p.learning_rate, "--lr-schedule", p.lr_schedule, "--penalty-weight", p.penalty_weight,
             "--seed", p.seed,
@@ -116,6 +122,7 @@ class ProtTomoRoisTrain(EMProtocol):
         return TrainingParameters(
             dims=2 if self.dims.get() == 0 else 3, depth=self.depth.get(), context=self.context.get(),
             far_context=self.farContext.get(),
+            planes=PLANE_CHOICES[self.planes.get()] if self.dims.get() == 0 else "xy",
             voxel_size=self.modelVoxelSize.get() or None, patch=self.patch.get(), batch_size=self.batchSize.get(),
             epochs=self.epochs.get(), steps_per_epoch=self.stepsPerEpoch.get(), learning_rate=self.learningRate.get(),
             lr_schedule=LR_SCHEDULES[self.lrSchedule.get()], penalty_weight=self.penaltyWeight.get(),

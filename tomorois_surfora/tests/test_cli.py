@@ -142,6 +142,10 @@ def test_roi_train_and_predict_from_the_command_line(tmp_path):
     assert not (tmp_path / "p" / "broken_prob.mrc").exists()
     result = run_cli("roi", "train", "--tomograms", *tomograms, "--masks", masks[0], "--out", tmp_path / "x")
     assert result.returncode == 1 and "give one ROI mask per tomogram" in result.stderr
+    result = run_cli("roi", "train", "--tomograms", *tomograms, "--masks", *masks, "--out", tmp_path / "x",
+                     "--planes", "xy,zx")
+    assert result.returncode == 1 and "planes must be distinct names among xy, xz, yz, got xy,zx" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "x" / "model.pt").exists()
 
 
 def test_surface_restrict_extract_orient_chain(tmp_path):

@@ -22,7 +22,8 @@ class TestProtTomoRois(PhantomProjectTest):
 
     def testTrainWithPenaltyThenPredict(self):
         train = self._run(ProtTomoRoisTrain, inputTomograms=self.phantoms.tomograms,
-                          inputMasks=self.phantoms.roiMasks, penaltyMasks=self.phantoms.decoyMasks, **TINY_TRAINING)
+                          inputMasks=self.phantoms.roiMasks, penaltyMasks=self.phantoms.decoyMasks, planes=1,
+                          **TINY_TRAINING)
         model = train.model
         self.assertTrue(os.path.isfile(model.getPath()))
         self.assertEqual((model.getVoxelSize(), model.getDims(), model.getDepth()), (20.0, 2, 6))
@@ -31,8 +32,10 @@ class TestProtTomoRois(PhantomProjectTest):
 
         saved = load_model(model.getPath())
         self.assertTrue(saved.training["items"] and len(saved.training["history"]) >= 1)
+        self.assertEqual(saved.planes, ("xy", "xz", "yz"), "the x-y, x-z and y-z choice reaches the engine")
 
-        predict = self._run(ProtTomoRoisPredict, inputModel=model, inputTomograms=self.phantoms.tomograms)
+        predict = self._run(ProtTomoRoisPredict, inputModel=model, inputTomograms=self.phantoms.tomograms,
+                            mirrored=True)
         self.assertSetSize(predict.probabilities, 2)
         for item in predict.probabilities:
             with mrcfile.open(item.getFileName(), permissive=False) as mrc:

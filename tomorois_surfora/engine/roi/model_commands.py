@@ -37,6 +37,10 @@ def add_model_commands(stages, positive_float, positive_int):
                        help="2D: z-averaged slabs on each side beyond --context, each twice as far and as wide as "
                             "the one before, so the network sees tens of nm above and below a section "
                             "(default %(default)s)")
+    train.add_argument("--planes", default=d.planes, metavar="PLANES",
+                       help="2D: section planes to label, comma-separated among xy, xz, yz; a model of several "
+                            "labels the volume once per plane and averages, which shows it what a few x-y "
+                            "sections cannot: how far an ROI reaches in z (default %(default)s)")
     train.add_argument("--patch", type=positive_int, default=d.patch, help="patch side, voxels (default %(default)s)")
     train.add_argument("--batch-size", type=positive_int, default=d.batch_size, help="(default %(default)s)")
     train.add_argument("--epochs", type=positive_int, default=d.epochs, help="(default %(default)s)")
@@ -74,6 +78,9 @@ def add_model_commands(stages, positive_float, positive_int):
                          help="3D models: tile side in x and y (default %(default)s)")
     predict.add_argument("--tile-z", type=positive_int, default=tiles.tile_z, help="3D models (default %(default)s)")
     predict.add_argument("--overlap-z", type=int, default=tiles.overlap_z, help="3D models (default %(default)s)")
+    predict.add_argument("--mirrored", action="store_true",
+                         help="average the network over the volume and three mirrored copies (test-time "
+                              "augmentation; 4x the time)")
     _add_runtime_options(predict)
     predict.set_defaults(handler=run_predict)
 
@@ -92,7 +99,7 @@ def run_train(args):
 
     params = TrainingParameters(
         dims=args.dims, depth=args.depth, width=args.width, context=args.context,
-        far_context=args.far_context, voxel_size=args.model_voxel_size,
+        far_context=args.far_context, planes=args.planes, voxel_size=args.model_voxel_size,
         patch=args.patch, batch_size=args.batch_size, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
         learning_rate=args.lr, lr_schedule=args.lr_schedule, penalty_weight=args.penalty_weight,
         validation_fraction=args.validation_fraction,
@@ -119,7 +126,7 @@ def run_predict(args):
     device = choose_device(args.device)
     use_all_cores(args.threads)
     model = load_model(args.model, device)
-    tiles = TileParameters(args.tile, args.overlap, args.tile_z, args.overlap_z, args.tile_3d)
+    tiles = TileParameters(args.tile, args.overlap, args.tile_z, args.overlap_z, args.tile_3d, args.mirrored)
     out = ensure_output_dir(args.out)
     progress = Progress("roi predict", len(args.tomograms), quiet=args.quiet)
     failures = []

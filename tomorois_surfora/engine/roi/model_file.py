@@ -2,8 +2,8 @@
 
 A model file (``torch.save`` of plain types, loadable with ``weights_only=True``) holds the network's
 hyper-parameters, its weights, the voxel size it works at, the neighbouring sections and z slabs it reads
-(2D models), and a record of its training. Files without slabs are written as format version 1, which
-older versions of this program read too.
+and the section planes it labels (2D models), and a record of its training. Files of x–y models without
+slabs are written as format version 1, which older versions of this program read too.
 """
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +28,8 @@ class TrainedModel:
         Neighbouring sections on each side given as extra input channels (2D models; 0 for 3D).
     far_context : int
         z-averaged slabs on each side beyond those sections (2D models; see :mod:`.sections`).
+    planes : tuple of str
+        Section planes the network labels, whose probabilities are averaged (2D models; see :mod:`.planes`).
     training : dict
         Training parameters, data and history, as saved.
     """
@@ -37,6 +39,7 @@ class TrainedModel:
     context: int = 0
     training: dict = field(default_factory=dict)
     far_context: int = 0
+    planes: tuple = ("xy",)
 
     @property
     def dims(self):
@@ -48,10 +51,12 @@ def save_model(path, model):
     import torch
 
     state = {name: tensor.detach().cpu() for name, tensor in model.net.state_dict().items()}
-    # Version 1 readers ignore unknown keys and would feed a model with slabs too few channels.
-    payload = {"format": FORMAT, "version": VERSION if model.far_context else 1, "config": dict(model.net.config),
+    # Version 1 readers ignore unknown keys: they would feed a model with slabs too few channels, and label
+    # x–y sections only with a model trained on several planes.
+    plain = not model.far_context and tuple(model.planes) == ("xy",)
+    payload = {"format": FORMAT, "version": 1 if plain else VERSION, "config": dict(model.net.config),
                "state_dict": state, "voxel_size_A": float(model.voxel_size), "context": int(model.context),
-               "far_context": int(model.far_context), "training": model.training}
+               "far_context": int(model.far_context), "planes": list(model.planes), "training": model.training}
     with atomic_output(path) as tmp:
         torch.save(payload, tmp)
 
@@ -87,4 +92,4 @@ def load_model(path, device="cpu"):
         raise InputError(f"{path}: weights do not match the saved configuration ({str(exc)[:160]})") from None
     net.to(device)
     return TrainedModel(net, payload["voxel_size_A"], payload.get("context", 0), payload.get("training", {}),
-                        payload.get("far_context", 0))
+                        payload.get("far_context", 0), tuple(payload.get("planes", ["xy"])))

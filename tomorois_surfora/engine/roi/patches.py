@@ -2,12 +2,27 @@
 
 Patch centres are drawn from ROI voxels with probability ``foreground``, from penalty-mask voxels with
 probability ``on_penalty`` (when a penalty mask exists), else uniformly; ROIs are small, and sampling them
-evenly would show the network almost no positives. Training patches get random 90° rotations and flips in
-the section plane and a flip along z; the missing wedge makes z special, so z is never swapped with x or y.
+evenly would show the network almost no positives. 2D models may read sections of several planes (see
+:mod:`.planes`); each batch comes from one plane, chosen at random. Training patches get random flips along
+every axis, and x–y patches also random 90° rotations; the missing wedge makes z special, so z is never
+swapped with x or y.
 """
 import numpy as np
 
+from .planes import parse_planes, plane_axes, plane_view
 from .sections import SectionChannels
+
+
+def section_channels(items, context, far_context=0, planes=("xy",)):
+    """Per plane, one :class:`SectionChannels` per item: built once, shared by the training and validation
+    samplers (the z sums of far slabs cost a volume's memory each)."""
+    channels = {}
+    for plane in parse_planes(planes):
+        views = [plane_view(item.image, plane) for item in items]
+        if plane != "xy":  # sections of a transposed view would be strided reads
+            views = [np.ascontiguousarray(view) for view in views]
+        channels[plane] = [SectionChannels(view, context, far_context) for view in views]
+    return channels
 
 MAX_CANDIDATES = 200_000
 
@@ -31,17 +46,23 @@ class PatchSampler:
         Extra loss weight on penalty voxels: weight = 1 + penalty_weight there.
     positive_weight : float
         Loss weight on ROI voxels (background weighs 1), to balance the classes.
+    planes : sequence of str
+        2D: section planes to draw from (see :mod:`.planes`).
+    channels : dict, optional
+        2D: the items' channels from :func:`section_channels`, if already built.
     """
 
     def __init__(self, items, row_ranges, dims, context, patch, foreground=0.5, on_penalty=0.25, penalty_weight=5.0,
-                 positive_weight=1.0, far_context=0):
+                 positive_weight=1.0, far_context=0, planes=("xy",), channels=None):
         self.items, self.row_ranges, self.dims = items, row_ranges, dims
-        self._channels = [SectionChannels(item.image, context, far_context) for item in items] if dims == 2 else None
+        self.planes = parse_planes(planes) if dims == 2 else ("xy",)
+        if dims == 2:
+            self._channels = channels or section_channels(items, context, far_context, self.planes)
         self.foreground, self.on_penalty, self.penalty_weight = foreground, on_penalty, penalty_weight
         self.positive_weight = positive_weight
-        self.patch_y = min(patch, min(hi - lo for lo, hi in row_ranges))
-        self.patch_x = min(patch, min(item.image.shape[2] for item in items))
-        self.patch_z = min(patch, min(item.image.shape[0] for item in items)) if dims == 3 else 1
+        self._sizes = [min(patch, min(hi - lo for lo, hi in self._bounds_per_item(axis))) for axis in range(3)]
+        self.patch_z = self._sizes[0] if dims == 3 else 1
+        self.patch_y, self.patch_x = self._sizes[1], self._sizes[2]
         seed_rng = np.random.default_rng(12345)
         self._roi_voxels = [self._candidates(item.target, seed_rng, rows) for item, rows in zip(items, row_ranges)]
         self._penalty_voxels = [None if item.penalty is None else self._candidates(item.penalty, seed_rng, rows)
@@ -51,6 +72,13 @@ class PatchSampler:
     def patch(self):
         """(y, x) size of the patches."""
         return self.patch_y, self.patch_x
+
+    def _bounds(self, index, axis):
+        """Range of voxels along ``axis`` (of z, y, x) that patches of item ``index`` may use."""
+        return self.row_ranges[index] if axis == 1 else (0, self.items[index].image.shape[axis])
+
+    def _bounds_per_item(self, axis):
+        return [self._bounds(index, axis) for index in range(len(self.items))]
 
     @staticmethod
     def _candidates(mask, rng, rows):
@@ -75,33 +103,37 @@ class PatchSampler:
         start = int(np.clip(centre - size // 2, lo, max(hi - size, lo)))
         return slice(start, start + size)
 
-    def sample(self, index, rng, augment=True):
-        """One patch from item ``index``: input (C, [D,] H, W), target and weight (1, [D,] H, W), float32."""
+    def sample(self, index, rng, augment=True, plane="xy"):
+        """One patch from item ``index``: input (C, [D,] H, W), target and weight (1, [D,] H, W), float32.
+
+        2D patches are sections of ``plane``: (rows, columns) are (y, x), (z, x) or (z, y).
+        """
         item = self.items[index]
-        z, y, x = self._centre(index, rng)
-        ys = self._window(y, self.patch_y, *self.row_ranges[index])
-        xs = self._window(x, self.patch_x, 0, item.image.shape[2])
+        centre = self._centre(index, rng)
+        axes = plane_axes(plane)
+        window = [self._window(centre[axis], self._sizes[axis], *self._bounds(index, axis)) for axis in axes]
         if self.dims == 2:
-            image = self._channels[index](z, ys, xs)
-            zs = slice(z, z + 1)
+            section = int(centre[axes[0]])
+            image = self._channels[plane][index](section, window[1], window[2])
+            window[0] = slice(section, section + 1)
         else:
-            zs = self._window(z, self.patch_z, 0, item.image.shape[0])
-            image = item.image[zs, ys, xs][None]
-        target = item.target[zs, ys, xs].astype(np.float32)
+            image = item.image[tuple(window)][None]
+        index_in_view = tuple(window)
+        target = plane_view(item.target, plane)[index_in_view].astype(np.float32)
         weight = 1 + (self.positive_weight - 1) * target
         if item.penalty is not None:
-            weight += self.penalty_weight * item.penalty[zs, ys, xs]
-        if self.dims == 2:
-            target, weight = target[:1], weight[:1]
-        else:
+            weight += self.penalty_weight * plane_view(item.penalty, plane)[index_in_view]
+        if self.dims == 3:
             target, weight = target[None], weight[None]
         if augment:
-            image, target, weight = _augment([image, target, weight], rng)
+            arrays = [image, target, weight]
+            image, target, weight = _augment(arrays, rng) if plane == "xy" else _flip_every_axis(arrays, rng)
         return [np.ascontiguousarray(a, dtype=np.float32) for a in (image, target, weight)]
 
     def batch(self, size, rng, augment=True):
-        """``size`` patches from randomly chosen items, stacked: (N, C, ...) arrays."""
-        samples = [self.sample(int(rng.integers(len(self.items))), rng, augment) for _ in range(size)]
+        """``size`` patches from randomly chosen items and one random plane, stacked: (N, C, ...) arrays."""
+        plane = self.planes[int(rng.integers(len(self.planes)))] if len(self.planes) > 1 else "xy"
+        samples = [self.sample(int(rng.integers(len(self.items))), rng, augment, plane) for _ in range(size)]
         return [np.stack(parts) for parts in zip(*samples)]
 
 
@@ -115,5 +147,17 @@ def _augment(arrays, rng):
             a = a[..., ::-1]
         if flip_z:
             a = a[::-1] if a.ndim == 3 else a[:, ::-1]
+        out.append(a)
+    return out
+
+
+def _flip_every_axis(arrays, rng):
+    """Same random flips of 2D channels (C, H, W): of the section axis (channel order), rows and columns."""
+    flips = [bool(rng.integers(2)) for _ in range(3)]
+    out = []
+    for a in arrays:
+        for axis, flip in enumerate(flips):
+            if flip:
+                a = np.flip(a, axis)
         out.append(a)
     return out

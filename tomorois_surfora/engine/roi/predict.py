@@ -4,7 +4,10 @@ The network is fully convolutional, but a whole tomogram's feature buffer (``1 +
 in memory. Tiles overlap by ``overlap`` voxels; each tile's probabilities are weighted by a window that falls
 smoothly to nearly zero at the tile's edges (where the zero padding distorts the output), and every voxel
 gets the weighted mean. Sections are finished in order and handed to the output as soon as no later tile
-touches them, so the accumulators hold one slab of tiles, not the volume.
+touches them, so the accumulators hold one slab of tiles, not the volume. A 2D model trained on several
+section planes labels the volume once per plane (see :mod:`.planes`) and averages; with ``mirrored``,
+every plane is also labelled in three mirrored copies (test-time augmentation). Both need two more
+model-grid volumes in memory.
 """
 import os
 import time
@@ -14,16 +17,24 @@ import numpy as np
 
 from ..errors import InputError, raise_problems
 from ..progress import Progress
+from .planes import from_plane, plane_view
 from .sections import SectionChannels
+
+
+# Mirrorings averaged with ``mirrored``: none, a 180° turn in the section plane, and flips of the section axis
+# with the rows or the columns; the missing wedge is symmetric under each, so each is a valid view.
+MIRROR_AXES = ((), (1, 2), (0, 1), (0, 2))
 
 
 @dataclass
 class TileParameters:
-    """Tile side and overlap in voxels of the model's grid.
+    """How to run the network over a volume: tile side and overlap in voxels of the model's grid, and
+    whether to average mirrored copies.
 
     2D models read whole sections up to ``tile`` (512) on a side; 3D models read tiles of ``tile_3d`` (128)
     in x and y and ``tile_z`` (48) in z. Each tile's feature buffer holds (1 + depth) maps: at depth 50,
-    53 MB for a 512² section, 160 MB for a 48×128² block.
+    53 MB for a 512² section, 160 MB for a 48×128² block. ``mirrored`` averages the network's output over
+    the volume and three mirrored copies (``MIRROR_AXES``), at 4× the time.
     """
 
     tile: int = 512
@@ -31,6 +42,7 @@ class TileParameters:
     tile_z: int = 48
     overlap_z: int = 12
     tile_3d: int = 128
+    mirrored: bool = False
 
     def problems(self):
         found = []
@@ -92,10 +104,31 @@ def predict_array(model, image, out, tiles=None, device="cpu", progress=None):
 
     ``out`` may be a memmap; it is written in order of sections. Returns the seconds spent.
     """
-    import torch
-
     tiles = tiles or TileParameters()
     raise_problems(tiles.problems())
+    planes = tuple(model.planes) if model.dims == 2 else ("xy",)
+    passes = [(plane, axes) for plane in planes for axes in (MIRROR_AXES if tiles.mirrored else [()])]
+    if passes == [("xy", ())]:
+        return _predict_sections(model, image, out, tiles, device, progress)
+    started = time.perf_counter()
+    mean = np.zeros(image.shape, np.float32)
+    for plane, axes in passes:
+        view = np.ascontiguousarray(np.flip(plane_view(image, plane), axes) if axes else plane_view(image, plane))
+        labelled = np.empty(view.shape, np.float32)
+        mirror = " mirrored in " + " and ".join(("sections", "rows", "columns")[a] for a in axes) if axes else ""
+        _predict_sections(model, view, labelled, tiles, device, progress, label=f"{plane}{mirror}: ")
+        del view
+        mean += from_plane(np.flip(labelled, axes) if axes else labelled, plane)
+        del labelled
+    mean /= len(passes)
+    out[:] = mean
+    return time.perf_counter() - started
+
+
+def _predict_sections(model, image, out, tiles, device, progress, label=""):
+    """:func:`predict_array` for one plane: ``image``'s first axis is the section axis of 2D models."""
+    import torch
+
     net, dims = model.net.to(device).eval(), model.dims
     depth, rows, cols = image.shape
     side = tiles.tile if dims == 2 else tiles.tile_3d
@@ -124,7 +157,7 @@ def predict_array(model, image, out, tiles=None, device="cpu", progress=None):
             out[z0:z0 + done] = acc[:done] / weights[:done]
             acc, weights = _shift(acc, done), _shift(weights, done)
             if progress is not None and (zi + 1) % max(1, len(z_starts) // 10) == 0:
-                progress.info(f"sections {z0 + done}/{depth}")
+                progress.info(f"{label}sections {z0 + done}/{depth}")
     return time.perf_counter() - started
 
 

@@ -21,6 +21,7 @@ from ..errors import InputError, raise_problems
 from ..io import atomic_output, ensure_output_dir
 from ..progress import Progress
 from .model_file import TrainedModel, load_model, save_model
+from .planes import parse_planes, plane_problems
 from .sections import channel_count
 
 MODEL_FILE, CHECKPOINT_FILE, HISTORY_FILE = "model.pt", "checkpoint.pt", "history.csv"
@@ -41,6 +42,7 @@ class TrainingParameters:
     max_dilation: int = 10
     context: int = 2
     far_context: int = 0
+    planes: str = "xy"
     voxel_size: Optional[float] = None
     min_voxel_size: float = 20.0
     patch: int = 96
@@ -71,6 +73,7 @@ class TrainingParameters:
             found.append(f"context must be 0 or more sections, got {self.context}")
         if not 0 <= self.far_context <= 8:
             found.append(f"far context must be 0 to 8 slabs on each side, got {self.far_context}")
+        found += plane_problems(self.planes, self.dims)
         if self.voxel_size is not None and not self.voxel_size > 0:
             found.append(f"the model voxel size must be positive (Å), got {self.voxel_size}")
         if not self.learning_rate > 0:
@@ -138,7 +141,7 @@ def _build_model(params, init_model, voxel_size, device):
     net = MSDNet(in_channels=channel_count(params.context, params.far_context) if flat else 1, out_channels=1,
                  depth=params.depth, width=params.width, dims=params.dims, max_dilation=params.max_dilation)
     return TrainedModel(net.to(device), voxel_size, params.context if flat else 0,
-                        far_context=params.far_context if flat else 0)
+                        far_context=params.far_context if flat else 0, planes=parse_planes(params.planes))
 
 
 def balancing_weight(items, cap=20.0):
@@ -192,8 +195,8 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
     out_dir : path
         Receives ``model.pt`` (best validation loss), ``checkpoint.pt`` (latest epoch) and ``history.csv``.
     init_model : path, optional
-        A model to fine-tune; its architecture, voxel size and context (near and far) replace those in
-        ``params``.
+        A model to fine-tune; its architecture, voxel size, context (near and far) and planes replace those
+        in ``params``.
     resume : bool
         Continue from ``out_dir/checkpoint.pt`` (same data and parameters).
     voxel_size : float
@@ -212,12 +215,14 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
     model = _build_model(params, init_model, voxel_size, device)
     dims, context = model.dims, model.context
     splits = [split_rows(item.image.shape[1], params.validation_fraction) for item in items]
-    from .patches import PatchSampler
+    from .patches import PatchSampler, section_channels
 
     positive_weight = params.positive_weight or balancing_weight(items)
+    channels = section_channels(items, context, model.far_context, model.planes) if dims == 2 else None
     make = lambda rows: PatchSampler(items, rows, dims, context, params.patch, params.foreground_fraction,  # noqa: E731
                                      on_penalty=0.25, penalty_weight=params.penalty_weight,
-                                     positive_weight=positive_weight, far_context=model.far_context)
+                                     positive_weight=positive_weight, far_context=model.far_context,
+                                     planes=model.planes, channels=channels)
     train_batches = _Batches(make([s[0] for s in splits]), device)
     val_batches = _Batches(make([s[1] for s in splits]), device)
     validation = [val_batches(1, np.random.default_rng([params.seed, 99, i]), augment=False)
@@ -233,8 +238,10 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
     progress = Progress("roi train", params.epochs, quiet=quiet)
     progress.done = state["epoch"]
     sampler = train_batches.sampler
+    sections = f", {'/'.join(model.planes)} sections" if dims == 2 else ""
     progress.info(f"{len(items)} tomograms on a {model.voxel_size:g} Å grid, {dims}D MS-D depth "
-                  f"{model.net.config['depth']}, patches {sampler.patch_y}×{sampler.patch_x}, device {device}")
+                  f"{model.net.config['depth']}{sections}, patches {sampler.patch_y}×{sampler.patch_x}, "
+                  f"device {device}")
     started = time.perf_counter() - state["seconds"]
     limit_s = None if params.time_limit_min is None else 60 * params.time_limit_min
     while state["epoch"] < params.epochs:
