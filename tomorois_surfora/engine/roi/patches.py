@@ -12,6 +12,8 @@ import numpy as np
 from .planes import parse_planes, plane_axes, plane_view
 from .sections import SectionChannels
 
+MAX_CANDIDATES = 200_000
+
 
 def section_channels(items, context, far_context=0, planes=("xy",)):
     """Per plane, one :class:`SectionChannels` per item: built once, shared by the training and validation
@@ -23,8 +25,6 @@ def section_channels(items, context, far_context=0, planes=("xy",)):
             views = [np.ascontiguousarray(view) for view in views]
         channels[plane] = [SectionChannels(view, context, far_context) for view in views]
     return channels
-
-MAX_CANDIDATES = 200_000
 
 
 class PatchSampler:
