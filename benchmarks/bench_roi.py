@@ -109,8 +109,8 @@ def _f1_dice(maps, tomograms, setting):
         labels, _ = extract_rois(probabilities, voxel_size, extraction)
         truth, _ = read_mrc(sibling(tomogram, "rois"))
         for confidence in MIN_CONFIDENCES:
-            kept = drop_unsure_labels(labels, probabilities, confidence) if confidence and labels.max() else labels
-            per_confidence[confidence].append(evaluate_rois(kept, truth))
+            per_confidence[confidence].append(evaluate_rois(drop_unsure_labels(labels, probabilities, confidence),
+                                                            truth))
     scores = {}
     for confidence, results in per_confidence.items():
         pooled = combine_evaluations(results)

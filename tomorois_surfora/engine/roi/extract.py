@@ -157,13 +157,15 @@ def extract_rois(probabilities, voxel_size, params=None, source="probability map
     else:
         labels, _ = ndimage.label(mask)
     labels = labels.astype(np.int32)
-    if params.min_confidence > 0 and labels.max() > 0:
-        labels = drop_unsure_labels(labels, probabilities, params.min_confidence)
+    labels = drop_unsure_labels(labels, probabilities, params.min_confidence)
     return labels, roi_table(labels, probabilities, voxel_size_nm)
 
 
 def drop_unsure_labels(labels, probabilities, min_confidence):
-    """Remove labels whose mean probability is below ``min_confidence`` and renumber the rest 1..n in order."""
+    """Remove labels whose mean probability is below ``min_confidence`` and renumber the rest 1..n in order
+    (``labels`` itself when ``min_confidence`` is 0 or there are no labels)."""
+    if min_confidence <= 0 or labels.max() == 0:
+        return labels
     index = np.arange(1, int(labels.max()) + 1)
     means = np.asarray(ndimage.mean(probabilities, labels, index))
     keep = np.concatenate([[False], means >= min_confidence])
