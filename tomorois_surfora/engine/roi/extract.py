@@ -8,6 +8,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..errors import InputError
+from ..morphology import ball_closing, ball_opening
 
 
 @dataclass
@@ -34,23 +35,10 @@ class ExtractionParameters:
     min_confidence: float = 0.0
 
 
-def _ball(radius_voxels):
-    r = int(np.floor(radius_voxels))
-    if r < 1:
-        return None
-    z, y, x = np.ogrid[-r:r + 1, -r:r + 1, -r:r + 1]
-    return x * x + y * y + z * z <= radius_voxels ** 2
-
-
 def clean_mask(mask, voxel_size_nm, params):
     """Binary opening, closing and small-component removal of a boolean (z, y, x) mask."""
-    for radius, operation in ((params.opening_nm, ndimage.binary_opening),
-                              (params.closing_nm, ndimage.binary_closing)):
-        ball = _ball(radius / voxel_size_nm)
-        if ball is not None:
-            # Pad so that closing does not eat ROIs that touch the volume's border.
-            pad = ball.shape[0]
-            mask = operation(np.pad(mask, pad), structure=ball)[pad:-pad, pad:-pad, pad:-pad]
+    mask = ball_opening(mask, params.opening_nm / voxel_size_nm)
+    mask = ball_closing(mask, params.closing_nm / voxel_size_nm)
     labels, n = ndimage.label(mask)
     if n == 0:
         return mask

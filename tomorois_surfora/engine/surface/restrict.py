@@ -6,6 +6,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..errors import raise_problems
+from ..morphology import ball_closing, ball_opening
 
 
 @dataclass
@@ -38,22 +39,13 @@ class RoiMembranes:
     voxels: Dict[int, int]
 
 
-def ball(radius_voxels):
-    """A ball-shaped structuring element of the given radius in voxels."""
-    r = int(np.floor(radius_voxels))
-    grid = np.mgrid[-r:r + 1, -r:r + 1, -r:r + 1]
-    return np.sum(grid ** 2, axis=0) <= radius_voxels ** 2 + 1e-9
-
-
 def clean_mask(mask, voxel_size_nm, params):
     """Closing, opening and small-piece removal of one binary membrane mask."""
     vs = float(voxel_size_nm)
     if params.closing_nm >= vs:
-        pad = int(params.closing_nm / vs) + 1  # closing must not glue the membrane to the crop border
-        closed = ndimage.binary_closing(np.pad(mask, pad), ball(params.closing_nm / vs))
-        mask = closed[pad:-pad, pad:-pad, pad:-pad]
+        mask = ball_closing(mask, params.closing_nm / vs)
     if params.opening_nm >= vs:
-        mask = ndimage.binary_opening(mask, ball(params.opening_nm / vs))
+        mask = ball_opening(mask, params.opening_nm / vs)
     labels, n = ndimage.label(mask, structure=np.ones((3, 3, 3)))
     if n == 0:
         return mask
