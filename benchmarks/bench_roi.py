@@ -11,8 +11,10 @@
     .venv/bin/python benchmarks/bench_roi.py memory --shape 300 1000 1000
 
 Every section prints a table and writes benchmarks/results/roi_<section>[_<kind>].json. Training and test
-phantoms come from different seeds (256×256×128 voxels at 10 Å); the extraction threshold is chosen on
-three training tomograms, never on the test set. Calibration and test scoring use every core.
+phantoms come from different seeds (256×256×128 voxels at 10 Å unless --field says otherwise; --train-field,
+--train-contacts and --train-distractors change the training set alone); the extraction settings are chosen
+on the first --calibrate training tomograms (3), never on the test set. Calibration and test scoring use
+every core.
 """
 import argparse
 import json
@@ -27,7 +29,7 @@ from results_json import write_result
 
 from tomorois_surfora.engine.io import read_mrc
 from tomorois_surfora.engine.roi.extract import ExtractionParameters, drop_unsure_labels, extract_rois
-from tomorois_surfora.engine.roi.metrics import combine_evaluations, evaluate_rois
+from tomorois_surfora.engine.roi.metrics import combine_evaluations, describe_overlapping_errors, evaluate_rois
 from tomorois_surfora.engine.roi.model_file import load_model
 from tomorois_surfora.engine.roi.predict import (TileParameters, choose_device, predict_file, probability_file_name,
                                                  use_all_cores)
@@ -44,14 +46,21 @@ MIN_CONFIDENCES = (0.0, 0.9, 0.95)  # mean confidence of an ROI; 0 keeps all
 CLOSINGS_NM = (2.0, 5.0)  # a wider closing merges fragments of one ROI split by low-confidence cracks
 
 
-def dataset(work, kind, role, n, seed, field=None, contacts=None):
+def dataset(work, kind, role, n, seed, field=None, contacts=None, distractors=None):
     """Phantoms of ``kind`` (made once, then reused): ``field`` is their shape, ``contacts`` the number of
-    contact sites asked for per tomogram (default: the phantom generator's)."""
+    contact sites and ``distractors`` the number of each kind of distractor (vesicle in vesicle, lone tube,
+    lone vesicle) asked for per tomogram (default: the phantom generator's)."""
     folder = work / kind / (role if field is None else f"{role}_{'x'.join(map(str, field))}")
     params = PhantomParameters() if field is None else PhantomParameters(shape=tuple(field))
+    spec = {}
     if contacts is not None:
         folder = folder.with_name(f"{folder.name}_c{contacts}")
-        params.contacts = ContactSceneSpec(contacts=contacts)
+        spec["contacts"] = contacts
+    if distractors is not None:
+        folder = folder.with_name(f"{folder.name}_d{distractors}")
+        spec.update(vesicle_in_vesicle=distractors, isolated_tubes=distractors, isolated_vesicles=distractors)
+    if spec:
+        params.contacts = ContactSceneSpec(**spec)
     if not (folder / "dataset.json").is_file() or json.loads((folder / "dataset.json").read_text())["n"] != n:
         write_dataset(kind, folder, n, seed=seed, params=params, quiet=True)
     # Named one by one: a folder made earlier for a larger n still holds the files past n.
@@ -153,7 +162,8 @@ def _full_history(model_path):
 
 def accuracy(args):
     work = args.work
-    train = dataset(work, args.kind, "train", args.train, seed=1000, field=args.field, contacts=args.contacts)
+    train = dataset(work, args.kind, "train", args.train, seed=1000, field=args.train_field or args.field,
+                    contacts=args.train_contacts or args.contacts, distractors=args.train_distractors)
     test = dataset(work, args.kind, "test", args.test, seed=2000, field=args.field, contacts=args.contacts)
     name = args.name or args.kind
     device = choose_device(args.device)
@@ -174,16 +184,20 @@ def accuracy(args):
                    "seconds": float(history[-1]["seconds"]) if history else 0.0,
                    "fine_tuned_from": model.training.get("fine_tuned_from")}
     reuse = args.model is not None and args.reuse_maps
-    calibration_maps, _ = predict_all(model, train[:3], work / args.kind / f"calibration_{name}", reuse, device,
+    calibrators = train[:args.calibrate]
+    calibration_maps, _ = predict_all(model, calibrators, work / args.kind / f"calibration_{name}", reuse, device,
                                       args.mirrored)
-    extraction, scores = choose_extraction(calibration_maps, train[:3])
+    extraction, scores = choose_extraction(calibration_maps, calibrators)
     threshold = extraction.threshold
     maps, seconds = predict_all(model, test, work / args.kind / f"predicted_{name}", reuse, device, args.mirrored)
     pooled = evaluate_maps(maps, test, extraction, parallel=True)
     at_half = evaluate_maps(maps, test, ExtractionParameters(threshold=0.5), parallel=True)
     report = {"kind": args.kind, "name": name, "train_tomograms": len(train), "test_tomograms": len(test),
               "field_voxels": list(read_mrc(test[0])[0].shape), "penalty_from_start": bool(args.with_penalty),
-              "contacts_per_phantom": args.contacts, "device": device,
+              "contacts_per_phantom": args.contacts, "calibration_tomograms": len(calibrators),
+              "training_set": {"field_voxels": list(read_mrc(train[0])[0].shape),
+                               "contacts_per_phantom": args.train_contacts or args.contacts,
+                               "distractors_per_kind": args.train_distractors}, "device": device,
               "model": {"dims": model.dims, "depth": model.net.config["depth"], "context": model.context,
                         "far_context": model.far_context, "planes": list(model.planes),
                         "mirrored_prediction": bool(args.mirrored),
@@ -200,12 +214,13 @@ def accuracy(args):
           f"({summary['epochs']} epochs, best {summary['best_epoch']}), tested on {len(test)} held-out tomograms")
     print(f"{'threshold':>10}{'pred':>6}{'true':>6}{'TP':>5}{'FP':>5}{'FN':>5}{'FP rate':>9}{'FN rate':>9}"
           f"{'Dice':>7}{'IoU':>7}")
-    print(f"calibrated on 3 training tomograms: split {extraction.split}, "
+    print(f"calibrated on {len(calibrators)} training tomograms: split {extraction.split}, "
           f"minimum volume {extraction.min_volume_nm3:g} nm³, closing {extraction.closing_nm:g} nm, "
           f"minimum mean confidence {extraction.min_confidence:g}")
     for label, r in ((f"{threshold} (cal.)", pooled), ("0.5", at_half)):
         print(f"{label:>10}{r['predicted']:>6}{r['true']:>6}{r['tp']:>5}{r['fp']:>5}{r['fn']:>5}"
               f"{fmt(r['fp_rate']):>9}{fmt(r['fn_rate']):>9}{fmt(r['dice']):>7}{fmt(r['iou']):>7}")
+    print(f"at {threshold} (cal.): {describe_overlapping_errors(pooled)}")
     print(f"targets: {TARGETS[args.kind]}; prediction {fmt(report['predict_seconds_per_tomogram'])} s per tomogram")
     write_result(f"roi_accuracy_{name}.json", report)
 
@@ -368,6 +383,14 @@ def main():
                         help="accuracy: learning-rate schedule of the training")
     parser.add_argument("--contacts", type=int, help="accuracy: contact sites asked for per phantom "
                                                      "(default: the generator's)")
+    parser.add_argument("--train-field", type=int, nargs=3, metavar=("Z", "Y", "X"),
+                        help="accuracy: shape of the training phantoms only (default: --field)")
+    parser.add_argument("--train-contacts", type=int, help="accuracy: contact sites per training phantom "
+                                                           "(default: --contacts)")
+    parser.add_argument("--train-distractors", type=int,
+                        help="accuracy: distractors of each kind per training phantom (default: the generator's)")
+    parser.add_argument("--calibrate", type=int, default=3,
+                        help="accuracy: training tomograms the extraction settings are chosen on (default 3)")
     parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"),
                         help="accuracy: where the network trains and predicts (default %(default)s)")
     parser.add_argument("--work", type=Path, default=Path("bench_roi_work"), help="data and models folder")

@@ -97,6 +97,8 @@ def test_roi_extract_and_evaluate_recover_phantom_rois_and_survive_a_bad_input(t
     metrics = json.loads((tmp_path / "m.json").read_text())
     assert metrics["fp"] == metrics["fn"] == 0 and metrics["dice"] > 0.95
     assert "FP rate 0.000" in result.stdout
+    assert "0 of 0 missed and 0 of 0 false ROIs overlap" in result.stdout
+    assert metrics["fn_overlapping"] == metrics["fp_overlapping"] == 0
 
 
 def test_demo_runs_phantoms_then_tomorois_end_to_end(tmp_path):

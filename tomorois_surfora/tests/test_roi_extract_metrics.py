@@ -5,7 +5,7 @@ from scipy import ndimage
 
 from tomorois_surfora.engine import InputError
 from tomorois_surfora.engine.roi.extract import ExtractionParameters, extract_rois
-from tomorois_surfora.engine.roi.metrics import evaluate_rois
+from tomorois_surfora.engine.roi.metrics import combine_evaluations, evaluate_rois
 from tomorois_surfora.engine.synth import PhantomParameters, generate_phantom
 from tomorois_surfora.engine.synth.geometry import capsule_sdf, sphere_sdf
 
@@ -95,6 +95,22 @@ def test_metrics_count_matches_false_positives_and_misses():
     intersection, sizes = 7 * 8 * 6 + 8 * 8 * 6, 3 * 384 + 3 * 384
     assert result["dice"] == pytest.approx(2 * intersection / sizes)
     assert evaluate_rois(predicted, truth, iou_threshold=0.8)["tp"] == 1
+    # The miss and the false positive touch nothing: errors of detection, not of shape.
+    assert (result["fn_overlapping"], result["fp_overlapping"]) == (0, 0)
+
+
+def test_an_roi_found_in_the_wrong_shape_is_an_overlapping_miss_and_false_positive():
+    truth = np.zeros((10, 40, 40), np.int16)
+    truth[2:8, 2:10, 2:10] = 1
+    truth[2:8, 20:28, 20:28] = 2
+    predicted = np.zeros_like(truth)
+    predicted[2:8, 5:13, 2:10] = 4   # truth 1 shifted by 3 voxels: IoU 5/11, found but not matched
+    predicted[2:8, 30:38, 2:10] = 5  # nowhere near a true ROI
+    result = evaluate_rois(predicted, truth)
+    assert (result["tp"], result["fp"], result["fn"]) == (0, 2, 2)
+    assert (result["fn_overlapping"], result["fp_overlapping"]) == (1, 1)
+    pooled = combine_evaluations([result, evaluate_rois(truth, truth)])
+    assert (pooled["tp"], pooled["fn_overlapping"], pooled["fp_overlapping"]) == (2, 1, 1)
 
 
 def test_bad_input_is_named():

@@ -4,6 +4,10 @@ from scipy.optimize import linear_sum_assignment
 
 from ..errors import InputError
 
+# An unmatched ROI that overlaps one on the other side at least this much (IoU) was found in the wrong shape,
+# not missed outright (or, for a false positive, invented where there is nothing).
+OVERLAP_IOU = 0.1
+
 
 def pairwise_iou(predicted, truth):
     """IoU of every predicted ROI with every true ROI.
@@ -41,7 +45,9 @@ def evaluate_rois(predicted, truth, iou_threshold=0.5, source="predicted ROIs"):
     dict
         ``tp``, ``fp``, ``fn``; ``fp_rate`` = FP / predicted ROIs and ``fn_rate`` = FN / true ROIs (None when
         there are none); voxel ``dice`` and ``iou`` of the union of ROIs; ``matches`` as
-        (predicted label, true label, IoU).
+        (predicted label, true label, IoU); ``fn_overlapping`` and ``fp_overlapping``, the unmatched true
+        and predicted ROIs that overlap an ROI on the other side with IoU ≥ ``OVERLAP_IOU`` (below the
+        match IoU): errors of shape rather than of detection.
     """
     predicted, truth = np.asarray(predicted), np.asarray(truth)
     if predicted.shape != truth.shape:
@@ -55,6 +61,11 @@ def evaluate_rois(predicted, truth, iou_threshold=0.5, source="predicted ROIs"):
         matches = [(int(predicted_ids[r]), int(true_ids[c]), round(float(iou[r, c]), 4))
                    for r, c in zip(rows, cols) if iou[r, c] >= iou_threshold]
     tp = len(matches)
+    matched_predicted, matched_true = {m[0] for m in matches}, {m[1] for m in matches}
+    fn_overlapping = sum(1 for j, label in enumerate(true_ids)
+                         if label not in matched_true and iou.shape[0] and iou[:, j].max() >= OVERLAP_IOU)
+    fp_overlapping = sum(1 for i, label in enumerate(predicted_ids)
+                         if label not in matched_predicted and iou.shape[1] and iou[i].max() >= OVERLAP_IOU)
     n_predicted, n_true = len(predicted_ids), len(true_ids)
     p, t = predicted > 0, truth > 0
     intersection, union = np.count_nonzero(p & t), np.count_nonzero(p | t)
@@ -66,6 +77,7 @@ def evaluate_rois(predicted, truth, iou_threshold=0.5, source="predicted ROIs"):
         "dice": 2 * intersection / total if total else None,
         "iou": intersection / union if union else None,
         "iou_threshold": iou_threshold, "matches": matches,
+        "fn_overlapping": fn_overlapping, "fp_overlapping": fp_overlapping,
         "voxels": {"intersection": int(intersection), "predicted": int(np.count_nonzero(p)),
                    "true": int(np.count_nonzero(t)), "union": int(union)},
     }
@@ -78,6 +90,7 @@ def combine_evaluations(results):
     among all true ROIs) and Dice and IoU from the pooled voxel counts.
     """
     total = {key: sum(r[key] for r in results) for key in ("predicted", "true", "tp", "fp", "fn")}
+    total.update({key: sum(r.get(key, 0) for r in results) for key in ("fn_overlapping", "fp_overlapping")})
     voxels = {key: sum(r["voxels"][key] for r in results) for key in ("intersection", "predicted", "true", "union")}
     both = voxels["predicted"] + voxels["true"]
     total.update({
@@ -88,3 +101,9 @@ def combine_evaluations(results):
         "iou": voxels["intersection"] / voxels["union"] if voxels["union"] else None,
         "voxels": voxels})
     return total
+
+
+def describe_overlapping_errors(result):
+    """One line saying how many misses and false positives are shape errors (see :func:`evaluate_rois`)."""
+    return (f"{result['fn_overlapping']} of {result['fn']} missed and {result['fp_overlapping']} of {result['fp']} "
+            f"false ROIs overlap an ROI on the other side (IoU ≥ {OVERLAP_IOU:g}): found in the wrong shape")
