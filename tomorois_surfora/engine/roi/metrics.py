@@ -61,11 +61,10 @@ def evaluate_rois(predicted, truth, iou_threshold=0.5, source="predicted ROIs"):
         matches = [(int(predicted_ids[r]), int(true_ids[c]), round(float(iou[r, c]), 4))
                    for r, c in zip(rows, cols) if iou[r, c] >= iou_threshold]
     tp = len(matches)
-    matched_predicted, matched_true = {m[0] for m in matches}, {m[1] for m in matches}
-    fn_overlapping = sum(1 for j, label in enumerate(true_ids)
-                         if label not in matched_true and iou.shape[0] and iou[:, j].max() >= OVERLAP_IOU)
+    overlapping, matched_predicted, matched_true = iou >= OVERLAP_IOU, {m[0] for m in matches}, {m[1] for m in matches}
+    fn_overlapping = sum(1 for j, label in enumerate(true_ids) if overlapping[:, j].any() and label not in matched_true)
     fp_overlapping = sum(1 for i, label in enumerate(predicted_ids)
-                         if label not in matched_predicted and iou.shape[1] and iou[i].max() >= OVERLAP_IOU)
+                         if overlapping[i].any() and label not in matched_predicted)
     n_predicted, n_true = len(predicted_ids), len(true_ids)
     p, t = predicted > 0, truth > 0
     intersection, union = np.count_nonzero(p & t), np.count_nonzero(p | t)
@@ -89,8 +88,8 @@ def combine_evaluations(results):
     Counts are summed; the FP and FN rates are recomputed from the sums (FP among all predicted ROIs, FN
     among all true ROIs) and Dice and IoU from the pooled voxel counts.
     """
-    total = {key: sum(r[key] for r in results) for key in ("predicted", "true", "tp", "fp", "fn")}
-    total.update({key: sum(r.get(key, 0) for r in results) for key in ("fn_overlapping", "fp_overlapping")})
+    total = {key: sum(r[key] for r in results)
+             for key in ("predicted", "true", "tp", "fp", "fn", "fn_overlapping", "fp_overlapping")}
     voxels = {key: sum(r["voxels"][key] for r in results) for key in ("intersection", "predicted", "true", "union")}
     both = voxels["predicted"] + voxels["true"]
     total.update({
