@@ -162,8 +162,9 @@ def _full_history(model_path):
 
 def accuracy(args):
     work = args.work
+    train_contacts = args.train_contacts or args.contacts
     train = dataset(work, args.kind, "train", args.train, seed=1000, field=args.train_field or args.field,
-                    contacts=args.train_contacts or args.contacts, distractors=args.train_distractors)
+                    contacts=train_contacts, distractors=args.train_distractors)
     test = dataset(work, args.kind, "test", args.test, seed=2000, field=args.field, contacts=args.contacts)
     name = args.name or args.kind
     device = choose_device(args.device)
@@ -196,7 +197,7 @@ def accuracy(args):
               "field_voxels": list(read_mrc(test[0])[0].shape), "penalty_from_start": bool(args.with_penalty),
               "contacts_per_phantom": args.contacts, "calibration_tomograms": len(calibrators),
               "training_set": {"field_voxels": list(read_mrc(train[0])[0].shape),
-                               "contacts_per_phantom": args.train_contacts or args.contacts,
+                               "contacts_per_phantom": train_contacts,
                                "distractors_per_kind": args.train_distractors}, "device": device,
               "model": {"dims": model.dims, "depth": model.net.config["depth"], "context": model.context,
                         "far_context": model.far_context, "planes": list(model.planes),

@@ -23,25 +23,24 @@ def ball(radius_voxels):
 def ball_opening(mask, radius_voxels):
     """Opening of a boolean (z, y, x) ``mask`` by a ball (removes specks and spurs thinner than the ball);
     ``mask`` itself when the radius is below one voxel."""
-    return _per_group(mask, radius_voxels, ndimage.binary_opening, reach=0)
+    return _per_group(mask, radius_voxels, ndimage.binary_opening, bridges=False)
 
 
 def ball_closing(mask, radius_voxels):
     """Closing of a boolean (z, y, x) ``mask`` by a ball (fills holes and cracks narrower than the ball);
     ``mask`` itself when the radius is below one voxel."""
-    structure = ball(radius_voxels)
-    return _per_group(mask, radius_voxels, ndimage.binary_closing,
-                      reach=0 if structure is None else structure.shape[0] // 2)
+    return _per_group(mask, radius_voxels, ndimage.binary_closing, bridges=True)
 
 
-def _per_group(mask, radius_voxels, operation, reach):
-    """Apply ``operation`` with the ball to each group of objects whose cube dilations by ``reach`` touch."""
+def _per_group(mask, radius_voxels, operation, bridges):
+    """Apply ``operation`` with the ball to each group of objects it can act on together: 6-connected
+    components, or, when it ``bridges`` gaps (a closing), objects whose cube dilations by the radius touch."""
     mask = np.asarray(mask, dtype=bool)
     structure = ball(radius_voxels)
     if structure is None or not mask.any():
         return mask
     pad = structure.shape[0]  # the result of either operation stays within r of the objects; 2r+1 is ample
-    grouping = ndimage.maximum_filter(mask.view(np.uint8), size=2 * reach + 1) if reach else mask
+    grouping = ndimage.maximum_filter(mask.view(np.uint8), size=pad) if bridges else mask
     groups, _ = ndimage.label(grouping)
     out = np.zeros_like(mask)
     for index, box in enumerate(ndimage.find_objects(groups), start=1):
