@@ -8,12 +8,15 @@ A naive implementation concatenates the feature maps before every layer, and aut
 concatenations: memory grows with depth². Here all maps live in one ``(c_in + depth·width)``-channel buffer
 filled in place, and a custom backward walks the layers in reverse, using only that buffer (a ReLU's output
 is positive exactly where its input is), so the memory kept for the backward pass is the buffer itself.
+The hidden layers' convolutions run through :mod:`.tap_conv` (a matrix product per layer on the CPU).
 """
 import math
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from .tap_conv import dilated_conv, dilated_conv_backward
 
 _CONV = {2: F.conv2d, 3: F.conv3d}
 
@@ -35,7 +38,7 @@ class _MSDFunction(torch.autograd.Function):
         buffer[:, :c_in] = x
         for i, (weight, bias, dilation) in enumerate(zip(weights, biases, dilations)):
             start = c_in + i * width
-            layer = conv(buffer[:, :start], weight, bias, padding=dilation, dilation=dilation)
+            layer = dilated_conv(buffer[:, :start], weight, bias, dilation)
             buffer[:, start:start + width] = torch.relu_(layer)
             del layer
         out = conv(buffer, final_weight, final_bias)
@@ -57,13 +60,11 @@ class _MSDFunction(torch.autograd.Function):
             dilation = ctx.dilations[i]
             layer_out = buffer[:, start:start + ctx.width]
             grad_layer = (grad_buffer[:, start:start + ctx.width] * (layer_out > 0)).contiguous()
-            grad_in, grad_weight, grad_bias = torch.ops.aten.convolution_backward(
-                grad_layer, buffer[:, :start], weights[i], [weights[i].shape[0]], ones, [dilation] * dims,
-                [dilation] * dims, False, zeros, 1, [ctx.needs_input_grad[0] or i > 0, True, True])
-            if grad_in is not None:
-                grad_buffer[:, :start] += grad_in
+            wants_input = ctx.needs_input_grad[0] or i > 0
+            grad_weight, grad_bias = dilated_conv_backward(
+                grad_layer, buffer[:, :start], weights[i], dilation, grad_buffer[:, :start] if wants_input else None)
             grads.append((grad_weight, grad_bias))
-            del grad_layer, grad_in
+            del grad_layer
         params_grads = [g for pair in reversed(grads) for g in pair]
         grad_x = grad_buffer[:, :ctx.c_in] if ctx.needs_input_grad[0] else None
         return (grad_x, None, None, grad_final_weight, grad_final_bias, *params_grads)
