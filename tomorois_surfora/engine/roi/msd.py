@@ -14,11 +14,8 @@ import math
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
-from .tap_conv import dilated_conv, dilated_conv_backward
-
-_CONV = {2: F.conv2d, 3: F.conv3d}
+from .tap_conv import CONV, dilated_conv, dilated_conv_backward
 
 
 def dilation_of(layer, max_dilation):
@@ -32,7 +29,7 @@ class _MSDFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, dilations, width, final_weight, final_bias, *params):
         weights, biases = params[0::2], params[1::2]
-        conv = _CONV[x.dim() - 2]
+        conv = CONV[x.dim() - 2]
         c_in = x.shape[1]
         buffer = x.new_empty((x.shape[0], c_in + len(weights) * width, *x.shape[2:]))
         buffer[:, :c_in] = x
@@ -93,7 +90,7 @@ class MSDNet(nn.Module):
 
     def __init__(self, in_channels=1, out_channels=1, depth=100, width=1, dims=2, max_dilation=10):
         super().__init__()
-        if dims not in _CONV:
+        if dims not in CONV:
             raise ValueError(f"dims must be 2 or 3, got {dims}")
         if min(in_channels, out_channels, depth, width, max_dilation) < 1:
             raise ValueError("in_channels, out_channels, depth, width and max_dilation must all be at least 1")
@@ -131,7 +128,7 @@ class MSDNet(nn.Module):
 
     def forward_naive(self, x):
         """Reference forward with concatenation and plain autograd (memory quadratic in depth); for tests."""
-        conv = _CONV[self.dims]
+        conv = CONV[self.dims]
         maps = x
         for weight, bias, dilation in zip(self.weights, self.biases, self.dilations):
             maps = torch.cat([maps, torch.relu(conv(maps, weight, bias, padding=dilation, dilation=dilation))], 1)

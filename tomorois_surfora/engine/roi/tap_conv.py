@@ -13,7 +13,7 @@ import itertools
 import torch
 from torch.nn import functional as F
 
-_CONV = {2: F.conv2d, 3: F.conv3d}
+CONV = {2: F.conv2d, 3: F.conv3d}  # PyTorch's convolution by number of spatial dimensions
 
 
 def tap_offsets(dims, dilation):
@@ -50,7 +50,7 @@ def dilated_conv(x, weight, bias, dilation):
     """
     dims = x.dim() - 2
     if x.is_cuda:
-        return _CONV[dims](x, weight, bias, padding=dilation, dilation=dilation)
+        return CONV[dims](x, weight, bias, padding=dilation, dilation=dilation)
     n, channels, *spatial = x.shape
     width = weight.shape[0]
     matrix = _weight_matrix(weight)
