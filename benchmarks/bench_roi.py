@@ -169,8 +169,9 @@ def accuracy(args):
     name = args.name or args.kind
     device = choose_device(args.device)
     if args.model is None:
-        shape = {"depth": args.depth, "context": args.context, "far_context": args.far_context,
-                 "planes": args.planes, "lr_schedule": args.lr_schedule, "seed": 0}
+        shape = {"dims": args.dims, "depth": args.depth, "width": args.width, "context": args.context,
+                 "far_context": args.far_context, "planes": args.planes, "lr_schedule": args.lr_schedule,
+                 "patch": args.patch, "batch_size": args.batch_size, "seed": 0}
         params = (TrainingParameters(epochs=args.epochs, **shape) if args.epochs else
                   TrainingParameters(epochs=100000, time_limit_min=args.minutes, **shape))
         model_dir = work / args.kind / f"model_{name}"
@@ -199,8 +200,8 @@ def accuracy(args):
               "training_set": {"field_voxels": list(read_mrc(train[0])[0].shape),
                                "contacts_per_phantom": train_contacts,
                                "distractors_per_kind": args.train_distractors}, "device": device,
-              "model": {"dims": model.dims, "depth": model.net.config["depth"], "context": model.context,
-                        "far_context": model.far_context, "planes": list(model.planes),
+              "model": {"dims": model.dims, "depth": model.net.config["depth"], "width": model.net.config["width"],
+                        "context": model.context, "far_context": model.far_context, "planes": list(model.planes),
                         "mirrored_prediction": bool(args.mirrored),
                         "lr_schedule": model.training.get("parameters", {}).get("lr_schedule", "constant")},
               "minutes_limit": args.minutes, "training": summary, "threshold": threshold,
@@ -372,6 +373,14 @@ def main():
     parser.add_argument("--epochs", type=int, help="accuracy: train this many epochs instead of --minutes")
     parser.add_argument("--depth", type=int, default=TrainingParameters().depth,
                         help="accuracy: MS-D depth of the trained model (default %(default)s)")
+    parser.add_argument("--dims", type=int, choices=(2, 3), default=TrainingParameters().dims,
+                        help="accuracy: 2D (sections) or 3D network (default %(default)s)")
+    parser.add_argument("--width", type=int, default=TrainingParameters().width,
+                        help="accuracy: MS-D maps per layer (default %(default)s)")
+    parser.add_argument("--patch", type=int, default=TrainingParameters().patch,
+                        help="accuracy: training patch side in voxels of the model grid (default %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=TrainingParameters().batch_size,
+                        help="accuracy: training patches per step (default %(default)s)")
     parser.add_argument("--context", type=int, default=TrainingParameters().context,
                         help="accuracy: sections on each side of the predicted one (2D models)")
     parser.add_argument("--far-context", type=int, default=TrainingParameters().far_context,

@@ -239,8 +239,9 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
     progress.done = state["epoch"]
     sampler = train_batches.sampler
     sections = f", {'/'.join(model.planes)} sections" if dims == 2 else ""
+    sides = (sampler.patch_z,) * (dims == 3) + (sampler.patch_y, sampler.patch_x)
     progress.info(f"{len(items)} tomograms on a {model.voxel_size:g} Å grid, {dims}D MS-D depth "
-                  f"{model.net.config['depth']}{sections}, patches {sampler.patch_y}×{sampler.patch_x}, "
+                  f"{model.net.config['depth']}{sections}, patches {'×'.join(map(str, sides))}, "
                   f"device {device}")
     started = time.perf_counter() - state["seconds"]
     limit_s = None if params.time_limit_min is None else 60 * params.time_limit_min
