@@ -50,14 +50,12 @@ def dataset(work, kind, role, n, seed, field=None, contacts=None, distractors=No
     """Phantoms of ``kind`` (made once, then reused): ``field`` is their shape, ``contacts`` the number of
     contact sites and ``distractors`` the number of each kind of distractor (vesicle in vesicle, lone tube,
     lone vesicle) asked for per tomogram (default: the phantom generator's)."""
-    folder = work / kind / (role if field is None else f"{role}_{'x'.join(map(str, field))}")
+    folder = dataset_folder(work, kind, role, field, contacts, distractors)
     params = PhantomParameters() if field is None else PhantomParameters(shape=tuple(field))
     spec = {}
     if contacts is not None:
-        folder = folder.with_name(f"{folder.name}_c{contacts}")
         spec["contacts"] = contacts
     if distractors is not None:
-        folder = folder.with_name(f"{folder.name}_d{distractors}")
         spec.update(vesicle_in_vesicle=distractors, isolated_tubes=distractors, isolated_vesicles=distractors)
     if spec:
         params.contacts = ContactSceneSpec(**spec)
@@ -65,6 +63,16 @@ def dataset(work, kind, role, n, seed, field=None, contacts=None, distractors=No
         write_dataset(kind, folder, n, seed=seed, params=params, quiet=True)
     # Named one by one: a folder made earlier for a larger n still holds the files past n.
     return [folder / f"{ts_id_for(kind, index)}.mrc" for index in range(n)]
+
+
+def dataset_folder(work, kind, role, field=None, contacts=None, distractors=None):
+    """Folder of the phantoms :func:`dataset` makes for these arguments."""
+    folder = work / kind / (role if field is None else f"{role}_{'x'.join(map(str, field))}")
+    if contacts is not None:
+        folder = folder.with_name(f"{folder.name}_c{contacts}")
+    if distractors is not None:
+        folder = folder.with_name(f"{folder.name}_d{distractors}")
+    return folder
 
 
 def sibling(tomogram, suffix):

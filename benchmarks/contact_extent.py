@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from bench_roi import dataset_folder, sibling
 from results_json import RESULTS, write_result
 
 from tomorois_surfora.engine.io import read_mrc
@@ -39,9 +40,10 @@ def roi_rows(prob_path, truth_path, description, extraction):
         best = int(np.argmax(iou[:, column[0]])) if column.size and len(predicted_ids) else None
         best_iou = float(iou[best, column[0]]) if best is not None else 0.0
         predicted = int(predicted_sizes[predicted_ids[best]]) if best is not None and best_iou > 0 else 0
+        true = int(true_sizes.get(roi["label"], 0))
         rows.append({"tomogram": description["tsId"], "label": roi["label"], "gap_nm": roi["gap_nm"],
-                     "true_voxels": int(true_sizes.get(roi["label"], 0)), "predicted_voxels": predicted,
-                     "volume_ratio": predicted / max(1, int(true_sizes.get(roi["label"], 0))), "iou": best_iou})
+                     "true_voxels": true, "predicted_voxels": predicted, "volume_ratio": predicted / max(1, true),
+                     "iou": best_iou})
     return rows
 
 
@@ -52,15 +54,13 @@ def main():
     args = parser.parse_args()
     result = json.loads((RESULTS / f"roi_accuracy_{args.name}.json").read_text())
     extraction = ExtractionParameters(threshold=result["threshold"], **result["extraction"])
-    test_folder = args.work / "contacts" / f"test_{'x'.join(map(str, result['field_voxels']))}"
-    if result.get("contacts_per_phantom") is not None:
-        test_folder = test_folder.with_name(f"{test_folder.name}_c{result['contacts_per_phantom']}")
+    test_folder = dataset_folder(args.work, "contacts", "test", result["field_voxels"], result["contacts_per_phantom"])
     maps = sorted((args.work / "contacts" / f"predicted_{args.name}").glob("*_prob.mrc"))
     rows = []
     for prob_path in maps:
         stem = prob_path.name[:-len("_prob.mrc")]
         description = json.loads((test_folder / f"{stem}.json").read_text())
-        rows += roi_rows(prob_path, test_folder / f"{stem}_rois.mrc", description, extraction)
+        rows += roi_rows(prob_path, sibling(test_folder / f"{stem}.mrc", "rois"), description, extraction)
     gaps = np.array([r["gap_nm"] for r in rows])
     ratios = np.array([r["volume_ratio"] for r in rows])
     ious = np.array([r["iou"] for r in rows])

@@ -1,11 +1,8 @@
 """The matrix-product dilated convolution equals PyTorch's convolution, forward and backward."""
 import pytest
 import torch
-from torch.nn import functional as F
 
-from tomorois_surfora.engine.roi.tap_conv import dilated_conv, dilated_conv_backward, tap_offsets
-
-CONV = {2: F.conv2d, 3: F.conv3d}
+from tomorois_surfora.engine.roi.tap_conv import CONV, dilated_conv, dilated_conv_backward, tap_offsets
 
 
 def test_tap_offsets_follow_the_kernels_weight_order():
