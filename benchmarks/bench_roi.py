@@ -33,6 +33,7 @@ from tomorois_surfora.engine.roi.metrics import combine_evaluations, describe_ov
 from tomorois_surfora.engine.roi.model_file import load_model
 from tomorois_surfora.engine.roi.predict import (TileParameters, choose_device, predict_file, probability_file_name,
                                                  use_all_cores)
+from tomorois_surfora.engine.roi.sections import channel_count
 from tomorois_surfora.engine.roi.train import TrainingParameters, train_files
 from tomorois_surfora.engine.synth import write_dataset
 from tomorois_surfora.engine.synth.dataset import PhantomParameters, ts_id_for
@@ -278,11 +279,11 @@ def throughput(args):
     cores = use_all_cores()
     d = TrainingParameters()
     rows = []
-    for dims, shape, channels in ((2, (256, 256), 2 * d.context + 1), (3, (48, 96, 96), 1)):
+    for dims, shape, channels in ((2, (256, 256), channel_count(d.context, d.far_context)), (3, (48, 96, 96), 1)):
         torch.manual_seed(0)
-        net = MSDNet(in_channels=channels, depth=d.depth, dims=dims).eval()
+        net = MSDNet(in_channels=channels, depth=d.depth, width=d.width, dims=dims).eval()
         x = torch.randn(1, channels, *shape)
-        row = {"dims": dims, "depth": d.depth, "input": list(shape)}
+        row = {"dims": dims, "depth": d.depth, "width": d.width, "input_channels": channels, "input": list(shape)}
         for name, forward in (("ours", net.forward), ("naive", net.forward_naive)):
             with torch.inference_mode():
                 forward(x)
@@ -290,7 +291,7 @@ def throughput(args):
             row[f"{name}_voxels_per_s"] = x[0, 0].numel() / best
         row["ratio"] = row["ours_voxels_per_s"] / row["naive_voxels_per_s"]
         rows.append(row)
-    print(f"\ninference throughput, MS-D depth {d.depth}, {cores} threads, torch {torch.__version__}")
+    print(f"\ninference throughput, MS-D depth {d.depth}, width {d.width}, {cores} threads, torch {torch.__version__}")
     print(f"{'dims':>5}{'input':>16}{'ours vox/s':>14}{'naive vox/s':>14}{'ours/naive':>12}")
     for r in rows:
         print(f"{r['dims']:>5}{'×'.join(map(str, r['input'])):>16}{r['ours_voxels_per_s']:>14.3g}"
@@ -323,8 +324,8 @@ def memory(args):
     d = TrainingParameters()
     torch.manual_seed(0)
     model_path = folder / "model.pt"
-    save_model(model_path, TrainedModel(MSDNet(in_channels=2 * d.context + 1, depth=d.depth, dims=2), 20.0,
-                                        d.context))
+    net = MSDNet(in_channels=channel_count(d.context, d.far_context), depth=d.depth, width=d.width, dims=2)
+    save_model(model_path, TrainedModel(net, 20.0, d.context, far_context=d.far_context))
     start = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-m", "tomorois_surfora.engine", "roi", "predict", str(tomogram),
                               "--model", str(model_path), "--out", str(folder / "out"), "--device", "cpu", "--quiet"],
@@ -340,11 +341,13 @@ def memory(args):
     anon_mib, file_mib = peaks["RssAnon"] / 1024, peaks["RssFile"] / 1024
     input_mib = np.prod(args.shape) * 4 / 2 ** 20
     print(f"\nroi predict on a {'×'.join(map(str, args.shape))} float32 tomogram at 10 Å ({input_mib:.0f} MiB; model "
-          f"grid 20 Å, MS-D depth {d.depth}), {seconds:.0f} s: peak resident memory {peak_mib:.0f} MiB, of which "
+          f"grid 20 Å, MS-D depth {d.depth}, width {d.width}, {net.config['in_channels']} input channels), {seconds:.0f} s: peak resident memory {peak_mib:.0f} MiB, of which "
           f"at most {anon_mib:.0f} MiB private (heap) and {file_mib:.0f} MiB mapped file pages (the memory-mapped "
           "input and output, which the kernel can drop)")
-    write_result("roi_memory.json", {"shape_zyx": list(args.shape), "input_MiB": input_mib, "peak_rss_MiB": peak_mib,
-                              "peak_rss_anon_MiB": anon_mib, "peak_rss_file_MiB": file_mib, "seconds": seconds})
+    write_result("roi_memory.json", {"shape_zyx": list(args.shape), "depth": d.depth, "width": d.width,
+                                     "input_channels": net.config["in_channels"], "input_MiB": input_mib,
+                                     "peak_rss_MiB": peak_mib, "peak_rss_anon_MiB": anon_mib,
+                                     "peak_rss_file_MiB": file_mib, "seconds": seconds})
     (folder / "out" / probability_file_name(tomogram)).unlink()
 
 

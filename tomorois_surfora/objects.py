@@ -13,12 +13,13 @@ class TomoRoisModel(EMObject):
     """
 
     def __init__(self, path=None, voxelSize=None, dims=None, depth=None, bestEpoch=None, validationDice=None,
-                 **kwargs):
+                 width=None, **kwargs):
         super().__init__(**kwargs)
         self._path = pwobj.String(path)
         self._voxelSize = pwobj.Float(voxelSize)
         self._dims = pwobj.Integer(dims)
         self._depth = pwobj.Integer(depth)
+        self._width = pwobj.Integer(width)
         self._bestEpoch = pwobj.Integer(bestEpoch)
         self._validationDice = pwobj.Float(validationDice)
 
@@ -37,6 +38,10 @@ class TomoRoisModel(EMObject):
     def getDepth(self):
         return self._depth.get()
 
+    def getWidth(self):
+        """Maps per layer; None for models registered before the width was recorded."""
+        return self._width.get()
+
     def getBestEpoch(self):
         return self._bestEpoch.get()
 
@@ -45,7 +50,8 @@ class TomoRoisModel(EMObject):
 
     def __str__(self):
         dice = self.getValidationDice()
-        return (f"TomoRoisModel ({self.getDims()}D MS-D, depth {self.getDepth()}, {self.getVoxelSize():g} Å grid, "
+        width = "" if self.getWidth() is None else f", width {self.getWidth()}"
+        return (f"TomoRoisModel ({self.getDims()}D MS-D, depth {self.getDepth()}{width}, {self.getVoxelSize():g} Å grid, "
                 f"validation Dice {'n/a' if dice is None else f'{dice:.3f}'})")
 
 

@@ -14,7 +14,7 @@ from tomorois_surfora.protocols import (ProtTomoRoisEvaluate, ProtTomoRoisExtrac
 from tomorois_surfora.tests.phantom_project import PhantomProjectTest
 
 SMALL = dict(sizeX=112, sizeY=112, sizeZ=48, samplingRate=20.0)
-TINY_TRAINING = dict(depth=6, epochs=2, stepsPerEpoch=3, patch=48, batchSize=2)
+TINY_TRAINING = dict(depth=6, width=1, epochs=2, stepsPerEpoch=3, patch=48, batchSize=2)
 
 
 class TestProtTomoRois(PhantomProjectTest):
@@ -26,13 +26,14 @@ class TestProtTomoRois(PhantomProjectTest):
                           **TINY_TRAINING)
         model = train.model
         self.assertTrue(os.path.isfile(model.getPath()))
-        self.assertEqual((model.getVoxelSize(), model.getDims(), model.getDepth()), (20.0, 2, 6))
+        self.assertEqual((model.getVoxelSize(), model.getDims(), model.getDepth(), model.getWidth()), (20.0, 2, 6, 1))
         self.assertIn("Trained 2 epochs", "\n".join(train.summary()))
         from tomorois_surfora.engine.roi.model_file import load_model
 
         saved = load_model(model.getPath())
         self.assertTrue(saved.training["items"] and len(saved.training["history"]) >= 1)
         self.assertEqual(saved.planes, ("xy", "xz", "yz"), "the x-y, x-z and y-z choice reaches the engine")
+        self.assertEqual(saved.net.config["width"], 1, "a width other than the default reaches the engine")
 
         predict = self._run(ProtTomoRoisPredict, inputModel=model, inputTomograms=self.phantoms.tomograms,
                             mirrored=True)

@@ -48,7 +48,8 @@ def test_training_writes_the_best_model_and_resumes_and_fine_tunes(phantoms, tmp
     model = load_model(tmp_path / "m" / "model.pt")
     assert model.voxel_size == 20.0
     assert model.context == TINY.context and model.net.config["depth"] == 8
-    assert model.net.config["in_channels"] == 2 * TINY.context + 1
+    assert model.net.config["in_channels"] == channel_count(TINY.context, TINY.far_context)
+    assert model.far_context == TINY.far_context and model.net.config["width"] == TINY.width
     assert model.training["parameters"]["depth"] == 8 and len(model.training["history"]) >= 1
 
     resumed = TrainingParameters(**{**TINY.__dict__, "epochs": 4})
