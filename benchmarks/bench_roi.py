@@ -341,7 +341,8 @@ def memory(args):
     anon_mib, file_mib = peaks["RssAnon"] / 1024, peaks["RssFile"] / 1024
     input_mib = np.prod(args.shape) * 4 / 2 ** 20
     print(f"\nroi predict on a {'×'.join(map(str, args.shape))} float32 tomogram at 10 Å ({input_mib:.0f} MiB; model "
-          f"grid 20 Å, MS-D depth {d.depth}, width {d.width}, {net.config['in_channels']} input channels), {seconds:.0f} s: peak resident memory {peak_mib:.0f} MiB, of which "
+          f"grid 20 Å, MS-D depth {d.depth}, width {d.width}, {net.config['in_channels']} input channels), "
+          f"{seconds:.0f} s: peak resident memory {peak_mib:.0f} MiB, of which "
           f"at most {anon_mib:.0f} MiB private (heap) and {file_mib:.0f} MiB mapped file pages (the memory-mapped "
           "input and output, which the kernel can drop)")
     write_result("roi_memory.json", {"shape_zyx": list(args.shape), "depth": d.depth, "width": d.width,

@@ -121,8 +121,7 @@ def z_band_table(rows, gaps):
                        for group in (present & (gaps < 20), present & (gaps >= 20)))
         table.append({"z_nm": [lo, hi], "true_voxels": int(t), "dice": float(2 * both / (t + q)),
                       "share_of_wrong_voxels": float(wrong[:, band].sum() / wrong.sum()),
-                      "median_volume_ratio_gap_under_20": float(close),
-                      "median_volume_ratio_gap_20_or_more": float(wide)})
+                      "median_volume_ratio_gap_under_20": close, "median_volume_ratio_gap_20_or_more": wide})
         row = table[-1]
         print(f"{f'{lo:g}–{hi:g}' if hi < 1e9 else f'{lo:g}+':>17}{int(t):>13}{row['dice']:>7.2f}"
               f"{row['share_of_wrong_voxels']:>16.2f}{close:>14.2f}{wide:>15.2f}")

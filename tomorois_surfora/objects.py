@@ -51,7 +51,8 @@ class TomoRoisModel(EMObject):
     def __str__(self):
         dice = self.getValidationDice()
         width = "" if self.getWidth() is None else f", width {self.getWidth()}"
-        return (f"TomoRoisModel ({self.getDims()}D MS-D, depth {self.getDepth()}{width}, {self.getVoxelSize():g} Å grid, "
+        return (f"TomoRoisModel ({self.getDims()}D MS-D, depth {self.getDepth()}{width}, "
+                f"{self.getVoxelSize():g} Å grid, "
                 f"validation Dice {'n/a' if dice is None else f'{dice:.3f}'})")
 
 
