@@ -17,6 +17,7 @@ on the first --calibrate training tomograms (3), never on the test set. Calibrat
 every core.
 """
 import argparse
+import dataclasses
 import json
 import resource
 import subprocess
@@ -33,8 +34,7 @@ from tomorois_surfora.engine.roi.metrics import combine_evaluations, describe_ov
 from tomorois_surfora.engine.roi.model_file import load_model
 from tomorois_surfora.engine.roi.predict import (TileParameters, choose_device, predict_file, probability_file_name,
                                                  use_all_cores)
-from tomorois_surfora.engine.roi.sections import channel_count
-from tomorois_surfora.engine.roi.train import TrainingParameters, train_files
+from tomorois_surfora.engine.roi.train import TrainingParameters, new_model, train_files
 from tomorois_surfora.engine.synth import write_dataset
 from tomorois_surfora.engine.synth.dataset import PhantomParameters, ts_id_for
 from tomorois_surfora.engine.synth.layout import ContactSceneSpec
@@ -274,14 +274,13 @@ def penalty(args):
 def throughput(args):
     import torch
 
-    from tomorois_surfora.engine.roi.msd import MSDNet
-
     cores = use_all_cores()
     d = TrainingParameters()
     rows = []
-    for dims, shape, channels in ((2, (256, 256), channel_count(d.context, d.far_context)), (3, (48, 96, 96), 1)):
+    for dims, shape in ((2, (256, 256)), (3, (48, 96, 96))):
         torch.manual_seed(0)
-        net = MSDNet(in_channels=channels, depth=d.depth, width=d.width, dims=dims).eval()
+        net = new_model(dataclasses.replace(d, dims=dims), 20.0).net.eval()
+        channels = net.config["in_channels"]
         x = torch.randn(1, channels, *shape)
         row = {"dims": dims, "depth": d.depth, "width": d.width, "input_channels": channels, "input": list(shape)}
         for name, forward in (("ours", net.forward), ("naive", net.forward_naive)):
@@ -310,8 +309,7 @@ def memory(args):
     import torch
 
     from tomorois_surfora.engine.io import new_mrc_memmap
-    from tomorois_surfora.engine.roi.model_file import TrainedModel, save_model
-    from tomorois_surfora.engine.roi.msd import MSDNet
+    from tomorois_surfora.engine.roi.model_file import save_model
 
     folder = args.work / "memory"
     folder.mkdir(parents=True, exist_ok=True)
@@ -324,8 +322,9 @@ def memory(args):
     d = TrainingParameters()
     torch.manual_seed(0)
     model_path = folder / "model.pt"
-    net = MSDNet(in_channels=channel_count(d.context, d.far_context), depth=d.depth, width=d.width, dims=2)
-    save_model(model_path, TrainedModel(net, 20.0, d.context, far_context=d.far_context))
+    model = new_model(d, 20.0)
+    net = model.net
+    save_model(model_path, model)
     start = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-m", "tomorois_surfora.engine", "roi", "predict", str(tomogram),
                               "--model", str(model_path), "--out", str(folder / "out"), "--device", "cpu", "--quiet"],

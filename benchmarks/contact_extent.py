@@ -50,6 +50,7 @@ def roi_rows(prob_path, truth_path, description, extraction):
     iou, predicted_ids, true_ids = pairwise_iou(labels, truth)
     true_sizes = dict(zip(*np.unique(truth[truth > 0], return_counts=True)))
     predicted_sizes = dict(zip(*np.unique(labels[labels > 0], return_counts=True)))
+    voxel_nm = voxel_size / 10.0
     rows = []
     for roi in description["rois"]:
         column = np.flatnonzero(true_ids == roi["label"])
@@ -58,7 +59,6 @@ def roi_rows(prob_path, truth_path, description, extraction):
         predicted = int(predicted_sizes[predicted_ids[best]]) if best is not None and best_iou > 0 else 0
         true = int(true_sizes.get(roi["label"], 0))
         predicted_mask = labels == predicted_ids[best] if predicted else np.zeros(labels.shape, bool)
-        voxel_nm = voxel_size / 10.0
         rows.append({"tomogram": description["tsId"], "label": roi["label"], "gap_nm": roi["gap_nm"],
                      "true_voxels": true, "predicted_voxels": predicted, "volume_ratio": predicted / max(1, true),
                      "iou": best_iou,

@@ -134,12 +134,31 @@ def split_rows(rows, fraction, gap=4):
 
 
 def _build_model(params, init_model, voxel_size, device):
-    from .msd import MSDNet
-
     if init_model is not None:
         model = load_model(init_model, device)
         model.training = {"fine_tuned_from": str(init_model), "previous": model.training}
         return model
+    return new_model(params, voxel_size, device)
+
+
+def new_model(params, voxel_size, device="cpu"):
+    """A randomly initialised model with the architecture ``params`` describe.
+
+    Parameters
+    ----------
+    params : TrainingParameters
+        Its dims, depth, width, max_dilation, context, far_context and planes are used.
+    voxel_size : float
+        Voxel size (Å) of the grid the model works on.
+    device : str
+        Where the network's weights live.
+
+    Returns
+    -------
+    TrainedModel
+    """
+    from .msd import MSDNet
+
     flat = params.dims == 2
     net = MSDNet(in_channels=channel_count(params.context, params.far_context) if flat else 1, out_channels=1,
                  depth=params.depth, width=params.width, dims=params.dims, max_dilation=params.max_dilation)
