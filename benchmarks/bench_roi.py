@@ -180,7 +180,7 @@ def accuracy(args):
     if args.model is None:
         shape = {"dims": args.dims, "depth": args.depth, "width": args.width, "context": args.context,
                  "far_context": args.far_context, "planes": args.planes, "lr_schedule": args.lr_schedule,
-                 "patch": args.patch, "batch_size": args.batch_size, "seed": 0}
+                 "patch": args.patch, "batch_size": args.batch_size, "dice_weight": args.dice_weight, "seed": 0}
         params = (TrainingParameters(epochs=args.epochs, **shape) if args.epochs else
                   TrainingParameters(epochs=100000, time_limit_min=args.minutes, **shape))
         model_dir = work / args.kind / f"model_{name}"
@@ -212,7 +212,8 @@ def accuracy(args):
               "model": {"dims": model.dims, "depth": model.net.config["depth"], "width": model.net.config["width"],
                         "context": model.context, "far_context": model.far_context, "planes": list(model.planes),
                         "mirrored_prediction": bool(args.mirrored),
-                        "lr_schedule": model.training.get("parameters", {}).get("lr_schedule", "constant")},
+                        "lr_schedule": model.training.get("parameters", {}).get("lr_schedule", "constant"),
+                        "dice_weight": model.training.get("parameters", {}).get("dice_weight", 0.0)},
               "minutes_limit": args.minutes, "training": summary, "threshold": threshold,
               "extraction": {"split": extraction.split, "min_volume_nm3": extraction.min_volume_nm3,
                              "closing_nm": extraction.closing_nm, "min_confidence": extraction.min_confidence},
@@ -402,6 +403,8 @@ def main():
                         help="accuracy: average the network over mirrored copies when predicting")
     parser.add_argument("--lr-schedule", choices=("cosine", "constant"), default=TrainingParameters().lr_schedule,
                         help="accuracy: learning-rate schedule of the training")
+    parser.add_argument("--dice-weight", type=float, default=TrainingParameters().dice_weight,
+                        help="accuracy: weight of a soft Dice term in the training loss (default %(default)s)")
     parser.add_argument("--contacts", type=int, help="accuracy: contact sites asked for per phantom "
                                                      "(default: the generator's)")
     parser.add_argument("--train-field", type=int, nargs=3, metavar=("Z", "Y", "X"),

@@ -74,6 +74,10 @@ class ProtTomoRoisTrain(EMProtocol):
                       help="cosine: anneal the rate to 2% of its start over the epochs or the time limit, "
                            "whichever ends first; constant: keep it.")
         form.addParam("penaltyWeight", params.FloatParam, default=d.penalty_weight, label="Penalty weight")
+        form.addParam("diceWeight", params.FloatParam, default=d.dice_weight, label="Dice weight",
+                      expertLevel=params.LEVEL_ADVANCED,
+                      help="Weight of a soft Dice term added to the cross-entropy (0: cross-entropy only). It "
+                           "sharpens the ROI boundaries, so the result depends less on the extraction threshold.")
         form.addParam("timeLimit", params.FloatParam, default=0.0, label="Time limit (min)",
                       help="Stop after this many minutes (0: no limit).")
         form.addParam("seed", params.IntParam, default=d.seed, label="Random seed", expertLevel=params.LEVEL_ADVANCED)
@@ -102,7 +106,7 @@ class ProtTomoRoisTrain(EMProtocol):
             "--far-context", p.far_context, "--planes", p.planes, "--patch", p.patch,
             "--batch-size", p.batch_size, "--epochs", p.epochs, "--steps-per-epoch", p.steps_per_epoch,
             "--lr", p.learning_rate, "--lr-schedule", p.lr_schedule, "--penalty-weight", p.penalty_weight,
-            "--seed", p.seed,
+            "--dice-weight", p.dice_weight, "--seed", p.seed,
             ["--time-limit", p.time_limit_min] if p.time_limit_min else None,
             "--threads", self.numberOfThreads.get(), "--device", "auto")
         self.runJob(program, f"{lead} {args}")
@@ -132,7 +136,7 @@ class ProtTomoRoisTrain(EMProtocol):
             voxel_size=self.modelVoxelSize.get() or None, patch=self.patch.get(), batch_size=self.batchSize.get(),
             epochs=self.epochs.get(), steps_per_epoch=self.stepsPerEpoch.get(), learning_rate=self.learningRate.get(),
             lr_schedule=LR_SCHEDULES[self.lrSchedule.get()], penalty_weight=self.penaltyWeight.get(),
-            time_limit_min=self.timeLimit.get() or None, seed=self.seed.get())
+            dice_weight=self.diceWeight.get(), time_limit_min=self.timeLimit.get() or None, seed=self.seed.get())
 
     def _validate(self):
         errors = self._parameters().problems()

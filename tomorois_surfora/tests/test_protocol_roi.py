@@ -14,7 +14,7 @@ from tomorois_surfora.protocols import (ProtTomoRoisEvaluate, ProtTomoRoisExtrac
 from tomorois_surfora.tests.phantom_project import PhantomProjectTest
 
 SMALL = dict(sizeX=112, sizeY=112, sizeZ=48, samplingRate=20.0)
-TINY_TRAINING = dict(depth=6, width=1, epochs=2, stepsPerEpoch=3, patch=48, batchSize=2)
+TINY_TRAINING = dict(depth=6, width=1, epochs=2, stepsPerEpoch=3, patch=48, batchSize=2, diceWeight=0.5)
 
 
 class TestProtTomoRois(PhantomProjectTest):
@@ -34,6 +34,7 @@ class TestProtTomoRois(PhantomProjectTest):
         self.assertTrue(saved.training["items"] and len(saved.training["history"]) >= 1)
         self.assertEqual(saved.planes, ("xy", "xz", "yz"), "the x-y, x-z and y-z choice reaches the engine")
         self.assertEqual(saved.net.config["width"], 1, "a width other than the default reaches the engine")
+        self.assertEqual(saved.training["parameters"]["dice_weight"], 0.5, "so does the Dice weight")
 
         predict = self._run(ProtTomoRoisPredict, inputModel=model, inputTomograms=self.phantoms.tomograms,
                             mirrored=True)

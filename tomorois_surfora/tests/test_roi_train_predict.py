@@ -15,12 +15,13 @@ from tomorois_surfora.engine.roi.patches import PatchSampler
 from tomorois_surfora.engine.roi.predict import TileParameters, blend_window, predict_array, predict_file, tile_layout
 from tomorois_surfora.engine.roi.resample import resample_into, resample_volume
 from tomorois_surfora.engine.roi.sections import SectionChannels, channel_count, section_offsets
-from tomorois_surfora.engine.roi.train import TrainingParameters, learning_rate_at, split_rows, train_files
+from tomorois_surfora.engine.roi.train import (TrainingParameters, learning_rate_at, soft_dice_loss, split_rows,
+                                               train_files)
 from tomorois_surfora.engine.synth import PhantomParameters, write_dataset
 
-# Unit class weights: a zero-initialised last layer then starts at a loss of exactly ln 2.
+# Unit class weights and cross-entropy alone: a zero-initialised last layer then starts at a loss of exactly ln 2.
 TINY = TrainingParameters(depth=8, epochs=2, steps_per_epoch=3, patch=48, batch_size=2, validation_patches=3,
-                          positive_weight=1.0)
+                          positive_weight=1.0, dice_weight=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +125,26 @@ def test_training_history_records_the_annealed_rate(phantoms, tmp_path):
     rates = [float(row["learning_rate"]) for row in _history(tmp_path / "m")]
     assert len(rates) == 3 and rates[0] > rates[1] > rates[2] > 0
     assert rates[-1] == pytest.approx(learning_rate_at(TINY, (2 + 2 / 3) / 3)), "the rate of each epoch's last step"
+
+
+def test_soft_dice_loss_is_one_minus_the_pooled_dice_and_trains_with_cross_entropy(phantoms, tmp_path):
+    target = torch.zeros(2, 1, 4, 4)
+    target[0, 0, :2] = 1.0                                     # 8 ROI voxels in the batch
+    certain = torch.where(target > 0, 50.0, -50.0)               # sigmoid: 1 on the ROI, 0 elsewhere
+    assert float(soft_dice_loss(certain, target)) == pytest.approx(0.0, abs=1e-6)
+    half = torch.zeros_like(target)                            # 0.5 everywhere: overlap 4, mass 16 + 8
+    assert float(soft_dice_loss(half, target, smooth=0.0)) == pytest.approx(1 - 8 / 24)
+    empty = torch.zeros_like(target)
+    assert float(soft_dice_loss(torch.full_like(target, -50.0), empty)) == pytest.approx(0.0, abs=1e-6)
+
+    tomograms, masks, _ = phantoms
+    with_dice = TrainingParameters(**{**TINY.__dict__, "dice_weight": 1.0})
+    summary = train_files(tomograms, masks, with_dice, tmp_path / "m", quiet=True)
+    model = load_model(summary["model"])
+    assert model.training["parameters"]["dice_weight"] == 1.0
+    # Cross-entropy starts at ln 2 and the Dice term below 1; a trained model must beat their sum.
+    assert summary["best_val_loss"] < math.log(2) + 1.0
+    assert any("Dice weight" in p for p in TrainingParameters(dice_weight=-1).problems())
 
 
 def test_far_slabs_double_in_distance_and_width_and_cover_z_without_gaps():

@@ -52,6 +52,9 @@ def add_model_commands(stages, positive_float, positive_int):
                             "ends first; constant: keep it (default %(default)s)")
     train.add_argument("--penalty-weight", type=float, default=d.penalty_weight,
                        help="extra loss weight on penalty voxels (default %(default)s)")
+    train.add_argument("--dice-weight", type=float, default=d.dice_weight,
+                       help="weight of a soft Dice term added to the cross-entropy, 0 for none "
+                            "(default %(default)s)")
     train.add_argument("--validation-fraction", type=float, default=d.validation_fraction,
                        help="fraction of rows (y) held out for validation (default %(default)s)")
     train.add_argument("--time-limit", type=positive_float, metavar="MIN", help="stop after this many minutes")
@@ -102,6 +105,7 @@ def run_train(args):
         far_context=args.far_context, planes=args.planes, voxel_size=args.model_voxel_size,
         patch=args.patch, batch_size=args.batch_size, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
         learning_rate=args.lr, lr_schedule=args.lr_schedule, penalty_weight=args.penalty_weight,
+        dice_weight=args.dice_weight,
         validation_fraction=args.validation_fraction,
         time_limit_min=args.time_limit, seed=args.seed)
     use_all_cores(args.threads)
