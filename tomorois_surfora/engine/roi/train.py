@@ -4,10 +4,10 @@ The loss is binary cross-entropy on random patches. ROIs are a few percent of a 
 ``positive_weight`` (by default √(background/ROI voxels), capped at 20); voxels of an optional penalty mask
 (patterns the user flagged as false positives) weigh ``1 + penalty_weight``, which pushes the network's
 confidence there down. With ``dice_weight`` > 0 a soft Dice term over each batch is added, which rewards
-overlap with the ROIs directly rather than voxel by voxel. The last ``validation_fraction`` of every tomogram's rows (y) is held out for
-validation (objects spread evenly in x–y, while z often has empty margins); the model with the lowest
-validation loss is kept. The learning rate anneals (cosine) over the epochs or the time limit. Every epoch
-writes a checkpoint, from which training resumes.
+overlap with the ROIs directly rather than voxel by voxel. The last ``validation_fraction`` of every
+tomogram's rows (y) is held out for validation (objects spread evenly in x–y, while z often has empty
+margins); the model with the lowest validation loss is kept. The learning rate anneals (cosine) over the
+epochs or the time limit. Every epoch writes a checkpoint, from which training resumes.
 """
 import csv
 import math
