@@ -180,7 +180,8 @@ def accuracy(args):
     if args.model is None:
         shape = {"dims": args.dims, "depth": args.depth, "width": args.width, "context": args.context,
                  "far_context": args.far_context, "planes": args.planes, "lr_schedule": args.lr_schedule,
-                 "patch": args.patch, "batch_size": args.batch_size, "dice_weight": args.dice_weight, "seed": 0}
+                 "patch": args.patch, "batch_size": args.batch_size, "dice_weight": args.dice_weight,
+                 "voxel_size": args.grid, "seed": 0}
         params = (TrainingParameters(epochs=args.epochs, **shape) if args.epochs else
                   TrainingParameters(epochs=100000, time_limit_min=args.minutes, **shape))
         model_dir = work / args.kind / f"model_{name}"
@@ -209,7 +210,8 @@ def accuracy(args):
               "training_set": {"field_voxels": list(read_mrc(train[0])[0].shape),
                                "contacts_per_phantom": train_contacts,
                                "distractors_per_kind": args.train_distractors}, "device": device,
-              "model": {"dims": model.dims, "depth": model.net.config["depth"], "width": model.net.config["width"],
+              "model": {"grid_angstrom": model.voxel_size, "dims": model.dims, "depth": model.net.config["depth"],
+                        "width": model.net.config["width"],
                         "context": model.context, "far_context": model.far_context, "planes": list(model.planes),
                         "mirrored_prediction": bool(args.mirrored),
                         "lr_schedule": model.training.get("parameters", {}).get("lr_schedule", "constant"),
@@ -405,6 +407,9 @@ def main():
                         help="accuracy: learning-rate schedule of the training")
     parser.add_argument("--dice-weight", type=float, default=TrainingParameters().dice_weight,
                         help="accuracy: weight of a soft Dice term in the training loss (default %(default)s)")
+    parser.add_argument("--grid", type=float, default=TrainingParameters().voxel_size, metavar="ANGSTROM",
+                        help="accuracy: the model grid's voxel size (default: the training tomograms' voxel size, "
+                             f"but at least {TrainingParameters().min_voxel_size:g} Å)")
     parser.add_argument("--contacts", type=int, help="accuracy: contact sites asked for per phantom "
                                                      "(default: the generator's)")
     parser.add_argument("--train-field", type=int, nargs=3, metavar=("Z", "Y", "X"),

@@ -85,7 +85,8 @@ def _add_demo(subparsers):
     demo = subparsers.add_parser("demo", help="run the main job on the embedded synthetic data",
                                  description="Generate the embedded synthetic datasets (contact sites and "
                                              "invaginations) and run every available stage on them: TomoROIS "
-                                             "trains on all tomograms but the last of each dataset, then "
+                                             "fine-tunes the shipped starting model on all tomograms but the "
+                                             "last of each dataset, then "
                                              "predicts, extracts and scores the ROIs of the last one.")
     demo.add_argument("--out", type=Path, default=Path("tomorois_demo"),
                       help="output folder (default ./%(default)s)")
@@ -93,6 +94,8 @@ def _add_demo(subparsers):
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.add_argument("--train-minutes", type=float, default=1.0, metavar="MIN",
                       help="TomoROIS training time per dataset; 0 skips TomoROIS (default %(default)s)")
+    demo.add_argument("--from-scratch", action="store_true",
+                      help="train new TomoROIS models instead of fine-tuning the shipped starting models")
     demo.add_argument("--quiet", action="store_true", help="no progress output")
     demo.set_defaults(handler=_run_demo)
 
@@ -100,7 +103,8 @@ def _add_demo(subparsers):
 def _run_demo(args):
     from .demo import run_demo
 
-    run_demo(args.out, n=args.n, seed=args.seed, quiet=args.quiet, train_minutes=args.train_minutes)
+    run_demo(args.out, n=args.n, seed=args.seed, quiet=args.quiet, train_minutes=args.train_minutes,
+             from_scratch=args.from_scratch)
     return 0
 
 

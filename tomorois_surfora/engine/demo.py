@@ -1,16 +1,30 @@
 """The main job on the embedded synthetic data. It grows as stages land: today it generates both phantom
-datasets (contact sites and invaginations), then, for each, trains a TomoROIS model on all tomograms but
-the last, predicts and extracts the ROIs of the last one and scores them against its ground truth; then
-SurfORA measures the membranes of the first contact phantom's true ROIs (see demo_surface.py)."""
+datasets (contact sites and invaginations), then, for each, fine-tunes the shipped starting model (or, with
+``from_scratch``, trains a new one) on all tomograms but the last, predicts and extracts the ROIs of the
+last one and scores them against its ground truth; then SurfORA measures the membranes of the first
+contact phantom's true ROIs (see demo_surface.py).
+
+The starting models in ``demo_models/`` were trained for 25 CPU minutes on phantoms of other seeds by
+``scripts/make_demo_models.sh`` (see ``demo_models/PROVENANCE.md``): a minute of training from scratch
+shows the workflow but finds few ROIs, and a minute of fine-tuning shows the iterative workflow the
+seed paper recommends, with results worth looking at."""
 import json
 from pathlib import Path
 
 from .synth import PhantomParameters, write_dataset
 
 KINDS = ("contacts", "invaginations")
+DEMO_MODELS = Path(__file__).resolve().parent / "demo_models"
+FINE_TUNING_RATE_FRACTION = 0.1  # of the default learning rate: a short fine-tuning must not undo the start
 
 
-def run_demo(out_dir, n=2, seed=0, quiet=False, train_minutes=1.0):
+def starting_model(kind):
+    """The shipped starting model for phantoms of ``kind`` (a path), or None if it is not installed."""
+    path = DEMO_MODELS / f"{kind}.pt"
+    return path if path.is_file() else None
+
+
+def run_demo(out_dir, n=2, seed=0, quiet=False, train_minutes=1.0, from_scratch=False):
     """Write ``n`` phantoms of each kind under ``out_dir``, run TomoROIS on them and print a summary.
 
     Parameters
@@ -19,7 +33,9 @@ def run_demo(out_dir, n=2, seed=0, quiet=False, train_minutes=1.0):
         Tomograms per kind; with 2 or more, the last one is held out for prediction and scoring.
     train_minutes : float
         Training time per kind (0 skips TomoROIS). A minute shows the workflow; the README's benchmark
-        trains for 15–25 minutes.
+        trains for 25 minutes.
+    from_scratch : bool
+        Train new models instead of fine-tuning the shipped starting models.
 
     Returns
     -------
@@ -43,7 +59,9 @@ def run_demo(out_dir, n=2, seed=0, quiet=False, train_minutes=1.0):
           "<tsId>.json.")
     if n >= 2 and train_minutes > 0:
         for kind in KINDS:
-            results[kind]["metrics"] = _roi_stage(out_dir / kind, results[kind]["manifest"], train_minutes, quiet)
+            start = None if from_scratch else starting_model(kind)
+            results[kind]["metrics"] = _roi_stage(out_dir / kind, results[kind]["manifest"], train_minutes, quiet,
+                                                  start)
         _print_roi_table(results, train_minutes)
     from .demo_surface import print_surface_table, surface_stage
 
@@ -54,8 +72,9 @@ def run_demo(out_dir, n=2, seed=0, quiet=False, train_minutes=1.0):
     return results
 
 
-def _roi_stage(folder, manifest, train_minutes, quiet):
-    """Train on all items but the last, then predict, extract and evaluate the last one."""
+def _roi_stage(folder, manifest, train_minutes, quiet, start=None):
+    """Train on all items but the last (fine-tuning ``start`` if given), then predict, extract and evaluate
+    the last one."""
     from .io import read_mrc, write_csv, write_mrc
     from .roi.commands import flat_rows
     from .roi.extract import extract_rois
@@ -68,9 +87,12 @@ def _roi_stage(folder, manifest, train_minutes, quiet):
     items = manifest["items"]
     train_items, test = items[:-1], items[-1]
     path = lambda item, suffix="": folder / f"{item['tsId']}{suffix}.mrc"  # noqa: E731 (write_phantom's names)
-    summary = train_files([path(i) for i in train_items], [path(i, "_rois") for i in train_items],
-                          TrainingParameters(epochs=1000, time_limit_min=train_minutes), folder / "model",
-                          penalties=[path(i, "_decoys") for i in train_items], quiet=quiet)
+    params = TrainingParameters(epochs=1000, time_limit_min=train_minutes)
+    if start is not None:
+        params.learning_rate *= FINE_TUNING_RATE_FRACTION
+    summary = train_files([path(i) for i in train_items], [path(i, "_rois") for i in train_items], params,
+                          folder / "model", penalties=[path(i, "_decoys") for i in train_items], init_model=start,
+                          quiet=quiet)
     model = load_model(summary["model"])
     probability_file = folder / "model" / f"{test['tsId']}_prob.mrc"
     predict_file(model, path(test), probability_file, quiet=quiet)
@@ -87,10 +109,13 @@ def _roi_stage(folder, manifest, train_minutes, quiet):
 
 def _print_roi_table(results, train_minutes):
     fmt = lambda v: "n/a" if v is None else f"{v:.2f}"  # noqa: E731
-    print(f"\nTomoROIS after {train_minutes:g} min of training per kind (held-out tomogram; the README's "
-          "benchmark trains longer):")
-    print(f"{'dataset':<15}{'epochs':>7}{'predicted':>10}{'true':>6}{'TP':>4}{'FP':>4}{'FN':>4}{'Dice':>6}")
+    print(f"\nTomoROIS after {train_minutes:g} min of training per kind (held-out tomogram; 'start': 'shipped' "
+          "fine-tunes demo_models/<kind>.pt, trained 25 min on other phantoms, 'scratch' starts from random "
+          "weights; the README's benchmark trains longer):")
+    print(f"{'dataset':<15}{'start':>8}{'epochs':>7}{'predicted':>10}{'true':>6}{'TP':>4}{'FP':>4}{'FN':>4}"
+          f"{'Dice':>6}")
     for kind, result in results.items():
         m = result["metrics"]
-        print(f"{kind:<15}{m['training']['epochs']:>7}{m['predicted']:>10}{m['true']:>6}{m['tp']:>4}{m['fp']:>4}"
-              f"{m['fn']:>4}{fmt(m['dice']):>6}")
+        start = "shipped" if m["training"].get("fine_tuned_from") else "scratch"
+        print(f"{kind:<15}{start:>8}{m['training']['epochs']:>7}{m['predicted']:>10}{m['true']:>6}{m['tp']:>4}"
+              f"{m['fp']:>4}{m['fn']:>4}{fmt(m['dice']):>6}")

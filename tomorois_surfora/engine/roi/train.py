@@ -324,7 +324,8 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
             break
     return {"epochs": state["epoch"], "best_epoch": state["best_epoch"], "best_val_loss": state["best_loss"],
             "best_val_dice": state["best_dice"], "seconds": round(state["seconds"], 1),
-            "device": str(device), "model": str(out_dir / MODEL_FILE)}
+            "device": str(device), "model": str(out_dir / MODEL_FILE),
+            "fine_tuned_from": model.training.get("fine_tuned_from")}
 
 
 def _fmt(value):

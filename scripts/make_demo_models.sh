@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Re-make the demo's starting models in tomorois_surfora/engine/demo_models/ (about 1.5 h on a 2-core CPU).
+# Each is the model of a README accuracy benchmark: trained for 25 minutes from scratch on phantoms of seeds
+# 1000+ (the demo's own phantoms use seed 0), then scored on held-out phantoms of seeds 2000+. The scores go
+# to benchmarks/results/roi_accuracy_<name>.json. Run scripts/install.sh first.
+#   bash scripts/make_demo_models.sh [WORK_FOLDER]     (default: ./bench_roi_work)
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+WORK="${1:-bench_roi_work}"
+DEST=tomorois_surfora/engine/demo_models
+BENCH=(.venv/bin/python benchmarks/bench_roi.py accuracy --work "$WORK" --minutes 25)
+
+"${BENCH[@]}" --kind contacts --train 10 --test 10 --field 128 512 512 --contacts 6 --with-penalty \
+  --depth 50 --width 2 --far-context 3 --dice-weight 1 --name contacts_c6_d50_w2_far3_dice1
+cp "$WORK/contacts/model_contacts_c6_d50_w2_far3_dice1/model.pt" "$DEST/contacts.pt"
+
+"${BENCH[@]}" --kind invaginations --train 5 --test 10 --depth 30 --width 2 --far-context 3 --dice-weight 1 \
+  --planes xy,xz,yz --name invaginations_d30_w2_far3_dice1_planes
+cp "$WORK/invaginations/model_invaginations_d30_w2_far3_dice1_planes/model.pt" "$DEST/invaginations.pt"
+echo "[demo models] wrote $DEST/contacts.pt and $DEST/invaginations.pt"

@@ -1,0 +1,26 @@
+"""The demo's shipped starting models: installed, loadable, and trained as demo_models/PROVENANCE.md says."""
+from pathlib import Path
+
+import pytest
+
+from tomorois_surfora.engine.demo import KINDS, starting_model
+from tomorois_surfora.engine.roi.model_file import load_model
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_shipped_starting_model_loads_with_its_training_record(kind):
+    path = starting_model(kind)
+    assert path is not None, f"demo_models/{kind}.pt is missing: run scripts/make_demo_models.sh"
+    model = load_model(path)
+    assert model.voxel_size == 20.0 and model.dims == 2
+    training = model.training
+    assert training.get("fine_tuned_from") is None, "trained from scratch, not fine-tuned"
+    parameters = training["parameters"]
+    assert parameters["time_limit_min"] == 25.0
+    assert (parameters["depth"], parameters["width"], parameters["planes"]) == {
+        "contacts": (50, 2, "xy"), "invaginations": (30, 2, "xy,xz,yz")}[kind]
+    assert (parameters["far_context"], parameters["dice_weight"]) == (3, 1.0)
+    # the saved model is the best epoch's, so its history ends there
+    assert 1 <= training["best_epoch"] == len(training["history"])
+    assert len(training["items"]) == {"contacts": 10, "invaginations": 5}[kind]
+    assert all(Path(name).name.startswith(kind) for name in training["items"])
