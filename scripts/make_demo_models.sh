@@ -12,10 +12,10 @@ DEST=tomorois_surfora/engine/demo_models
 BENCH=(.venv/bin/python benchmarks/bench_roi.py accuracy --work "$WORK" --minutes 25)
 
 "${BENCH[@]}" --kind contacts --train 10 --test 10 --field 128 512 512 --contacts 6 --with-penalty \
-  --depth 50 --width 2 --far-context 3 --dice-weight 1 --name contacts_c6_d50_w2_far3_dice1
-cp "$WORK/contacts/model_contacts_c6_d50_w2_far3_dice1/model.pt" "$DEST/contacts.pt"
+  --depth 50 --width 2 --context 4 --far-context 3 --dice-weight 1 --name contacts_c6_d50_w2_z4_far3_dice1
+cp "$WORK/contacts/model_contacts_c6_d50_w2_z4_far3_dice1/model.pt" "$DEST/contacts.pt"
 
-"${BENCH[@]}" --kind invaginations --train 5 --test 10 --depth 30 --width 2 --far-context 3 --dice-weight 1 \
+"${BENCH[@]}" --kind invaginations --train 5 --test 10 --depth 30 --width 2 --context 2 --far-context 3 --dice-weight 1 \
   --planes xy,xz,yz --name invaginations_d30_w2_far3_dice1_planes
 cp "$WORK/invaginations/model_invaginations_d30_w2_far3_dice1_planes/model.pt" "$DEST/invaginations.pt"
 echo "[demo models] wrote $DEST/contacts.pt and $DEST/invaginations.pt"

@@ -17,8 +17,8 @@ def test_shipped_starting_model_loads_with_its_training_record(kind):
     assert training.get("fine_tuned_from") is None, "trained from scratch, not fine-tuned"
     parameters = training["parameters"]
     assert parameters["time_limit_min"] == 25.0
-    assert (parameters["depth"], parameters["width"], parameters["planes"]) == {
-        "contacts": (50, 2, "xy"), "invaginations": (30, 2, "xy,xz,yz")}[kind]
+    assert (parameters["depth"], parameters["width"], parameters["context"], parameters["planes"]) == {
+        "contacts": (50, 2, 4, "xy"), "invaginations": (30, 2, 2, "xy,xz,yz")}[kind]
     assert (parameters["far_context"], parameters["dice_weight"]) == (3, 1.0)
     # the saved model is the best epoch's, so its history ends there
     assert 1 <= training["best_epoch"] == len(training["history"])

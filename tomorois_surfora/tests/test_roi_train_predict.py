@@ -174,7 +174,8 @@ def test_models_with_far_slabs_train_save_as_version_2_and_predict(phantoms, tmp
     params = TrainingParameters(**{**TINY.__dict__, "epochs": 1, "far_context": 2})
     summary = train_files(tomograms, masks, params, tmp_path / "m", quiet=True)
     model = load_model(summary["model"])
-    assert model.far_context == 2 and model.net.config["in_channels"] == channel_count(TINY.context, 2) == 9
+    assert model.far_context == 2
+    assert model.net.config["in_channels"] == channel_count(TINY.context, 2) == 2 * TINY.context + 5
     assert torch.load(summary["model"], weights_only=True)["version"] == 2, "older readers must refuse it"
     predict_file(model, tomograms[0], tmp_path / "p.mrc", quiet=True)
     probability, _ = read_mrc(tmp_path / "p.mrc")
