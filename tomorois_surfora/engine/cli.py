@@ -86,8 +86,8 @@ def _add_demo(subparsers):
                                  description="Generate the embedded synthetic datasets (contact sites and "
                                              "invaginations) and run every available stage on them: TomoROIS "
                                              "fine-tunes the shipped starting model on all tomograms but the "
-                                             "last of each dataset, then "
-                                             "predicts, extracts and scores the ROIs of the last one.")
+                                             "last of each dataset, then predicts, extracts and scores the ROIs "
+                                             "of the last one.")
     demo.add_argument("--out", type=Path, default=Path("tomorois_demo"),
                       help="output folder (default ./%(default)s)")
     demo.add_argument("--n", type=_positive_int, default=2, help="tomograms per dataset (default 2)")
