@@ -181,7 +181,7 @@ def accuracy(args):
         shape = {"dims": args.dims, "depth": args.depth, "width": args.width, "context": args.context,
                  "far_context": args.far_context, "planes": args.planes, "lr_schedule": args.lr_schedule,
                  "patch": args.patch, "batch_size": args.batch_size, "dice_weight": args.dice_weight,
-                 "voxel_size": args.grid, "seed": 0}
+                 "near_miss_fraction": args.near_miss, "voxel_size": args.grid, "seed": 0}
         params = (TrainingParameters(epochs=args.epochs, **shape) if args.epochs else
                   TrainingParameters(epochs=100000, time_limit_min=args.minutes, **shape))
         model_dir = work / args.kind / f"model_{name}"
@@ -204,6 +204,7 @@ def accuracy(args):
     maps, seconds = predict_all(model, test, work / args.kind / f"predicted_{name}", reuse, device, args.mirrored)
     pooled = evaluate_maps(maps, test, extraction, parallel=True)
     at_half = evaluate_maps(maps, test, ExtractionParameters(threshold=0.5), parallel=True)
+    trained_with = model.training.get("parameters", {})
     report = {"kind": args.kind, "name": name, "train_tomograms": len(train), "test_tomograms": len(test),
               "field_voxels": list(read_mrc(test[0])[0].shape), "penalty_from_start": bool(args.with_penalty),
               "contacts_per_phantom": args.contacts, "calibration_tomograms": len(calibrators),
@@ -214,8 +215,9 @@ def accuracy(args):
                         "width": model.net.config["width"],
                         "context": model.context, "far_context": model.far_context, "planes": list(model.planes),
                         "mirrored_prediction": bool(args.mirrored),
-                        "lr_schedule": model.training.get("parameters", {}).get("lr_schedule", "constant"),
-                        "dice_weight": model.training.get("parameters", {}).get("dice_weight", 0.0)},
+                        "lr_schedule": trained_with.get("lr_schedule", "constant"),
+                        "dice_weight": trained_with.get("dice_weight", 0.0),
+                        "near_miss_fraction": trained_with.get("near_miss_fraction", 0.0)},
               "minutes_limit": args.minutes, "training": summary, "threshold": threshold,
               "extraction": {"split": extraction.split, "min_volume_nm3": extraction.min_volume_nm3,
                              "closing_nm": extraction.closing_nm, "min_confidence": extraction.min_confidence},
@@ -407,6 +409,9 @@ def main():
                         help="accuracy: learning-rate schedule of the training")
     parser.add_argument("--dice-weight", type=float, default=TrainingParameters().dice_weight,
                         help="accuracy: weight of a soft Dice term in the training loss (default %(default)s)")
+    parser.add_argument("--near-miss", type=float, default=TrainingParameters().near_miss_fraction,
+                        help="accuracy: fraction of training patches centred within 16 nm above or below an ROI "
+                             "(default %(default)s)")
     parser.add_argument("--grid", type=float, default=TrainingParameters().voxel_size, metavar="ANGSTROM",
                         help="accuracy: the model grid's voxel size (default: the training tomograms' voxel size, "
                              f"but at least {TrainingParameters().min_voxel_size:g} Å)")

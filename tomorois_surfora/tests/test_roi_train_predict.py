@@ -8,10 +8,10 @@ import torch
 
 from tomorois_surfora.engine import InputError
 from tomorois_surfora.engine.io import read_mrc, write_mrc
-from tomorois_surfora.engine.roi.data import load_training_item, scale_factor
+from tomorois_surfora.engine.roi.data import TrainingItem, load_training_item, scale_factor
 from tomorois_surfora.engine.roi.model_file import TrainedModel, load_model, save_model
 from tomorois_surfora.engine.roi.msd import MSDNet
-from tomorois_surfora.engine.roi.patches import PatchSampler
+from tomorois_surfora.engine.roi.patches import PatchSampler, near_miss_mask
 from tomorois_surfora.engine.roi.predict import TileParameters, blend_window, predict_array, predict_file, tile_layout
 from tomorois_surfora.engine.roi.resample import resample_into, resample_volume
 from tomorois_surfora.engine.roi.sections import SectionChannels, channel_count, section_offsets
@@ -105,6 +105,35 @@ def test_penalty_voxels_are_weighted_and_sampled(phantoms):
     assert image.shape == (5, 32, 32) and target.shape == weight.shape == (1, 32, 32)
     assert set(np.unique(weight)) == {1.0, 5.0}, "penalty voxels weigh 1 + penalty_weight"
     assert not np.any(target[weight > 1])
+
+
+def test_near_misses_are_the_sections_just_above_and_below_an_roi():
+    target = np.zeros((40, 32, 32), bool)
+    target[15:20, 10:14, 10:14] = True
+    shell = near_miss_mask(target, 3)
+    assert not (shell & target).any()
+    assert set(np.unique(np.nonzero(shell)[0])) == {12, 13, 14, 20, 21, 22}
+    assert shell[12].sum() == shell[22].sum() == 16, "the ROI's footprint, repeated above and below"
+    item = TrainingItem("synthetic", np.zeros(target.shape, np.float32), target)
+    sampler = PatchSampler([item], [(0, 32)], 2, 1, 8, foreground=0.0, on_penalty=0.0, near_miss=1.0, near_reach=3)
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        z, y, x = sampler._centre(0, rng)
+        assert shell[z, y, x]
+    plain = PatchSampler([item], [(0, 32)], 2, 1, 8, foreground=0.0, on_penalty=0.0)
+    centres = np.array([plain._centre(0, rng) for _ in range(200)])
+    assert not shell[tuple(centres.T)].all(), "without near misses, centres are uniform"
+    assert any("near-miss" in p for p in TrainingParameters(near_miss_fraction=0.6).problems())
+
+
+def test_training_runs_with_near_misses_and_a_patch_wider_than_the_training_rows(phantoms, tmp_path):
+    tomograms, masks, _ = phantoms
+    # 112 rows less the validation split leave 86 for training: patches become 86 × 86, so that a 90°
+    # rotation keeps their shape (86 × 96 ones could not be stacked into a batch).
+    params = TrainingParameters(**{**TINY.__dict__, "patch": 96, "epochs": 1, "near_miss_fraction": 0.25})
+    summary = train_files(tomograms[:1], masks[:1], params, tmp_path / "m", quiet=True)
+    assert summary["epochs"] == 1 and math.isfinite(summary["best_val_loss"])
+    assert load_model(tmp_path / "m" / "model.pt").training["parameters"]["near_miss_fraction"] == 0.25
 
 
 def test_cosine_schedule_anneals_over_the_budget_and_constant_does_not():

@@ -55,6 +55,12 @@ def add_model_commands(stages, positive_float, positive_int):
     train.add_argument("--dice-weight", type=float, default=d.dice_weight,
                        help="weight of a soft Dice term added to the cross-entropy, 0 for none "
                             "(default %(default)s)")
+    train.add_argument("--near-miss", type=float, default=d.near_miss_fraction, metavar="FRACTION",
+                       help="fraction of training patches centred just above or below an ROI (within "
+                            "--near-miss-reach), where a 2D net must learn that the ROI has ended "
+                            "(default %(default)s)")
+    train.add_argument("--near-miss-reach", type=positive_float, default=d.near_miss_nm, metavar="NM",
+                       help="how far above and below an ROI a near miss lies, nm (default %(default)s)")
     train.add_argument("--validation-fraction", type=float, default=d.validation_fraction,
                        help="fraction of rows (y) held out for validation (default %(default)s)")
     train.add_argument("--time-limit", type=positive_float, metavar="MIN", help="stop after this many minutes")
@@ -105,7 +111,7 @@ def run_train(args):
         far_context=args.far_context, planes=args.planes, voxel_size=args.model_voxel_size,
         patch=args.patch, batch_size=args.batch_size, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
         learning_rate=args.lr, lr_schedule=args.lr_schedule, penalty_weight=args.penalty_weight,
-        dice_weight=args.dice_weight,
+        dice_weight=args.dice_weight, near_miss_fraction=args.near_miss, near_miss_nm=args.near_miss_reach,
         validation_fraction=args.validation_fraction,
         time_limit_min=args.time_limit, seed=args.seed)
     use_all_cores(args.threads)

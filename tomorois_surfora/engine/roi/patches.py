@@ -1,13 +1,17 @@
 """Random training patches: sections (2D, with neighbouring sections as channels) or cubes (3D).
 
 Patch centres are drawn from ROI voxels with probability ``foreground``, from penalty-mask voxels with
-probability ``on_penalty`` (when a penalty mask exists), else uniformly; ROIs are small, and sampling them
-evenly would show the network almost no positives. 2D models may read sections of several planes (see
+probability ``on_penalty`` (when a penalty mask exists), from *near misses* with probability ``near_miss``,
+else uniformly; ROIs are small, and sampling them evenly would show the network almost no positives. Near
+misses are the voxels within ``near_reach`` sections above or below an ROI but outside it: the sections just
+past an ROI's top and bottom, where a 2D net must learn that the ROI has ended although the same membranes
+still run through the section. 2D models may read sections of several planes (see
 :mod:`.planes`); each batch comes from one plane, chosen at random. Training patches get random flips along
 every axis, and x–y patches also random 90° rotations; the missing wedge makes z special, so z is never
 swapped with x or y.
 """
 import numpy as np
+from scipy import ndimage
 
 from .planes import parse_planes, plane_axes, plane_view
 from .sections import SectionChannels
@@ -46,6 +50,10 @@ class PatchSampler:
         Extra loss weight on penalty voxels: weight = 1 + penalty_weight there.
     positive_weight : float
         Loss weight on ROI voxels (background weighs 1), to balance the classes.
+    near_miss : float
+        Probability of centring a patch on a voxel within ``near_reach`` sections (z) of an ROI but outside it.
+    near_reach : int
+        How many sections above and below an ROI count as a near miss.
     planes : sequence of str
         2D: section planes to draw from (see :mod:`.planes`).
     channels : dict, optional
@@ -53,20 +61,24 @@ class PatchSampler:
     """
 
     def __init__(self, items, row_ranges, dims, context, patch, foreground=0.5, on_penalty=0.25, penalty_weight=5.0,
-                 positive_weight=1.0, far_context=0, planes=("xy",), channels=None):
+                 positive_weight=1.0, far_context=0, planes=("xy",), channels=None, near_miss=0.0, near_reach=8):
         self.items, self.row_ranges, self.dims = items, row_ranges, dims
         self.planes = parse_planes(planes) if dims == 2 else ("xy",)
         if dims == 2:
             self._channels = channels or section_channels(items, context, far_context, self.planes)
         self.foreground, self.on_penalty, self.penalty_weight = foreground, on_penalty, penalty_weight
-        self.positive_weight = positive_weight
+        self.positive_weight, self.near_miss = positive_weight, near_miss
         self._sizes = [min(patch, min(hi - lo for lo, hi in self._bounds_per_item(axis))) for axis in range(3)]
+        # Square in (y, x) whatever the row split leaves: augmentation rotates x-y patches by 90°.
+        self._sizes[1] = self._sizes[2] = min(self._sizes[1:])
         self.patch_z = self._sizes[0] if dims == 3 else 1
         self.patch_y, self.patch_x = self._sizes[1], self._sizes[2]
         seed_rng = np.random.default_rng(12345)
         self._roi_voxels = [self._candidates(item.target, seed_rng, rows) for item, rows in zip(items, row_ranges)]
         self._penalty_voxels = [None if item.penalty is None else self._candidates(item.penalty, seed_rng, rows)
                                 for item, rows in zip(items, row_ranges)]
+        self._near_voxels = [self._candidates(near_miss_mask(item.target, near_reach), seed_rng, rows)
+                             if near_miss > 0 else None for item, rows in zip(items, row_ranges)]
 
     @property
     def patch(self):
@@ -90,11 +102,14 @@ class PatchSampler:
 
     def _centre(self, index, rng):
         roll = rng.random()
-        choices = self._roi_voxels[index] if roll < self.foreground else None
-        if choices is None and roll < self.foreground + self.on_penalty:
-            choices = self._penalty_voxels[index]
-        if choices is not None:
-            return choices[rng.integers(len(choices))]
+        pools = ((self.foreground, self._roi_voxels), (self.on_penalty, self._penalty_voxels),
+                 (self.near_miss, self._near_voxels))
+        limit = 0.0
+        for share, pool in pools:
+            limit += share
+            # A missing pool passes its share on to the next one, and finally to uniform sampling.
+            if roll < limit and pool[index] is not None:
+                return pool[index][rng.integers(len(pool[index]))]
         lo, hi = self.row_ranges[index]
         shape = self.items[index].image.shape
         return np.array([rng.integers(shape[0]), rng.integers(lo, hi), rng.integers(shape[2])])
@@ -135,6 +150,14 @@ class PatchSampler:
         plane = self.planes[int(rng.integers(len(self.planes)))] if len(self.planes) > 1 else "xy"
         samples = [self.sample(int(rng.integers(len(self.items))), rng, augment, plane) for _ in range(size)]
         return [np.stack(parts) for parts in zip(*samples)]
+
+
+def near_miss_mask(target, reach):
+    """Voxels within ``reach`` sections (z) above or below ``target`` but not in it."""
+    if reach < 1:
+        return np.zeros_like(target, dtype=bool)
+    grown = ndimage.maximum_filter1d(target.view(np.uint8), size=2 * reach + 1, axis=0, mode="constant") > 0
+    return grown & ~target
 
 
 def _augment(arrays, rng):

@@ -61,6 +61,8 @@ class TrainingParameters:
     lr_schedule: str = "cosine"
     final_lr_fraction: float = 0.02
     foreground_fraction: float = 0.5
+    near_miss_fraction: float = 0.0
+    near_miss_nm: float = 16.0
     penalty_weight: float = 5.0
     positive_weight: Optional[float] = None
     dice_weight: float = 1.0
@@ -93,6 +95,10 @@ class TrainingParameters:
             found.append(f"final learning-rate fraction must be in [0, 1], got {self.final_lr_fraction}")
         if not 0 <= self.foreground_fraction <= 1:
             found.append(f"foreground fraction must be in [0, 1], got {self.foreground_fraction}")
+        if not 0 <= self.near_miss_fraction <= 1 - self.foreground_fraction:
+            found.append(f"near-miss fraction must be in [0, 1 - foreground fraction], got {self.near_miss_fraction}")
+        if not self.near_miss_nm > 0:
+            found.append(f"near-miss reach must be positive (nm), got {self.near_miss_nm}")
         if self.positive_weight is not None and not self.positive_weight > 0:
             found.append(f"positive weight must be positive, got {self.positive_weight}")
         if self.penalty_weight < 0:
@@ -263,12 +269,15 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
 
     positive_weight = params.positive_weight or balancing_weight(items)
     channels = section_channels(items, context, model.far_context, model.planes) if dims == 2 else None
-    make = lambda rows: PatchSampler(items, rows, dims, context, params.patch, params.foreground_fraction,  # noqa: E731
-                                     on_penalty=0.25, penalty_weight=params.penalty_weight,
-                                     positive_weight=positive_weight, far_context=model.far_context,
-                                     planes=model.planes, channels=channels)
-    train_batches = _Batches(make([s[0] for s in splits]), device)
-    val_batches = _Batches(make([s[1] for s in splits]), device)
+    near_reach = max(1, round(10 * params.near_miss_nm / model.voxel_size))
+    make = lambda rows, near: PatchSampler(items, rows, dims, context, params.patch,  # noqa: E731
+                                           params.foreground_fraction, on_penalty=0.25,
+                                           penalty_weight=params.penalty_weight, positive_weight=positive_weight,
+                                           far_context=model.far_context, planes=model.planes, channels=channels,
+                                           near_miss=near, near_reach=near_reach)
+    train_batches = _Batches(make([s[0] for s in splits], params.near_miss_fraction), device)
+    # Validation keeps the plain mix, so that validation losses compare across near-miss settings.
+    val_batches = _Batches(make([s[1] for s in splits], 0.0), device)
     validation = [val_batches(1, np.random.default_rng([params.seed, 99, i]), augment=False)
                   for i in range(params.validation_patches)]
     optimizer = torch.optim.Adam(model.net.parameters(), lr=params.learning_rate)
