@@ -78,6 +78,14 @@ class ProtTomoRoisTrain(EMProtocol):
                       expertLevel=params.LEVEL_ADVANCED,
                       help="Weight of a soft Dice term added to the cross-entropy (0: cross-entropy only). It "
                            "sharpens the ROI boundaries, so the result depends less on the extraction threshold.")
+        form.addParam("nearMiss", params.FloatParam, default=d.near_miss_fraction, label="Near-miss patches",
+                      expertLevel=params.LEVEL_ADVANCED,
+                      help="Fraction of training patches centred just above or below an ROI (within the near-miss "
+                           "reach in z) but outside it: there a 2D network must learn that the ROI has ended, "
+                           "which trims ROIs that run on in z. 0 keeps the plain ROI / background mix.")
+        form.addParam("nearMissReach", params.FloatParam, default=d.near_miss_nm, label="Near-miss reach (nm)",
+                      expertLevel=params.LEVEL_ADVANCED, condition="nearMiss > 0",
+                      help="How far above and below an ROI near-miss patches are centred.")
         form.addParam("timeLimit", params.FloatParam, default=0.0, label="Time limit (min)",
                       help="Stop after this many minutes (0: no limit).")
         form.addParam("seed", params.IntParam, default=d.seed, label="Random seed", expertLevel=params.LEVEL_ADVANCED)
@@ -106,7 +114,8 @@ class ProtTomoRoisTrain(EMProtocol):
             "--far-context", p.far_context, "--planes", p.planes, "--patch", p.patch,
             "--batch-size", p.batch_size, "--epochs", p.epochs, "--steps-per-epoch", p.steps_per_epoch,
             "--lr", p.learning_rate, "--lr-schedule", p.lr_schedule, "--penalty-weight", p.penalty_weight,
-            "--dice-weight", p.dice_weight, "--seed", p.seed,
+            "--dice-weight", p.dice_weight, "--near-miss", p.near_miss_fraction,
+            "--near-miss-reach", p.near_miss_nm, "--seed", p.seed,
             ["--time-limit", p.time_limit_min] if p.time_limit_min else None,
             "--threads", self.numberOfThreads.get(), "--device", "auto")
         self.runJob(program, f"{lead} {args}")
@@ -136,7 +145,8 @@ class ProtTomoRoisTrain(EMProtocol):
             voxel_size=self.modelVoxelSize.get() or None, patch=self.patch.get(), batch_size=self.batchSize.get(),
             epochs=self.epochs.get(), steps_per_epoch=self.stepsPerEpoch.get(), learning_rate=self.learningRate.get(),
             lr_schedule=LR_SCHEDULES[self.lrSchedule.get()], penalty_weight=self.penaltyWeight.get(),
-            dice_weight=self.diceWeight.get(), time_limit_min=self.timeLimit.get() or None, seed=self.seed.get())
+            dice_weight=self.diceWeight.get(), near_miss_fraction=self.nearMiss.get(),
+            near_miss_nm=self.nearMissReach.get(), time_limit_min=self.timeLimit.get() or None, seed=self.seed.get())
 
     def _validate(self):
         errors = self._parameters().problems()

@@ -23,7 +23,7 @@ class TestProtTomoRois(PhantomProjectTest):
     def testTrainWithPenaltyThenPredict(self):
         train = self._run(ProtTomoRoisTrain, inputTomograms=self.phantoms.tomograms,
                           inputMasks=self.phantoms.roiMasks, penaltyMasks=self.phantoms.decoyMasks, planes=1,
-                          **TINY_TRAINING)
+                          nearMiss=0.25, nearMissReach=10.0, **TINY_TRAINING)
         model = train.model
         self.assertTrue(os.path.isfile(model.getPath()))
         self.assertEqual((model.getVoxelSize(), model.getDims(), model.getDepth(), model.getWidth()), (20.0, 2, 6, 1))
@@ -35,6 +35,9 @@ class TestProtTomoRois(PhantomProjectTest):
         self.assertEqual(saved.planes, ("xy", "xz", "yz"), "the x-y, x-z and y-z choice reaches the engine")
         self.assertEqual(saved.net.config["width"], 1, "a width other than the default reaches the engine")
         self.assertEqual(saved.training["parameters"]["dice_weight"], 0.5, "so does the Dice weight")
+        trained = saved.training["parameters"]
+        self.assertEqual((trained["near_miss_fraction"], trained["near_miss_nm"]), (0.25, 10.0),
+                         "and the near-miss share and reach")
 
         predict = self._run(ProtTomoRoisPredict, inputModel=model, inputTomograms=self.phantoms.tomograms,
                             mirrored=True)
@@ -85,8 +88,9 @@ class TestProtTomoRois(PhantomProjectTest):
         other = self._run(ProtTomoRoisPhantoms, kind=0, nTomograms=1, seed=0,
                           **{**SMALL, "sizeX": 96, "sizeY": 96})
         prot = self.newProtocol(ProtTomoRoisTrain, inputTomograms=self.phantoms.tomograms,
-                                inputMasks=other.roiMasks, epochs=0)
+                                inputMasks=other.roiMasks, epochs=0, nearMiss=0.6)
         errors = "\n".join(prot.validate())
         self.assertIn("No ROI mask for tomogram(s) contacts_001", errors)
         self.assertIn("does not match the tomogram's", errors)
         self.assertIn("epochs must be at least 1", errors)
+        self.assertIn("near-miss fraction must be in [0, 1 - foreground fraction], got 0.6", errors)
