@@ -410,8 +410,8 @@ def main():
     parser.add_argument("--dice-weight", type=float, default=TrainingParameters().dice_weight,
                         help="accuracy: weight of a soft Dice term in the training loss (default %(default)s)")
     parser.add_argument("--near-miss", type=float, default=TrainingParameters().near_miss_fraction,
-                        help="accuracy: fraction of training patches centred within 16 nm above or below an ROI "
-                             "(default %(default)s)")
+                        help="accuracy: fraction of training patches centred within "
+                             f"{TrainingParameters().near_miss_nm:g} nm above or below an ROI (default %(default)s)")
     parser.add_argument("--grid", type=float, default=TrainingParameters().voxel_size, metavar="ANGSTROM",
                         help="accuracy: the model grid's voxel size (default: the training tomograms' voxel size, "
                              f"but at least {TrainingParameters().min_voxel_size:g} Å)")

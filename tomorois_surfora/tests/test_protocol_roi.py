@@ -34,8 +34,8 @@ class TestProtTomoRois(PhantomProjectTest):
         self.assertTrue(saved.training["items"] and len(saved.training["history"]) >= 1)
         self.assertEqual(saved.planes, ("xy", "xz", "yz"), "the x-y, x-z and y-z choice reaches the engine")
         self.assertEqual(saved.net.config["width"], 1, "a width other than the default reaches the engine")
-        self.assertEqual(saved.training["parameters"]["dice_weight"], 0.5, "so does the Dice weight")
         trained = saved.training["parameters"]
+        self.assertEqual(trained["dice_weight"], 0.5, "so does the Dice weight")
         self.assertEqual((trained["near_miss_fraction"], trained["near_miss_nm"]), (0.25, 10.0),
                          "and the near-miss share and reach")
 
