@@ -16,11 +16,10 @@ import json
 from pathlib import Path
 
 import numpy as np
-from bench_roi import TARGETS, choose_extraction, dataset_folder, evaluate_maps, ts_id_for
+from bench_roi import TARGETS, calibrate_and_score, dataset_folder, phantom_files, print_scores
 from results_json import RESULTS, write_result
 
 from tomorois_surfora.engine.io import read_mrc, write_mrc
-from tomorois_surfora.engine.roi.extract import ExtractionParameters
 
 
 def average_maps(folders, stems, out_folder):
@@ -75,33 +74,20 @@ def main():
     test_folder = dataset_folder(args.work, kind, "test", field, contacts)
     train_folder = dataset_folder(args.work, kind, "train", results[0]["training_set"]["field_voxels"],
                                   results[0]["training_set"]["contacts_per_phantom"])
-    test = [test_folder / f"{ts_id_for(kind, i)}.mrc" for i in range(n_test)]
-    calibrators = [train_folder / f"{ts_id_for(kind, i)}.mrc" for i in range(n_calibrate)]
+    test = phantom_files(test_folder, kind, n_test)
+    calibrators = phantom_files(train_folder, kind, n_calibrate)
     calibration_maps = average_maps([base / f"calibration_{r}" for r in args.runs], [t.stem for t in calibrators],
                                     base / f"calibration_{args.name}")
-    extraction, scores = choose_extraction(calibration_maps, calibrators)
     maps = average_maps([base / f"predicted_{r}" for r in args.runs], [t.stem for t in test],
                         base / f"predicted_{args.name}")
-    pooled = evaluate_maps(maps, test, extraction, parallel=True)
-    at_half = evaluate_maps(maps, test, ExtractionParameters(threshold=0.5), parallel=True)
+    scored = calibrate_and_score(calibration_maps, calibrators, maps, test)
     print(f"\n{args.name}: mean of {len(args.runs)} runs' maps ({', '.join(args.runs)}), "
-          f"{n_test} held-out tomograms; calibrated: threshold {extraction.threshold}, split {extraction.split}, "
-          f"min volume {extraction.min_volume_nm3:g} nm³, closing {extraction.closing_nm:g} nm, "
-          f"min confidence {extraction.min_confidence:g}")
-    print(f"{'threshold':>10}{'pred':>6}{'true':>6}{'TP':>5}{'FP':>5}{'FN':>5}{'FP rate':>9}{'FN rate':>9}"
-          f"{'Dice':>7}{'IoU':>7}")
-    for label, r in ((f"{extraction.threshold} (cal.)", pooled), ("0.5", at_half)):
-        print(f"{label:>10}{r['predicted']:>6}{r['true']:>6}{r['tp']:>5}{r['fp']:>5}{r['fn']:>5}"
-              f"{r['fp_rate']:>9.3f}{r['fn_rate']:>9.3f}{r['dice']:>7.3f}{r['iou']:>7.3f}")
+          f"{n_test} held-out tomograms")
+    print_scores(scored, n_calibrate)
     write_result(f"roi_accuracy_{args.name}.json",
                  {"kind": kind, "name": args.name, "averaged_runs": args.runs, "test_tomograms": n_test,
                   "calibration_tomograms": n_calibrate, "field_voxels": field, "contacts_per_phantom": contacts,
-                  "threshold": extraction.threshold,
-                  "extraction": {"split": extraction.split, "min_volume_nm3": extraction.min_volume_nm3,
-                                 "closing_nm": extraction.closing_nm, "min_confidence": extraction.min_confidence},
-                  "calibration_f1_dice": scores, "test": pooled, "test_at_0.5": at_half,
-                  "targets": TARGETS[kind]})
-
+                  **scored, "targets": TARGETS[kind]})
 
 if __name__ == "__main__":
     main()

@@ -62,7 +62,12 @@ def dataset(work, kind, role, n, seed, field=None, contacts=None, distractors=No
         params.contacts = ContactSceneSpec(**spec)
     if not (folder / "dataset.json").is_file() or json.loads((folder / "dataset.json").read_text())["n"] != n:
         write_dataset(kind, folder, n, seed=seed, params=params, quiet=True)
-    # Named one by one: a folder made earlier for a larger n still holds the files past n.
+    return phantom_files(folder, kind, n)
+
+
+def phantom_files(folder, kind, n):
+    """The first ``n`` phantoms of ``kind`` in ``folder``, named one by one: a folder made earlier for a larger
+    n still holds the files past n."""
     return [folder / f"{ts_id_for(kind, index)}.mrc" for index in range(n)]
 
 
@@ -157,6 +162,40 @@ def choose_extraction(maps, tomograms):
              for k, v in scores.items()})
 
 
+def calibrate_and_score(calibration_maps, calibrators, maps, tomograms):
+    """Choose the extraction on the calibration maps (:func:`choose_extraction`), then score the test maps with
+    it and with the defaults at threshold 0.5.
+
+    Returns
+    -------
+    dict
+        The fields every accuracy result holds: ``threshold``, ``extraction``, ``calibration_f1_dice``,
+        ``test`` and ``test_at_0.5``.
+    """
+    extraction, scores = choose_extraction(calibration_maps, calibrators)
+    return {"threshold": extraction.threshold,
+            "extraction": {"split": extraction.split, "min_volume_nm3": extraction.min_volume_nm3,
+                           "closing_nm": extraction.closing_nm, "min_confidence": extraction.min_confidence},
+            "calibration_f1_dice": scores,
+            "test": evaluate_maps(maps, tomograms, extraction, parallel=True),
+            "test_at_0.5": evaluate_maps(maps, tomograms, ExtractionParameters(threshold=0.5), parallel=True)}
+
+
+def print_scores(scored, n_calibrators):
+    """Print the table of :func:`calibrate_and_score`'s result: calibrated and at 0.5."""
+    fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
+    threshold, extraction = scored["threshold"], scored["extraction"]
+    print(f"{'threshold':>10}{'pred':>6}{'true':>6}{'TP':>5}{'FP':>5}{'FN':>5}{'FP rate':>9}{'FN rate':>9}"
+          f"{'Dice':>7}{'IoU':>7}")
+    print(f"calibrated on {n_calibrators} training tomograms: split {extraction['split']}, "
+          f"minimum volume {extraction['min_volume_nm3']:g} nm³, closing {extraction['closing_nm']:g} nm, "
+          f"minimum mean confidence {extraction['min_confidence']:g}")
+    for label, r in ((f"{threshold} (cal.)", scored["test"]), ("0.5", scored["test_at_0.5"])):
+        print(f"{label:>10}{r['predicted']:>6}{r['true']:>6}{r['tp']:>5}{r['fp']:>5}{r['fn']:>5}"
+              f"{fmt(r['fp_rate']):>9}{fmt(r['fn_rate']):>9}{fmt(r['dice']):>7}{fmt(r['iou']):>7}")
+    print(f"at {threshold} (cal.): {describe_overlapping_errors(scored['test'])}")
+
+
 def _full_history(model_path):
     """Every epoch of the run that wrote ``model_path`` (its ``history.csv``); the model file itself holds the
     history up to its best epoch only."""
@@ -199,11 +238,8 @@ def accuracy(args):
     calibrators = train[:args.calibrate]
     calibration_maps, _ = predict_all(model, calibrators, work / args.kind / f"calibration_{name}", reuse, device,
                                       args.mirrored)
-    extraction, scores = choose_extraction(calibration_maps, calibrators)
-    threshold = extraction.threshold
     maps, seconds = predict_all(model, test, work / args.kind / f"predicted_{name}", reuse, device, args.mirrored)
-    pooled = evaluate_maps(maps, test, extraction, parallel=True)
-    at_half = evaluate_maps(maps, test, ExtractionParameters(threshold=0.5), parallel=True)
+    scored = calibrate_and_score(calibration_maps, calibrators, maps, test)
     trained_with = model.training.get("parameters", {})
     report = {"kind": args.kind, "name": name, "train_tomograms": len(train), "test_tomograms": len(test),
               "field_voxels": list(read_mrc(test[0])[0].shape), "penalty_from_start": bool(args.with_penalty),
@@ -218,26 +254,16 @@ def accuracy(args):
                         "lr_schedule": trained_with.get("lr_schedule", "constant"),
                         "dice_weight": trained_with.get("dice_weight", 0.0),
                         "near_miss_fraction": trained_with.get("near_miss_fraction", 0.0)},
-              "minutes_limit": args.minutes, "training": summary, "threshold": threshold,
-              "extraction": {"split": extraction.split, "min_volume_nm3": extraction.min_volume_nm3,
-                             "closing_nm": extraction.closing_nm, "min_confidence": extraction.min_confidence},
-              "calibration_f1_dice": scores, "test": pooled, "test_at_0.5": at_half,
+              "minutes_limit": args.minutes, "training": summary, **scored,
               "predict_seconds_per_tomogram": float(np.mean(seconds)) if seconds else None,
               "targets": TARGETS[args.kind],
               "cores": use_all_cores()}
-    fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
     print(f"\n{name}: trained on {len(train)} tomograms for {summary['seconds'] / 60:.1f} min "
           f"({summary['epochs']} epochs, best {summary['best_epoch']}), tested on {len(test)} held-out tomograms")
-    print(f"{'threshold':>10}{'pred':>6}{'true':>6}{'TP':>5}{'FP':>5}{'FN':>5}{'FP rate':>9}{'FN rate':>9}"
-          f"{'Dice':>7}{'IoU':>7}")
-    print(f"calibrated on {len(calibrators)} training tomograms: split {extraction.split}, "
-          f"minimum volume {extraction.min_volume_nm3:g} nm³, closing {extraction.closing_nm:g} nm, "
-          f"minimum mean confidence {extraction.min_confidence:g}")
-    for label, r in ((f"{threshold} (cal.)", pooled), ("0.5", at_half)):
-        print(f"{label:>10}{r['predicted']:>6}{r['true']:>6}{r['tp']:>5}{r['fp']:>5}{r['fn']:>5}"
-              f"{fmt(r['fp_rate']):>9}{fmt(r['fn_rate']):>9}{fmt(r['dice']):>7}{fmt(r['iou']):>7}")
-    print(f"at {threshold} (cal.): {describe_overlapping_errors(pooled)}")
-    print(f"targets: {TARGETS[args.kind]}; prediction {fmt(report['predict_seconds_per_tomogram'])} s per tomogram")
+    print_scores(scored, len(calibrators))
+    seconds_per_tomogram = report["predict_seconds_per_tomogram"]
+    print(f"targets: {TARGETS[args.kind]}; prediction "
+          f"{'n/a' if seconds_per_tomogram is None else f'{seconds_per_tomogram:.3f}'} s per tomogram")
     write_result(f"roi_accuracy_{name}.json", report)
 
 
