@@ -60,7 +60,8 @@ def dataset(work, kind, role, n, seed, field=None, contacts=None, distractors=No
         spec.update(vesicle_in_vesicle=distractors, isolated_tubes=distractors, isolated_vesicles=distractors)
     if spec:
         params.contacts = ContactSceneSpec(**spec)
-    if not (folder / "dataset.json").is_file() or json.loads((folder / "dataset.json").read_text())["n"] != n:
+    # phantom i depends on (seed, i) only, so the first n of a larger set are the n-phantom set
+    if not (folder / "dataset.json").is_file() or json.loads((folder / "dataset.json").read_text())["n"] < n:
         write_dataset(kind, folder, n, seed=seed, params=params, quiet=True)
     return phantom_files(folder, kind, n)
 

@@ -61,6 +61,8 @@ def _add_synth(subparsers):
                        help="signal-to-noise ratio, signal variance / noise variance (default %(default)s)")
         p.add_argument("--tilt-range", type=_positive_float, default=microscope.tilt_range, metavar="DEG",
                        help="tilt range ±DEG; the missing wedge is what lies beyond (default %(default)s)")
+        p.add_argument("--workers", type=_positive_int, default=None,
+                       help="phantoms generated side by side (default: one per core, at most --n)")
         p.add_argument("--quiet", action="store_true", help="no progress output")
         p.set_defaults(handler=_run_synth)
 
@@ -75,7 +77,8 @@ def _phantom_parameters(args):
 def _run_synth(args):
     from .synth import write_dataset
 
-    manifest = write_dataset(args.kind, args.out, args.n, args.seed, _phantom_parameters(args), quiet=args.quiet)
+    manifest = write_dataset(args.kind, args.out, args.n, args.seed, _phantom_parameters(args), quiet=args.quiet,
+                             workers=args.workers)
     rois = sum(item["rois"] for item in manifest["items"])
     print(f"wrote {manifest['n']} {args.kind} tomograms with {rois} ground-truth ROIs to {args.out.resolve()}")
     return 0

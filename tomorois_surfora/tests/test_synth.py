@@ -120,6 +120,23 @@ def test_dataset_items_equal_single_generation(tmp_path):
     assert voxel_size == pytest.approx(20.0)
 
 
+def test_parallel_generation_writes_the_same_files_as_serial(tmp_path):
+    from tomorois_surfora.engine.io import read_mrc
+
+    params = PhantomParameters(shape=(48, 96, 96), voxel_size=20.0)
+    serial = write_dataset("contacts", tmp_path / "serial", 3, seed=5, params=params, quiet=True, workers=1)
+    parallel = write_dataset("contacts", tmp_path / "parallel", 3, seed=5, params=params, quiet=True, workers=2)
+    strip = lambda items: [{k: v for k, v in item.items() if k != "seconds"} for item in items]  # noqa: E731
+    assert strip(parallel["items"]) == strip(serial["items"])
+    for item in serial["items"]:
+        for role in ("tomogram", "membranes", "decoys"):
+            a, _ = read_mrc(tmp_path / "serial" / item[role])
+            b, _ = read_mrc(tmp_path / "parallel" / item[role])
+            np.testing.assert_array_equal(a, b)
+    with pytest.raises(InputError, match="workers"):
+        write_dataset("contacts", tmp_path / "bad", 1, params=params, quiet=True, workers=0)
+
+
 def test_bilayer_has_two_leaflets_at_the_requested_separation():
     bilayer = BilayerModel(leaflet_separation=3.6, leaflet_sigma=0.8)
     d = np.linspace(-6, 6, 1201)

@@ -180,8 +180,53 @@ def write_phantom(phantom, out_dir, voxel_size):
     return paths
 
 
-def write_dataset(kind, out_dir, n, seed=0, params=None, quiet=False):
+def _write_item(kind, out_dir, seed, index, params):
+    """Generate phantom ``index`` and write it; return its manifest entry (one worker's job)."""
+    phantom = generate_phantom(kind, seed, index, params)
+    paths = write_phantom(phantom, out_dir, params.voxel_size)
+    return {"tsId": phantom.ts_id, **{role: p.name for role, p in paths.items()},
+            "rois": len(phantom.truth["rois"]), "membrane_count": len(phantom.truth["membranes"]),
+            "seconds": phantom.truth["seconds"]}
+
+
+def _items(kind, out_dir, n, seed, params, workers):
+    """Manifest entries of items 0..n-1 in index order, each yielded as it is written; ``workers`` processes
+    generate them side by side (items are independent: each depends on (seed, index) only)."""
+    if workers == 1:
+        for index in range(n):
+            yield _write_item(kind, out_dir, seed, index, params)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(_write_item, [kind] * n, [out_dir] * n, [seed] * n, range(n), [params] * n)
+
+
+def default_workers(n):
+    """Processes :func:`write_dataset` uses by default: one per available core, at most one per item."""
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(int(n), cores))
+
+
+def write_dataset(kind, out_dir, n, seed=0, params=None, quiet=False, workers=None):
     """Generate and write ``n`` phantoms of ``kind`` into ``out_dir`` (created if needed).
+
+    Parameters
+    ----------
+    kind : {'contacts', 'invaginations'}
+    out_dir : path-like
+    n : int
+        Number of tomograms.
+    seed : int
+        Dataset seed; item i depends on (seed, i) only, so the first n items of a larger set are the same.
+    params : PhantomParameters, optional
+    quiet : bool
+        No progress output.
+    workers : int, optional
+        Processes generating items side by side (default :func:`default_workers`). Each holds one phantom
+        in memory: about 12 bytes per voxel of ``params.shape``.
 
     Returns
     -------
@@ -193,20 +238,21 @@ def write_dataset(kind, out_dir, n, seed=0, params=None, quiet=False):
 
     if int(n) != n or n < 1:
         raise InputError(f"the number of tomograms must be a whole number ≥ 1, got {n}")
+    if workers is not None and (int(workers) != workers or workers < 1):
+        raise InputError(f"the number of workers must be a whole number ≥ 1, got {workers}")
     params = params or PhantomParameters()
     params.check()
     out_dir = ensure_output_dir(out_dir)
-    progress = Progress(f"synth {kind}", int(n), quiet=quiet)
+    n = int(n)
+    workers = default_workers(n) if workers is None else min(int(workers), n)
+    progress = Progress(f"synth {kind}", n, quiet=quiet)
     items = []
-    for index in range(int(n)):
-        phantom = generate_phantom(kind, seed, index, params)
-        paths = write_phantom(phantom, out_dir, params.voxel_size)
-        items.append({"tsId": phantom.ts_id, **{role: p.name for role, p in paths.items()},
-                      "rois": len(phantom.truth["rois"]), "seconds": phantom.truth["seconds"]})
-        n_rois = len(phantom.truth["rois"])
-        progress.step(f"{phantom.ts_id}: {n_rois} ROI{'' if n_rois == 1 else 's'}, "
-                      f"{len(phantom.truth['membranes'])} membranes, {phantom.truth['seconds']:.1f} s")
-    manifest = {"kind": kind, "seed": int(seed), "n": int(n), "shape_zyx": list(params.shape),
+    for item in _items(kind, out_dir, n, seed, params, workers):
+        membranes = item.pop("membrane_count")
+        items.append(item)
+        progress.step(f"{item['tsId']}: {item['rois']} ROI{'' if item['rois'] == 1 else 's'}, "
+                      f"{membranes} membranes, {item['seconds']:.1f} s")
+    manifest = {"kind": kind, "seed": int(seed), "n": n, "shape_zyx": list(params.shape),
                 "voxel_size_A": params.voxel_size, "imaging": params.microscope.to_json(), "items": items}
     (out_dir / "dataset.json").write_text(json.dumps(manifest, indent=1))
     return manifest
