@@ -221,7 +221,7 @@ def accuracy(args):
         shape = {"dims": args.dims, "depth": args.depth, "width": args.width, "context": args.context,
                  "far_context": args.far_context, "planes": args.planes, "lr_schedule": args.lr_schedule,
                  "patch": args.patch, "batch_size": args.batch_size, "dice_weight": args.dice_weight,
-                 "near_miss_fraction": args.near_miss, "voxel_size": args.grid, "seed": 0}
+                 "near_miss_fraction": args.near_miss, "voxel_size": args.grid, "seed": args.seed}
         params = (TrainingParameters(epochs=args.epochs, **shape) if args.epochs else
                   TrainingParameters(epochs=100000, time_limit_min=args.minutes, **shape))
         model_dir = work / args.kind / f"model_{name}"
@@ -414,6 +414,8 @@ def main():
                         help="accuracy with --model: reuse probability maps already predicted by that model")
     parser.add_argument("--name", help="accuracy: name of the result (default: the kind)")
     parser.add_argument("--epochs", type=int, help="accuracy: train this many epochs instead of --minutes")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="accuracy: training seed (weights and patches); another seed measures run-to-run spread")
     parser.add_argument("--depth", type=int, default=TrainingParameters().depth,
                         help="accuracy: MS-D depth of the trained model (default %(default)s)")
     parser.add_argument("--dims", type=int, choices=(2, 3), default=TrainingParameters().dims,
