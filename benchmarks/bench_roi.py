@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from results_json import write_result
 
+from tomorois_surfora.engine.cores import available_cores
 from tomorois_surfora.engine.io import read_mrc
 from tomorois_surfora.engine.roi.extract import ExtractionParameters, drop_unsure_labels, extract_rois
 from tomorois_surfora.engine.roi.metrics import combine_evaluations, describe_overlapping_errors, evaluate_rois
@@ -117,10 +118,9 @@ def evaluate_maps(maps, tomograms, extraction, parallel=False):
 
 
 def _pool(tasks):
-    import os
     from concurrent.futures import ProcessPoolExecutor
 
-    return ProcessPoolExecutor(max_workers=max(1, min(tasks, len(os.sched_getaffinity(0)))))
+    return ProcessPoolExecutor(max_workers=max(1, min(tasks, available_cores())))
 
 
 def _f1_dice(maps, tomograms, setting):

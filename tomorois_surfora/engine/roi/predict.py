@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..cores import available_cores
 from ..errors import InputError, raise_problems
 from ..progress import Progress
 from .planes import from_plane, plane_view
@@ -94,8 +95,7 @@ def use_all_cores(threads=None):
     """Let PyTorch use ``threads`` (default: every core this process may run on)."""
     import torch
 
-    count = threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
-    torch.set_num_threads(max(1, int(count)))
+    torch.set_num_threads(max(1, int(threads or available_cores())))
     return torch.get_num_threads()
 
 

@@ -14,6 +14,7 @@ from typing import Tuple
 
 import numpy as np
 
+from ..cores import available_cores
 from ..errors import InputError, raise_problems
 from ..io import check_voxel_size, write_mrc
 from ..progress import Progress
@@ -181,17 +182,19 @@ def write_phantom(phantom, out_dir, voxel_size):
 
 
 def _write_item(kind, out_dir, seed, index, params):
-    """Generate phantom ``index`` and write it; return its manifest entry (one worker's job)."""
+    """Generate phantom ``index`` and write it (one worker's job); return its manifest entry and, for the
+    progress line, its number of membranes."""
     phantom = generate_phantom(kind, seed, index, params)
     paths = write_phantom(phantom, out_dir, params.voxel_size)
-    return {"tsId": phantom.ts_id, **{role: p.name for role, p in paths.items()},
-            "rois": len(phantom.truth["rois"]), "membrane_count": len(phantom.truth["membranes"]),
-            "seconds": phantom.truth["seconds"]}
+    entry = {"tsId": phantom.ts_id, **{role: p.name for role, p in paths.items()},
+             "rois": len(phantom.truth["rois"]), "seconds": phantom.truth["seconds"]}
+    return entry, len(phantom.truth["membranes"])
 
 
 def _items(kind, out_dir, n, seed, params, workers):
-    """Manifest entries of items 0..n-1 in index order, each yielded as it is written; ``workers`` processes
-    generate them side by side (items are independent: each depends on (seed, index) only)."""
+    """(manifest entry, membrane count) of items 0..n-1 in index order, each yielded as it is written;
+    ``workers`` processes generate them side by side (items are independent: each depends on (seed, index)
+    only)."""
     if workers == 1:
         for index in range(n):
             yield _write_item(kind, out_dir, seed, index, params)
@@ -204,10 +207,7 @@ def _items(kind, out_dir, n, seed, params, workers):
 
 def default_workers(n):
     """Processes :func:`write_dataset` uses by default: one per available core, at most one per item."""
-    import os
-
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(int(n), cores))
+    return max(1, min(int(n), available_cores()))
 
 
 def write_dataset(kind, out_dir, n, seed=0, params=None, quiet=False, workers=None):
@@ -247,8 +247,7 @@ def write_dataset(kind, out_dir, n, seed=0, params=None, quiet=False, workers=No
     workers = default_workers(n) if workers is None else min(int(workers), n)
     progress = Progress(f"synth {kind}", n, quiet=quiet)
     items = []
-    for item in _items(kind, out_dir, n, seed, params, workers):
-        membranes = item.pop("membrane_count")
+    for item, membranes in _items(kind, out_dir, n, seed, params, workers):
         items.append(item)
         progress.step(f"{item['tsId']}: {item['rois']} ROI{'' if item['rois'] == 1 else 's'}, "
                       f"{membranes} membranes, {item['seconds']:.1f} s")
