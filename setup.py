@@ -10,7 +10,7 @@ setup(
     license="GPLv3",
     python_requires=">=3.9",
     packages=find_packages(),
-    package_data={"tomorois_surfora": ["protocols.conf", "engine/demo_models/*.pt", "engine/demo_models/*.md"]},
+    package_data={"tomorois_surfora": ["protocols.conf", "logo.png", "engine/demo_models/*.pt", "engine/demo_models/*.md"]},
     install_requires=[
         "numpy", "scipy", "mrcfile", "scikit-image", "pandas", "starfile", "plyfile",
         "scipion-em-tomo",

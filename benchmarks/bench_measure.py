@@ -107,7 +107,7 @@ def curvature(args):
     points, faces = np.asarray(sphere.vertices), np.asarray(sphere.triangles)
     rows.append(score_mesh("icosphere-like r90 (throughput)", points, faces,
                            points / np.linalg.norm(points, axis=1, keepdims=True), np.full(len(points), 1 / 90)))
-    write_result("measure_curvature.json", rows)
+    write_result("measure_curvature.json", {"rows": rows})
 
 
 def label_map(parts, voxel_size=1.0, pad=6.0):

@@ -6,7 +6,6 @@ forward + backward, best of 3, both measured in the same process on the same inp
     .venv/bin/python benchmarks/bench_msd_memory.py [--size 128] [--depths 25 50 100] [--out ...json]
 """
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -14,6 +13,8 @@ import torch
 
 from tomorois_surfora.engine.roi.memory import autograd_saved_bytes
 from tomorois_surfora.engine.roi.msd import MSDNet
+
+from results_json import write_result
 
 
 def seconds(forward, x, repeats=3):
@@ -48,9 +49,7 @@ def main():
     for r in rows:
         print(f"{r['depth']:>6}{r['ours_MiB']:>10.1f}{r['naive_MiB']:>11.1f}{r['memory_ratio']:>12.1f}"
               f"{r['ours_s']:>9.3f}{r['naive_s']:>9.3f}{r['time_ratio']:>12.2f}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"size": args.size, "rows": rows}, indent=1))
-    print(f"wrote {args.out}")
+    write_result(args.out, {"size": args.size, "rows": rows})
 
 
 if __name__ == "__main__":

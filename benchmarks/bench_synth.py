@@ -7,7 +7,6 @@ same volume, timed in the same process.
     .venv/bin/python benchmarks/bench_synth.py [--repeats 3] [--out benchmarks/results/synth.json]
 """
 import argparse
-import json
 import os
 import platform
 import time
@@ -20,6 +19,8 @@ from tomorois_surfora.engine.synth import PhantomParameters, generate_phantom, i
 from tomorois_surfora.engine.synth.imaging import image_density
 from tomorois_surfora.engine.synth.layout import layout_contacts, layout_invaginations
 from tomorois_surfora.engine.synth.render import render_scene
+
+from results_json import write_result
 
 
 def _fft_reference(shape):
@@ -70,12 +71,10 @@ def main():
               f"{r['total']:>9.2f}{r['total'] / fft_seconds:>8.1f}{r['rois']:>6}{r['membranes']:>11}")
     worst = max(r["total"] for r in rows)
     print(f"worst total {worst:.2f} s (target < 10 s): {'PASS' if worst < 10 else 'FAIL'}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"shape_zyx": list(params.shape), "voxel_size_A": params.voxel_size,
+    write_result(args.out, {"shape_zyx": list(params.shape), "voxel_size_A": params.voxel_size,
                                     "cpu_count": os.cpu_count(), "machine": platform.processor() or platform.machine(),
                                     "fft_reference_s": fft_seconds, "rows": rows, "worst_total_s": worst,
-                                    "target_s": 10.0, "pass": worst < 10}, indent=1))
-    print(f"wrote {args.out}")
+                                    "target_s": 10.0, "pass": worst < 10})
 
 
 if __name__ == "__main__":

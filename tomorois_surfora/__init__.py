@@ -5,8 +5,8 @@ The algorithms live in :mod:`tomorois_surfora.engine`, which imports nothing fro
 pwem or pyworkflow.
 """
 __version__ = "0.1.0"
-_logo = ""
-_references = []
+_logo = "logo.png"
+_references = ["Cheng2026"]  # keys of bibtex.py, whose docstring Scipion parses
 
 
 def __getattr__(name):

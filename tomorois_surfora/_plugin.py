@@ -1,4 +1,6 @@
 """The Scipion ``Plugin`` class (imported lazily by the package ``__init__``)."""
+from pathlib import Path
+
 import pwem
 
 
@@ -12,7 +14,9 @@ class Plugin(pwem.Plugin):
     # pyworkflow finds a plugin's package, version and path through ``Plugin.__module__``; the class lives
     # in this private module only so that importing the engine does not import pwem.
     __module__ = "tomorois_surfora"
-    _url = ""
+    # The plugin's documentation: the README of this checkout (Scipion installs plugins from a folder with
+    # --devel), until the repository has a public address.
+    _url = (Path(__file__).resolve().parent.parent / "README.md").as_uri()
 
     @classmethod
     def _defineVariables(cls):

@@ -28,6 +28,7 @@ class ProtTomoRoisPhantoms(EMProtocol):
     """
 
     _label = "phantoms (synthetic membranes)"
+    _references = ["Cheng2026"]
     _possibleOutputs = PHANTOM_OUTPUTS
     stepsExecutionMode = STEPS_PARALLEL
 

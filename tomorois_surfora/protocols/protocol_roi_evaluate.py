@@ -18,6 +18,7 @@ class ProtTomoRoisEvaluate(EMProtocol):
     """
 
     _label = "evaluate ROIs"
+    _references = ["Cheng2026"]
 
     def _defineParams(self, form):
         form.addSection(label="Input")

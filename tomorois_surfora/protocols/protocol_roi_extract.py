@@ -24,6 +24,7 @@ class ProtTomoRoisExtract(EMProtocol):
     """
 
     _label = "extract ROIs"
+    _references = ["Cheng2026"]
     _possibleOutputs = {OUTPUT_LABELS: SetOfTomoMasks, OUTPUT_ROIS: SetOfTomoRois}
     stepsExecutionMode = STEPS_PARALLEL
 

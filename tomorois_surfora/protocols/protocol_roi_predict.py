@@ -21,6 +21,7 @@ class ProtTomoRoisPredict(EMProtocol):
     """
 
     _label = "predict ROIs"
+    _references = ["Cheng2026", "Pelt2018"]
     _possibleOutputs = {OUTPUT_PROBABILITIES: SetOfTomoMasks}
     stepsExecutionMode = STEPS_PARALLEL
 

@@ -23,6 +23,7 @@ class ProtTomoRoisTrain(EMProtocol):
     """
 
     _label = "train ROI model (MS-D)"
+    _references = ["Cheng2026", "Pelt2018"]
     _possibleOutputs = {OUTPUT_MODEL: TomoRoisModel}
 
     def _defineParams(self, form):

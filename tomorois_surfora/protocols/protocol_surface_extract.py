@@ -33,6 +33,7 @@ class ProtSurfaceExtract(EMProtocol):
     """
 
     _label = "extract surfaces"
+    _references = ["Cheng2026", "Barad2023"]
     _possibleOutputs = {OUTPUT: SetOfSurfaceClouds}
     stepsExecutionMode = STEPS_PARALLEL
 

@@ -24,6 +24,7 @@ class ProtSurfaceMeasure(EMProtocol):
     """
 
     _label = "measure surfaces"
+    _references = ["Cheng2026", "Salfer2020", "Barad2023"]
     _possibleOutputs = {OUTPUT: SetOfSurfaceMeshes}
     stepsExecutionMode = STEPS_PARALLEL
 

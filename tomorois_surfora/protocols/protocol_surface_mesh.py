@@ -33,6 +33,7 @@ class ProtSurfaceMesh(EMProtocol):
     """
 
     _label = "mesh surfaces"
+    _references = ["Cheng2026", "Bernardini1999"]
     _possibleOutputs = {OUTPUT: SetOfSurfaceMeshes}
     stepsExecutionMode = STEPS_PARALLEL
 

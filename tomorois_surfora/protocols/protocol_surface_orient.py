@@ -22,6 +22,7 @@ class ProtSurfaceOrient(EMProtocol):
     """
 
     _label = "orient normals"
+    _references = ["Cheng2026", "Crane2013"]
     _possibleOutputs = {OUTPUT: SetOfSurfaceClouds}
     stepsExecutionMode = STEPS_PARALLEL
 

@@ -22,6 +22,7 @@ class ProtSurfaceRestrict(EMProtocol):
     """
 
     _label = "restrict membranes to ROIs"
+    _references = ["Cheng2026"]
     _possibleOutputs = {OUTPUT: SetOfRoiMembraneMasks}
     stepsExecutionMode = STEPS_PARALLEL
 

@@ -19,6 +19,7 @@ class ProtSurfaceSplit(EMProtocol):
     """
 
     _label = "split leaflets"
+    _references = ["Cheng2026"]
     _possibleOutputs = {OUTPUT: SetOfSurfaceMeshes}
     stepsExecutionMode = STEPS_PARALLEL
 
