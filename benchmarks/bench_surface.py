@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 from results_json import run_section, write_result
-from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from tomorois_surfora.engine.surface.iso import isosurface, mesh_neighbour_matrix
+from tomorois_surfora.engine.surface.iso import isosurface
+from tomorois_surfora.engine.triangles import mesh_components
 from tomorois_surfora.engine.surface.medial import medial_surface
 from tomorois_surfora.engine.surface.orient import OrientParameters, orient_normals
 from tomorois_surfora.engine.synth import shapes
@@ -63,7 +63,7 @@ def score_orientations(points, normals, truth, parts, rng, k=12):
 def iso_parts(mesh, points):
     """Connected surface of each resampled iso point (the marching-cubes mesh's components)."""
     vertices, faces = mesh
-    _, component = connected_components(mesh_neighbour_matrix(faces, len(vertices)), directed=False)
+    component = mesh_components(len(vertices), faces)
     _, nearest = cKDTree(vertices).query(points)
     return component[nearest]
 

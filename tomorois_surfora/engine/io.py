@@ -63,7 +63,8 @@ def atomic_output(path):
     if not path.parent.is_dir():
         raise EngineError(f"{path}: cannot write, folder {path.parent} does not exist")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        # ends in the target's own extension, for writers that choose their format by it (pyvista)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".part{path.suffix}", dir=path.parent)
     except OSError as exc:
         raise EngineError(f"{path}: cannot write ({exc.strerror})") from None
     os.close(fd)
@@ -232,18 +233,15 @@ def new_mrc_memmap(path, shape, voxel_size, dtype=np.float32):
     nothing behind.
     """
     import mrcfile
+    from mrcfile.utils import mode_from_dtype
 
     voxel_size = check_voxel_size(voxel_size, str(path))
     with atomic_output(path) as tmp:
-        with mrcfile.new_mmap(tmp, shape=tuple(int(s) for s in shape), mrc_mode=_MRC_MODES[np.dtype(dtype)],
+        with mrcfile.new_mmap(tmp, shape=tuple(int(s) for s in shape), mrc_mode=mode_from_dtype(np.dtype(dtype)),
                               overwrite=True) as mrc:
             mrc.voxel_size = voxel_size
             yield mrc.data
             mrc.update_header_stats()
-
-
-_MRC_MODES = {np.dtype(np.int8): 0, np.dtype(np.int16): 1, np.dtype(np.float32): 2, np.dtype(np.uint16): 6,
-              np.dtype(np.float16): 12}
 
 
 # ---------------------------------------------------------------------------------------------- PLY
@@ -303,12 +301,11 @@ def read_ply(path):
 
 # ---------------------------------------------------------------------------------------------- VTP
 def write_vtp(path, mesh):
-    """Write a triangle :class:`Mesh` as VTK XML PolyData (binary, zlib-compressed).
+    """Write a triangle :class:`Mesh` as VTK XML PolyData (binary, zlib-compressed), with pyvista.
 
     ``point_data['Normals']`` is stored as the mesh normals; every other array as named point data.
     """
-    import vtk
-    from vtk.util.numpy_support import numpy_to_vtk, numpy_to_vtkIdTypeArray
+    import pyvista
 
     points = np.asarray(mesh.points, dtype=np.float64)
     faces = np.asarray(mesh.faces, dtype=np.int64)
@@ -319,60 +316,35 @@ def write_vtp(path, mesh):
     faces = faces.reshape(-1, 3)
     if faces.size and (faces.min() < 0 or faces.max() >= len(points)):
         raise InputError(f"{path}: face indices out of range 0..{len(points) - 1}")
-    poly = vtk.vtkPolyData()
-    vtk_points = vtk.vtkPoints()
-    vtk_points.SetData(numpy_to_vtk(points, deep=True))
-    poly.SetPoints(vtk_points)
-    cells = vtk.vtkCellArray()
-    offsets = np.arange(0, 3 * len(faces) + 1, 3, dtype=np.int64)
-    cells.SetData(numpy_to_vtkIdTypeArray(offsets, deep=True),
-                  numpy_to_vtkIdTypeArray(faces.ravel().copy(), deep=True))
-    poly.SetPolys(cells)
+    poly = pyvista.PolyData.from_regular_faces(points, faces) if len(faces) else pyvista.PolyData(points)
     for name, values in mesh.point_data.items():
         values = np.ascontiguousarray(values)
         if len(values) != len(points):
             raise InputError(f"{path}: point-data array {name!r} has {len(values)} values for {len(points)} points")
-        array = numpy_to_vtk(values, deep=True)
-        array.SetName(name)
-        if name == "Normals":
-            poly.GetPointData().SetNormals(array)
-        else:
-            poly.GetPointData().AddArray(array)
+        poly.point_data[name] = values
+    if "Normals" in mesh.point_data:
+        poly.point_data.active_normals_name = "Normals"
     with atomic_output(path) as tmp:
-        writer = vtk.vtkXMLPolyDataWriter()
-        writer.SetFileName(str(tmp))
-        writer.SetInputData(poly)
-        writer.SetDataModeToBinary()
-        if writer.Write() != 1:
-            raise EngineError(f"{path}: VTK could not write the mesh")
+        try:
+            poly.save(tmp, binary=True)
+        except (OSError, ValueError) as exc:
+            raise EngineError(f"{path}: VTK could not write the mesh ({exc})") from None
 
 
 def read_vtp(path):
-    """Read a VTK XML PolyData triangle mesh into a :class:`Mesh` with all its point-data arrays."""
+    """Read a VTK XML PolyData triangle mesh into a :class:`Mesh` with all its point-data arrays, with pyvista."""
+    import pyvista
     import vtk
-    from vtk.util.numpy_support import vtk_to_numpy
 
     path = _require_file(path)
-    reader = vtk.vtkXMLPolyDataReader()
-    if not reader.CanReadFile(str(path)):
+    if not vtk.vtkXMLPolyDataReader().CanReadFile(str(path)):  # pyvista would only print VTK's complaint
         raise InputError(f"{path}: not a VTK XML PolyData (.vtp) file")
-    reader.SetFileName(str(path))
-    reader.Update()
-    poly = reader.GetOutput()
-    n_points = poly.GetNumberOfPoints()
-    points = vtk_to_numpy(poly.GetPoints().GetData()).astype(np.float64) if n_points else np.zeros((0, 3))
-    polys = poly.GetPolys()
-    offsets = vtk_to_numpy(polys.GetOffsetsArray()) if polys.GetNumberOfCells() else np.zeros(1, np.int64)
-    if np.any(np.diff(offsets) != 3):
+    poly = pyvista.XMLPolyDataReader(str(path)).read()
+    if poly.n_cells and not poly.is_all_triangles:
         raise InputError(f"{path}: mesh has polygons that are not triangles")
-    faces = (vtk_to_numpy(polys.GetConnectivityArray()).reshape(-1, 3).astype(np.int64)
-             if polys.GetNumberOfCells() else np.zeros((0, 3), np.int64))
-    data = poly.GetPointData()
-    point_data = {}
-    for i in range(data.GetNumberOfArrays()):
-        array = data.GetArray(i)
-        if array is not None:
-            point_data[array.GetName()] = vtk_to_numpy(array).copy()
+    faces = poly.regular_faces.astype(np.int64) if poly.n_cells else np.zeros((0, 3), np.int64)
+    points = np.asarray(poly.points, dtype=np.float64) if poly.n_points else np.zeros((0, 3))
+    point_data = {name: np.array(poly.point_data[name]) for name in poly.point_data.keys()}
     return Mesh(points, faces, point_data)
 
 

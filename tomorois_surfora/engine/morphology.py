@@ -52,3 +52,38 @@ def _per_group(mask, radius_voxels, operation, bridges):
         inner = tuple(slice(before, result.shape[axis] - after) for axis, (before, after) in enumerate(widths))
         out[crop] |= result[inner]
     return out
+
+
+# Pieces are 26-connected (voxels touching by a face, an edge or a corner are one piece), for ROIs and
+# membranes alike: a membrane segmented one voxel thick runs diagonally through the grid and would fall apart
+# into single voxels under 6-connectivity.
+PIECE_CONNECTIVITY = 3
+
+
+def label_pieces(mask):
+    """Label the 26-connected pieces of a boolean mask 1..n; returns (labels, n)."""
+    return ndimage.label(mask, structure=ndimage.generate_binary_structure(3, PIECE_CONNECTIVITY))
+
+
+def remove_small_pieces(mask, min_voxels):
+    """``mask`` without its 26-connected pieces of fewer than ``min_voxels`` voxels (may be fractional)."""
+    from skimage.morphology import remove_small_objects
+
+    mask = np.asarray(mask, dtype=bool)
+    return remove_small_objects(mask, min_size=_whole(min_voxels), connectivity=PIECE_CONNECTIVITY)
+
+
+def drop_small_labels(labels, min_voxels):
+    """Remove labels with fewer than ``min_voxels`` voxels and renumber the rest 1..n in label order."""
+    from skimage.morphology import remove_small_objects
+    from skimage.segmentation import relabel_sequential
+
+    labels = np.asarray(labels)
+    if labels.max(initial=0) <= 1:  # one label: skimage would warn that a boolean mask was meant
+        return labels if np.count_nonzero(labels) >= _whole(min_voxels) else np.zeros_like(labels)
+    return relabel_sequential(remove_small_objects(labels, min_size=_whole(min_voxels)))[0]
+
+
+def _whole(min_voxels):
+    """The whole number of voxels a piece needs: sizes are integers, so size ≥ x ⇔ size ≥ ⌈x⌉."""
+    return int(np.ceil(min_voxels - 1e-9))

@@ -127,7 +127,7 @@ def test_bad_input_is_named():
 
 
 def test_split_slivers_below_the_minimum_volume_are_dropped_and_labels_renumbered():
-    from tomorois_surfora.engine.roi.extract import drop_small_labels
+    from tomorois_surfora.engine.morphology import drop_small_labels
 
     labels = np.zeros((4, 4, 10), np.int32)
     labels[:, :, 0:4], labels[:, :, 4:5], labels[:, :, 5:10] = 1, 2, 3  # 64, 16 and 80 voxels

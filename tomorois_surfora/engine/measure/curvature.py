@@ -30,6 +30,7 @@ import numba
 import numpy as np
 
 from ..errors import InputError
+from ..triangles import vertex_normals
 from . import geodesic
 
 MIN_BALL_VERTICES = 6
@@ -143,21 +144,6 @@ def stable(previous, current, params):
         return np.abs(current - previous) <= tolerance
 
 
-def signed_vertex_normals(points, faces, reference):
-    """Area-weighted triangle normals at the vertices, flipped to agree with the ``reference`` normals."""
-    face_normals = np.cross(points[faces[:, 1]] - points[faces[:, 0]], points[faces[:, 2]] - points[faces[:, 0]])
-    normals = np.zeros_like(points)
-    for corner in range(3):
-        np.add.at(normals, faces[:, corner], face_normals)
-    length = np.linalg.norm(normals, axis=1)
-    unused = length == 0
-    normals[~unused] /= length[~unused, None]
-    normals[unused] = reference[unused]
-    flip = np.einsum("ij,ij->i", normals, reference) < 0
-    normals[flip] *= -1
-    return normals
-
-
 def mesh_curvature(points, faces, normals, params=None, source="mesh"):
     """Per-vertex multi-scale curvature of an oriented triangle mesh.
 
@@ -201,7 +187,7 @@ def mesh_curvature(points, faces, normals, params=None, source="mesh"):
     unused[used] = False
     usable[unused] = 0.0
     areas = geodesic.vertex_areas(points, faces)
-    base = signed_vertex_normals(points, faces, np.asarray(normals, dtype=np.float64))
+    base = vertex_normals(points, faces, np.asarray(normals, dtype=np.float64))
     columns = ("mean_curvature", "gaussian_curvature", "k1", "k2", "curvature_radius_nm", "curvature_confidence")
     values = {name: np.full(len(points), np.nan) for name in columns}
     chosen = np.full(len(points), -1)

@@ -11,18 +11,14 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 
+from ..triangles import edge_graph, mesh_edges
+
 numba.config.THREADING_LAYER = "workqueue"  # see surface/medial.py
 
 
 def mesh_graph(points, faces):
     """The mesh's edge graph as CSR arrays: (indptr, indices, lengths), edges both ways, lengths in nm."""
-    edges = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
-    edges = np.unique(edges, axis=0)
-    lengths = np.linalg.norm(points[edges[:, 0]] - points[edges[:, 1]], axis=1)
-    n = len(points)
-    graph = sparse.csr_matrix((np.r_[lengths, lengths], (np.r_[edges[:, 0], edges[:, 1]],
-                                                          np.r_[edges[:, 1], edges[:, 0]])), shape=(n, n))
-    graph.sort_indices()
+    graph = edge_graph(len(points), faces, points)
     return graph.indptr.astype(np.int64), graph.indices.astype(np.int64), graph.data.astype(np.float64)
 
 
@@ -35,9 +31,7 @@ def boundary_vertices(faces, n_points):
     non_manifold_edges : int
         Neighbourhoods around such edges are not a disc, so their vertices count as boundary.
     """
-    from ..surface.mesh import edge_face_counts
-
-    edges, counts, _ = edge_face_counts(faces)
+    edges, counts, _ = mesh_edges(faces)
     boundary = np.zeros(n_points, dtype=bool)
     boundary[edges[counts != 2].ravel()] = True
     return boundary, int((counts > 2).sum())

@@ -11,7 +11,8 @@ import numpy as np
 
 from ..errors import InputError
 from . import geodesic
-from .curvature import _tangent_basis, signed_vertex_normals
+from ..triangles import vertex_normals
+from .curvature import _tangent_basis
 
 MIN_FIT_VERTICES = 10
 
@@ -72,7 +73,7 @@ def mesh_roughness(points, faces, normals, scale_nm, source="mesh"):
                          f"({spacing:.3g} nm)")
     graph = geodesic.mesh_graph(points, faces)
     areas = geodesic.vertex_areas(points, faces)
-    base = signed_vertex_normals(points, faces, np.asarray(normals, dtype=np.float64))
+    base = vertex_normals(points, faces, np.asarray(normals, dtype=np.float64))
     smoothed = geodesic.smooth_vertex_normals(base, areas, scale_nm, used, *graph, geodesic.blocks(len(used)))
     offsets = np.full(len(points), np.nan)
     offsets[used] = height_offsets(points, smoothed, float(scale_nm), used, *graph, geodesic.blocks(len(used)))

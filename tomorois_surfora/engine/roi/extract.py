@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
+from skimage.segmentation import relabel_sequential
 
 from ..errors import InputError
-from ..morphology import ball_closing, ball_opening
+from ..morphology import ball_closing, ball_opening, drop_small_labels, label_pieces, remove_small_pieces
 
 
 @dataclass
@@ -39,12 +40,7 @@ def clean_mask(mask, voxel_size_nm, params):
     """Binary opening, closing and small-component removal of a boolean (z, y, x) mask."""
     mask = ball_opening(mask, params.opening_nm / voxel_size_nm)
     mask = ball_closing(mask, params.closing_nm / voxel_size_nm)
-    labels, n = ndimage.label(mask)
-    if n == 0:
-        return mask
-    sizes = np.bincount(labels.ravel())[1:] * voxel_size_nm ** 3
-    keep = np.concatenate([[False], sizes >= params.min_volume_nm3])
-    return keep[labels]
+    return remove_small_pieces(mask, params.min_volume_nm3 / voxel_size_nm ** 3)
 
 
 def split_touching(mask, voxel_size_nm, seed_depth_nm):
@@ -54,7 +50,7 @@ def split_touching(mask, voxel_size_nm, seed_depth_nm):
     is split only where a neck is at least that much narrower than the bodies on both sides. Each
     component is processed in its own bounding box, so the cost follows the ROIs, not the volume.
     """
-    components, n_components = ndimage.label(mask)
+    components, n_components = label_pieces(mask)
     labels = np.zeros(mask.shape, np.int32)
     next_label = 1
     for index, box in enumerate(ndimage.find_objects(components), start=1):
@@ -86,20 +82,24 @@ def _split_component(component, voxel_size_nm, seed_depth_nm):
 def roi_table(labels, probabilities, voxel_size_nm):
     """One record per ROI: label, voxels, volume (nm³), centroid (x, y, z nm), bbox (z, y, x), confidences.
 
-    Each ROI is measured inside its own bounding box, so the cost follows the ROIs, not the volume.
+    scikit-image's ``regionprops_table`` measures each ROI inside its own bounding box, so the cost follows
+    the ROIs, not the volume.
     """
+    from skimage.measure import regionprops_table
+
+    table = regionprops_table(labels, probabilities, properties=("label", "area", "centroid", "bbox",
+                                                                 "intensity_mean", "intensity_max"))
     records = []
-    for index, box in enumerate(ndimage.find_objects(labels), start=1):
-        if box is None:
-            continue
-        inside = labels[box] == index
-        values = probabilities[box][inside]
-        centroid = [float(c.mean()) + s.start for c, s in zip(np.nonzero(inside), box)]
+    for i, label in enumerate(table["label"]):
+        centroid_zyx = [table[f"centroid-{axis}"][i] for axis in range(3)]
         records.append({
-            "label": index, "voxels": int(values.size), "volume_nm3": float(values.size * voxel_size_nm ** 3),
-            "centroid_nm": [round(c * voxel_size_nm, 3) for c in centroid[::-1]],
-            "bbox_zyx": [[s.start for s in box], [s.stop for s in box]],
-            "mean_confidence": round(float(values.mean()), 4), "max_confidence": round(float(values.max()), 4)})
+            "label": int(label), "voxels": int(table["area"][i]),
+            "volume_nm3": float(table["area"][i] * voxel_size_nm ** 3),
+            "centroid_nm": [round(float(c) * voxel_size_nm, 3) for c in centroid_zyx[::-1]],
+            "bbox_zyx": [[int(table[f"bbox-{axis}"][i]) for axis in range(3)],
+                         [int(table[f"bbox-{axis + 3}"][i]) for axis in range(3)]],
+            "mean_confidence": round(float(table["intensity_mean"][i]), 4),
+            "max_confidence": round(float(table["intensity_max"][i]), 4)})
     return records
 
 
@@ -143,7 +143,7 @@ def extract_rois(probabilities, voxel_size, params=None, source="probability map
         # A split can cut off slivers smaller than any ROI: they would count as false positives.
         labels = drop_small_labels(labels, params.min_volume_nm3 / voxel_size_nm ** 3)
     else:
-        labels, _ = ndimage.label(mask)
+        labels, _ = label_pieces(mask)
     labels = labels.astype(np.int32)
     labels = drop_unsure_labels(labels, probabilities, params.min_confidence)
     return labels, roi_table(labels, probabilities, voxel_size_nm)
@@ -157,18 +157,4 @@ def drop_unsure_labels(labels, probabilities, min_confidence):
     index = np.arange(1, int(labels.max()) + 1)
     means = np.asarray(ndimage.mean(probabilities, labels, index))
     keep = np.concatenate([[False], means >= min_confidence])
-    return _renumber(labels, keep)
-
-
-def drop_small_labels(labels, min_voxels):
-    """Remove labels with fewer than ``min_voxels`` voxels and renumber the rest 1..n in order."""
-    keep = np.bincount(labels.ravel()) >= min_voxels
-    keep[0] = False
-    return _renumber(labels, keep)
-
-
-def _renumber(labels, keep):
-    """Labels with ``keep[label]`` True, renumbered 1..n in order; the others become background."""
-    mapping = np.zeros(len(keep), np.int32)
-    mapping[keep] = np.arange(1, int(keep.sum()) + 1)
-    return mapping[labels]
+    return relabel_sequential(np.where(keep[labels], labels, 0))[0]

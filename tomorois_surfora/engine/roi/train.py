@@ -9,7 +9,6 @@ tomogram's rows (y) is held out for validation (objects spread evenly in x–y, 
 margins); the model with the lowest validation loss is kept. The learning rate anneals (cosine) over the
 epochs or the time limit. Every epoch writes a checkpoint, from which training resumes.
 """
-import csv
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -19,7 +18,7 @@ from typing import Optional
 import numpy as np
 
 from ..errors import InputError, raise_problems
-from ..io import atomic_output, ensure_output_dir
+from ..io import atomic_output, ensure_output_dir, write_csv
 from ..progress import Progress
 from .model_file import TrainedModel, load_model, save_model
 from .planes import parse_planes, plane_problems
@@ -329,7 +328,7 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
             model.training["best_epoch"] = state["epoch"]
             save_model(out_dir / MODEL_FILE, model)
         _save_checkpoint(checkpoint_path, model, optimizer, state)
-        _write_history(out_dir / HISTORY_FILE, state["history"])
+        write_csv(out_dir / HISTORY_FILE, state["history"])  # older rows may lack newer columns: left empty
         progress.step(f"epoch {state['epoch']}: train loss {row['train_loss']:.4f}  val loss {val_loss:.4f}  "
                       f"val Dice {_fmt(val_dice)}{'  (best, saved)' if improved else ''}")
         if limit_s is not None and state["seconds"] > limit_s:
@@ -381,15 +380,6 @@ def _restore(path, model, optimizer):
                          "use the same parameters as the interrupted run") from None
     model.training = payload.get("training", model.training)
     return payload["state"]
-
-
-def _write_history(path, history):
-    with atomic_output(path) as tmp:
-        with open(tmp, "w", newline="") as handle:
-            columns = list(dict.fromkeys(key for row in history for key in row))  # older rows lack newer columns
-            writer = csv.DictWriter(handle, fieldnames=columns, restval="")
-            writer.writeheader()
-            writer.writerows(history)
 
 
 def train_files(tomograms, masks, params, out_dir, penalties=None, init_model=None, resume=False, device="cpu",

@@ -10,11 +10,10 @@ the outer leaflet of a vesicle with outward normals), −1 on the other. Triangl
 disagree straddle the cut and are removed.
 """
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
+from ..triangles import mesh_components
 
 CONNECTIVITY_AGREEMENT = 0.95  # a component this one-sided counts as a whole leaflet
 
@@ -65,14 +64,6 @@ def proxy_sides(points, proxy_vertices, proxy_faces, proxy_normals):
     side = np.sign(np.einsum("ij,ij->i", points - closest, face_normal))
     side[side == 0] = 1
     return side.astype(np.int8)
-
-
-def mesh_components(n_points, faces):
-    """Connected-component id of every vertex of a triangle mesh."""
-    i = np.concatenate([faces[:, 0], faces[:, 1], faces[:, 2]])
-    j = np.concatenate([faces[:, 1], faces[:, 2], faces[:, 0]])
-    graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(n_points, n_points))
-    return connected_components(graph, directed=False)[1]
 
 
 def split_leaflets(points, faces, proxy_vertices, proxy_faces, proxy_normals):

@@ -15,6 +15,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from ..errors import InputError, raise_problems
+from ..triangles import mesh_edges
 
 
 @dataclass
@@ -133,18 +134,11 @@ def faces_touching(gap, origin, voxel_size, points, faces, half):  # pragma: no 
     return out
 
 
-def edge_face_counts(faces):
-    """Undirected edges (e, 2), how many faces use each, and each face's three edge ids (m, 3)."""
-    edges = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
-    unique, inverse, counts = np.unique(edges, axis=0, return_inverse=True, return_counts=True)
-    return unique, counts, inverse.reshape(3, -1).T
-
-
 def drop_isolated_faces(faces):
     """Faces sharing no edge with another face are removed."""
     if len(faces) == 0:
         return faces
-    _, counts, face_edges = edge_face_counts(faces)
+    _, counts, face_edges = mesh_edges(faces)
     return faces[(counts[face_edges] > 1).any(axis=1)]
 
 
@@ -153,7 +147,7 @@ def smooth_fixed_boundary(points, faces, steps, lam):
     points = points.copy()
     if steps == 0 or len(faces) == 0:
         return points
-    edges, counts, _ = edge_face_counts(faces)
+    edges, counts, _ = mesh_edges(faces)
     fixed = np.zeros(len(points), dtype=bool)
     fixed[edges[counts == 1].ravel()] = True
     used = np.zeros(len(points), dtype=bool)

@@ -6,7 +6,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..errors import raise_problems
-from ..morphology import ball_closing, ball_opening
+from ..morphology import ball_closing, ball_opening, remove_small_pieces
 
 
 @dataclass
@@ -46,12 +46,7 @@ def clean_mask(mask, voxel_size_nm, params):
         mask = ball_closing(mask, params.closing_nm / vs)
     if params.opening_nm >= vs:
         mask = ball_opening(mask, params.opening_nm / vs)
-    labels, n = ndimage.label(mask, structure=np.ones((3, 3, 3)))
-    if n == 0:
-        return mask
-    sizes = np.bincount(labels.ravel())
-    sizes[0] = 0
-    return (sizes >= params.min_volume_nm3 / vs ** 3)[labels]
+    return remove_small_pieces(mask, params.min_volume_nm3 / vs ** 3)
 
 
 def membrane_labels(membranes, wanted=None):
