@@ -7,31 +7,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from tomorois_surfora.engine.cli import PROG, build_parser
+from tomorois_surfora.engine.cli import PROG, leaf_commands
 
 CLI_DOC = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
 BEGIN = "<!-- reference: written by scripts/cli_reference.py from the parser; edit the parser, not this -->"
 END = "<!-- end of reference -->"
-
-
-def _subcommands(parser):
-    """(name, parser) of each subcommand of ``parser``, in the order they were added."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return list(action.choices.items())
-    return []
-
-
-def leaf_commands(parser=None, prefix=()):
-    """Every runnable command as (words after the program name, its parser), depth first."""
-    parser = parser or build_parser()
-    children = _subcommands(parser)
-    if not children:
-        return [(prefix, parser)]
-    found = []
-    for name, child in children:
-        found += leaf_commands(child, prefix + (name,))
-    return found
 
 
 def _option_row(action):

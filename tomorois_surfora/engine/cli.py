@@ -125,6 +125,15 @@ def build_parser():
     return parser
 
 
+def leaf_commands(parser=None, prefix=()):
+    """Every runnable command as (the words after the program name, its parser), in the order of ``--help``."""
+    parser = parser or build_parser()
+    groups = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not groups:
+        return [(prefix, parser)]
+    return [leaf for name, child in groups[0].choices.items() for leaf in leaf_commands(child, prefix + (name,))]
+
+
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
     print(f"{PROG}: warning: {message}", file=sys.stderr if file is None else file)
 

@@ -10,6 +10,7 @@ import pyvista
 import starfile
 from scipy.spatial import cKDTree
 
+from tomorois_surfora.engine.cli import leaf_commands
 from tomorois_surfora.engine.io import read_mrc
 
 SMALL = ["--shape", "48", "96", "96", "--voxel-size", "20"]
@@ -62,14 +63,27 @@ def test_bad_input_gives_one_clear_line_and_nonzero_exit(tmp_path, args, code, m
     assert result.stderr.strip().splitlines()[-1].startswith("tomorois-surfora")
 
 
-@pytest.mark.parametrize("command", [[], ["synth"], ["synth", "contacts"], ["synth", "invaginations"], ["demo"],
-                                     ["roi"], ["roi", "train"], ["roi", "predict"], ["roi", "extract"],
-                                     ["roi", "evaluate"], ["surface"], ["surface", "restrict"],
-                                     ["surface", "extract"], ["surface", "orient"], ["surface", "mesh"],
-                                     ["measure"], ["measure", "distance"]])
-def test_every_subcommand_has_help(command):
+LEAVES = [list(words) for words, _ in leaf_commands()]
+
+
+def test_the_command_line_has_every_stage():
+    assert [" ".join(w) for w in LEAVES] == [
+        "synth contacts", "synth invaginations", "roi train", "roi predict", "roi extract", "roi evaluate",
+        "surface restrict", "surface extract", "surface orient", "surface mesh", "surface split",
+        "measure distance", "measure curvature", "measure roughness", "measure area", "demo"]
+
+
+@pytest.mark.parametrize("words, parser", leaf_commands(), ids=[" ".join(w) for w in LEAVES])
+def test_every_subcommand_describes_itself_and_every_option(words, parser):
+    assert parser.description and len(parser.description) > 30, "what the command does"
+    undocumented = [a.option_strings or a.dest for a in parser._actions if not a.help]
+    assert not undocumented, f"options without help: {undocumented}"
+
+
+@pytest.mark.parametrize("command", [[], ["roi"], ["surface", "split"], ["measure", "area"]])
+def test_help_through_the_installed_entry_point(command):
     result = run_cli(*command, "--help")
-    assert result.returncode == 0 and "usage: tomorois-surfora" in result.stdout
+    assert result.returncode == 0 and f"usage: tomorois-surfora {' '.join(command)}".strip() in result.stdout
 
 
 def test_roi_extract_and_evaluate_recover_phantom_rois_and_survive_a_bad_input(tmp_path):
@@ -99,6 +113,31 @@ def test_roi_extract_and_evaluate_recover_phantom_rois_and_survive_a_bad_input(t
     assert "FP rate 0.000" in result.stdout
     assert "0 of 0 missed and 0 of 0 false ROIs overlap" in result.stdout
     assert metrics["fn_overlapping"] == metrics["fp_overlapping"] == 0
+    ious = [iou for _, _, iou in metrics["matches"]]  # (predicted, true, IoU) per match
+    strictest = (min(ious) + 1) / 2
+    result = run_cli("roi", "evaluate", "--predicted", tmp_path / "ex" / "prob_rois.mrc", "--iou", strictest,
+                     "--truth", tmp_path / "ds" / "invaginations_000_rois.mrc", "--json", tmp_path / "strict.json")
+    strict = json.loads((tmp_path / "strict.json").read_text())
+    lost = sum(iou < strictest for iou in ious)
+    assert strict["iou_threshold"] == strictest and lost >= 1 and strict["tp"] == metrics["tp"] - lost
+    assert strict["fn_overlapping"] == strict["fp_overlapping"] == lost, "found, but in the wrong shape"
+
+
+def test_roi_train_3d_then_predict(tmp_path):
+    from tomorois_surfora.engine.roi.model_file import load_model
+
+    assert run_cli("synth", "contacts", "--out", tmp_path / "ds", *SMALL, "--quiet").returncode == 0
+    result = run_cli("roi", "train", "--tomograms", tmp_path / "ds" / "contacts_000.mrc", "--masks",
+                     tmp_path / "ds" / "contacts_000_rois.mrc", "--dims", 3, "--depth", 3, "--patch", 24,
+                     "--epochs", 1, "--steps-per-epoch", 2, "--batch-size", 1, "--out", tmp_path / "m", "--quiet")
+    assert result.returncode == 0, result.stderr
+    model = load_model(tmp_path / "m" / "model.pt")
+    assert model.net.config["dims"] == 3 and model.context == 0 and model.training["parameters"]["dims"] == 3
+    result = run_cli("roi", "predict", tmp_path / "ds" / "contacts_000.mrc", "--model", tmp_path / "m" / "model.pt",
+                     "--out", tmp_path / "p", "--quiet")
+    assert result.returncode == 0, result.stderr
+    probability, _ = read_mrc(tmp_path / "p" / "contacts_000_prob.mrc")
+    assert probability.shape == (48, 96, 96) and 0 < probability.min() and probability.max() < 1
 
 
 def test_demo_runs_phantoms_then_tomorois_end_to_end(tmp_path):
@@ -302,3 +341,69 @@ def test_measure_reports_bad_meshes_and_keeps_the_good_ones(tmp_path):
     assert np.allclose(good.point_data["mean_curvature"], 1 / 15, rtol=0.05)
     finned = pyvista.read(tmp_path / "out" / "fin_curvature.vtp").point_data["mean_curvature"]
     assert np.isnan(finned[edge[:2]]).all() and np.isfinite(finned).mean() > 0.8
+
+
+def test_surface_options_of_the_cli_guide(tmp_path):
+    """`surface restrict` without ROIs, `extract --adaptive/--upsample`, `orient` of a cloud without normals,
+    `--jet`, `--convention partner --partner`, and `mesh --smooth`, on a vesicle of radius 8 nm."""
+    from tomorois_surfora.engine.io import PointCloud, read_ply, write_mrc, write_ply
+    from tomorois_surfora.engine.synth import shapes
+
+    mask, origin = shapes.sphere(8.0).mask(1.0, grid_offset_nm=(0.3, 0.2, 0.1))
+    write_mrc(tmp_path / "mem.mrc", mask.astype(np.int8), 10.0)
+    centre = -origin  # the sphere's centre in the file's nm coordinates
+    assert run_cli("surface", "restrict", tmp_path / "mem.mrc", "--labels", 1, "--closing", 0, "--out", tmp_path / "crops",
+                   "--quiet").returncode == 0
+    sidecar = json.loads((tmp_path / "crops" / "mem_roi1.json").read_text())
+    assert sidecar["roi"] == 1 and sidecar["labels"] == {"1": int(mask.sum())}, "the whole volume is one ROI"
+    crop = tmp_path / "crops" / "mem_roi1.mrc"
+
+    def iso_faces(*options):
+        out = tmp_path / "iso" / "_".join(map(str, options))
+        result = run_cli("surface", "extract", crop, "--method", "iso", *options, "--out", out, "--quiet")
+        assert result.returncode == 0, result.stderr
+        radius = np.linalg.norm(read_ply(out / "mem_roi1_iso.ply").points - centre - sidecar["origin_nm"], axis=1)
+        inner = radius < 8
+        deviation = np.where(inner, np.abs(radius - 6), np.abs(radius - 10))  # the mask's faces: 8 ∓ 2 nm
+        density = (inner.sum() / 6 ** 2) / ((~inner).sum() / 10 ** 2)         # points per area, inner / outer
+        return np.median(deviation), density
+
+    plain, adaptive, upsampled = iso_faces("--spacing", 2), iso_faces("--spacing", 2, "--adaptive"), iso_faces(
+        "--upsample", 2)
+    assert plain[0] < 0.25 and abs(plain[1] - 1) < 0.15, "even spacing on both faces"
+    assert adaptive[1] > 1.4 * plain[1], "curvature-adaptive: denser on the more curved inner face"
+    assert upsampled[0] < 0.9 * iso_faces()[0], "a finer distance grid lands closer to the faces"
+
+    assert run_cli("surface", "extract", crop, "--out", tmp_path / "medial", "--quiet").returncode == 0
+    medial = read_ply(tmp_path / "medial" / "mem_roi1_medial.ply")
+    radial = medial.points - centre - sidecar["origin_nm"]
+    radial /= np.linalg.norm(radial, axis=1, keepdims=True)
+    write_ply(tmp_path / "bare.ply", PointCloud(medial.points, None, {"label": medial.properties["label"]}))
+    inner = PointCloud(centre + sidecar["origin_nm"] + 0.5 * (medial.points - centre - sidecar["origin_nm"]),
+                       medial.normals, {"label": np.full(len(medial.points), 2)})
+    write_ply(tmp_path / "inner.ply", inner)
+    runs = {"bare": [tmp_path / "bare.ply"], "jet": [tmp_path / "medial" / "mem_roi1_medial.ply", "--jet"],
+            "partner": [tmp_path / "medial" / "mem_roi1_medial.ply", "--convention", "partner",
+                        "--partner", tmp_path / "inner.ply"]}
+    cosine = {}
+    for name, args in runs.items():
+        result = run_cli("surface", "orient", *args, "--out", tmp_path / name, "--quiet")
+        assert result.returncode == 0, result.stderr
+        cloud = read_ply(next((tmp_path / name).glob("*_oriented.ply")))
+        assert np.allclose(cloud.points, medial.points)
+        cosine[name] = np.sum(cloud.normals * radial, axis=1)
+    assert np.mean(cosine["bare"] > 0.9) > 0.98, "normals estimated for a bare cloud, then oriented outward"
+    assert np.median(cosine["jet"]) > 0.995, "JET normals of a sphere are radial"
+    assert np.mean(cosine["partner"] < -0.9) > 0.98, "toward a partner inside: every normal points in"
+
+    jet = read_ply(tmp_path / "jet" / "mem_roi1_medial_oriented.ply")  # roughened by 0.3 nm along the normals
+    bumps = np.random.default_rng(0).normal(scale=0.3, size=(len(jet.points), 1)) * jet.normals
+    write_ply(tmp_path / "noisy.ply", PointCloud(jet.points + bumps, jet.normals, jet.properties))
+    for steps in (0, 5):
+        result = run_cli("surface", "mesh", tmp_path / "noisy.ply", "--masks", crop, "--smooth", steps,
+                         "--out", tmp_path / f"m{steps}", "--quiet")
+        assert result.returncode == 0, result.stderr
+    rough, smooth = (pyvista.read(tmp_path / f"m{s}" / "noisy_mesh.vtp") for s in (0, 5))
+    assert rough.n_cells == smooth.n_cells > len(jet.points)
+    spread = [np.std(np.linalg.norm(m.points - centre - sidecar["origin_nm"], axis=1)) for m in (rough, smooth)]
+    assert spread[0] > 0.25 and spread[1] < 0.65 * spread[0], "Laplacian smoothing takes out bumps"

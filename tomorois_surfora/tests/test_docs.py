@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tomorois_surfora.engine.cli import build_parser
+from tomorois_surfora.engine.cli import build_parser, leaf_commands
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -160,7 +160,7 @@ def test_cli_reference_matches_the_parser():
     text = module.CLI_DOC.read_text(encoding="utf-8")
     assert module.updated_document(text) == text, "docs/cli.md is stale: run scripts/cli_reference.py"
     documented = {line.split("`")[1] for line in text.splitlines() if line.startswith("### `tomorois-surfora")}
-    assert documented == {"tomorois-surfora " + " ".join(words) for words, _ in module.leaf_commands()}
+    assert documented == {"tomorois-surfora " + " ".join(words) for words, _ in leaf_commands()}
 
 
 def test_readme_stays_short():

@@ -160,3 +160,15 @@ def test_output_folder_errors(tmp_path):
     with pytest.raises(EngineError, match="cannot create output folder"):
         ensure_output_dir(file_path / "sub")
     assert ensure_output_dir(tmp_path / "new" / "deep").is_dir()
+
+
+def test_pre_2014_mrc_headers_are_read_with_a_warning(tmp_path):
+    data = np.arange(4 * 5 * 6, dtype=np.float32).reshape(4, 5, 6)
+    write_mrc(tmp_path / "old.mrc", data, 13.68)
+    raw = bytearray((tmp_path / "old.mrc").read_bytes())
+    assert raw[208:212] == b"MAP "
+    raw[208:212] = b"\0\0\0\0"  # older tools wrote no MAP stamp (PyCurv's files, for one)
+    (tmp_path / "old.mrc").write_bytes(bytes(raw))
+    with pytest.warns(UserWarning, match="old.mrc: not a standard MRC2014 header"):
+        volume, voxel_size = read_mrc(tmp_path / "old.mrc")
+    assert np.array_equal(volume, data) and voxel_size == pytest.approx(13.68, abs=1e-3)

@@ -6,6 +6,7 @@ import os
 
 import mrcfile
 import numpy as np
+import torch
 from scipy import ndimage
 from tomo.protocols import ProtImportTomomasks
 
@@ -38,6 +39,20 @@ class TestProtTomoRois(PhantomProjectTest):
         self.assertEqual(trained["dice_weight"], 0.5, "so does the Dice weight")
         self.assertEqual((trained["near_miss_fraction"], trained["near_miss_nm"]), (0.25, 10.0),
                          "and the near-miss share and reach")
+        decoys = {m.getTsId(): int(np.count_nonzero(mrcfile.read(m.getFileName()))) for m in self.phantoms.decoyMasks}
+        tsIds = [os.path.splitext(os.path.basename(name))[0] for name in saved.training["items"]]  # <tsId>.mrc
+        self.assertEqual(saved.training["penalty_voxels"], [decoys[tsId] for tsId in tsIds],
+                         "each tomogram's penalty mask, paired by tsId, reaches the training")
+        self.assertGreater(sum(decoys.values()), 0)
+
+        tuned = self._run(ProtTomoRoisTrain, inputTomograms=self.phantoms.tomograms,
+                          inputMasks=self.phantoms.roiMasks, initialModel=model, epochs=1, stepsPerEpoch=2, patch=48,
+                          batchSize=2)
+        fine = load_model(tuned.model.getPath())
+        self.assertEqual(fine.training["fine_tuned_from"], model.getPath(), "the initial model is fine-tuned")
+        self.assertEqual((fine.planes, fine.net.config["depth"], fine.net.config["width"]), (saved.planes, 6, 1),
+                         "its architecture is kept")
+        self.assertFalse(all(torch.equal(a, b) for a, b in zip(fine.net.parameters(), saved.net.parameters())))
 
         predict = self._run(ProtTomoRoisPredict, inputModel=model, inputTomograms=self.phantoms.tomograms,
                             mirrored=True)
@@ -49,6 +64,15 @@ class TestProtTomoRois(PhantomProjectTest):
                 self.assertAlmostEqual(float(mrc.voxel_size.x), 20.0, places=3)
             self.assertTrue(item.getVolName().endswith(f"{item.getTsId()}.mrc"))
         self.assertIn("ROI probabilities for 2 of 2 tomograms", "\n".join(predict.summary()))
+        from tomorois_surfora.engine.roi.predict import TileParameters, predict_file
+
+        first = next(iter(predict.probabilities))
+        tomogram = next(t for t in self.phantoms.tomograms if t.getTsId() == first.getTsId())
+        for mirrored in (True, False):
+            out = os.path.abspath(self.proj.getTmpPath(f"engine_{mirrored}.mrc"))
+            predict_file(saved, tomogram.getFileName(), out, tiles=TileParameters(mirrored=mirrored), quiet=True)
+            same = np.allclose(mrcfile.read(out), mrcfile.read(first.getFileName()), atol=1e-5)
+            self.assertEqual(same, mirrored, "the protocol predicted with mirrored copies")
 
     def testExtractAndEvaluateRecoverGroundTruth(self):
         folder = os.path.abspath(self.proj.getTmpPath("probabilities"))

@@ -55,7 +55,14 @@ class TestProtSurface(PhantomProjectTest):
             vtp = read_vtp(item.getFileName())
             self.assertEqual(len(vtp.faces), item.getFaces())
             self.assertEqual(sorted(set(vtp.point_data["label"].astype(int))), item.getMembraneLabels())
-            self.assertGreater(item.getArea(), 0)
+            triangles = vtp.points[vtp.faces]
+            area = 0.5 * np.linalg.norm(np.cross(triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0]),
+                                        axis=1).sum()
+            self.assertAlmostEqual(item.getArea(), area, delta=1e-3 * area, msg="the registered area is the mesh's")
+            crop = next(m for m in restrict.roiMembranes if m.getRoiLabel() == item.getRoiLabel())
+            # the phantom's membrane labels are 5 nm thick slabs around the mid-surface: area ≈ volume / 5 nm
+            slabArea = np.count_nonzero(read_mrc(crop.getFileName())[0]) * 1.0 ** 3 / 5.0
+            self.assertAlmostEqual(item.getArea() / slabArea, 1.0, delta=0.1, msg="mesh area ≈ the slab's")
         measure = self._run(ProtSurfaceMeasure, inputMeshes=mesh.meshes)
         self.assertSetSize(measure.measuredMeshes, mesh.meshes.getSize())
         truth = {roi["label"]: roi for roi in self.phantomTruth()["rois"]}
@@ -66,7 +73,7 @@ class TestProtSurface(PhantomProjectTest):
                          "curvature_confidence", "roughness_nm"):
                 self.assertIn(name, vtp.point_data)
             self.assertAlmostEqual(np.nanmin(vtp.point_data["distance_nm"]), truth[item.getRoiLabel()]["gap_nm"],
-                                   delta=3.0, msg="closest approach ≈ the phantom's true gap (10 Å voxels)")
+                                   delta=1.0, msg="closest approach ≈ the phantom's true gap (10 Å voxels)")
         contacts = read_csv(measure._getExtraPath("contacts_distance.csv"))
         self.assertEqual(len(contacts), 2 * measure.measuredMeshes.getSize())
         self.assertTrue(os.path.getsize(measure._getExtraPath("contacts_distance.png")) > 1000)

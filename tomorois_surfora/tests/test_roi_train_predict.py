@@ -156,7 +156,7 @@ def test_training_history_records_the_annealed_rate(phantoms, tmp_path):
     assert rates[-1] == pytest.approx(learning_rate_at(TINY, (2 + 2 / 3) / 3)), "the rate of each epoch's last step"
 
 
-def test_soft_dice_loss_is_one_minus_the_pooled_dice_and_trains_with_cross_entropy(phantoms, tmp_path):
+def test_soft_dice_loss_is_one_minus_the_pooled_dice():
     target = torch.zeros(2, 1, 4, 4)
     target[0, 0, :2] = 1.0                                     # 8 ROI voxels in the batch
     certain = torch.where(target > 0, 50.0, -50.0)               # sigmoid: 1 on the ROI, 0 elsewhere
@@ -166,14 +166,36 @@ def test_soft_dice_loss_is_one_minus_the_pooled_dice_and_trains_with_cross_entro
     empty = torch.zeros_like(target)
     assert float(soft_dice_loss(torch.full_like(target, -50.0), empty)) == pytest.approx(0.0, abs=1e-6)
 
-    tomograms, masks, _ = phantoms
-    with_dice = TrainingParameters(**{**TINY.__dict__, "dice_weight": 1.0})
-    summary = train_files(tomograms, masks, with_dice, tmp_path / "m", quiet=True)
-    model = load_model(summary["model"])
-    assert model.training["parameters"]["dice_weight"] == 1.0
-    # Cross-entropy starts at ln 2 and the Dice term below 1; a trained model must beat their sum.
-    assert summary["best_val_loss"] < math.log(2) + 1.0
     assert any("Dice weight" in p for p in TrainingParameters(dice_weight=-1).problems())
+
+
+@pytest.fixture(scope="module")
+def bright_boxes(tmp_path_factory):
+    """A tomogram whose ROIs are bright boxes spread over every row (so over the validation rows too)."""
+    folder = tmp_path_factory.mktemp("boxes")
+    mask = np.zeros((24, 96, 96), np.int16)
+    for y in range(6, 96, 22):
+        for x in range(6, 96, 22):
+            mask[6:18, y:y + 10, x:x + 10] = 1
+    image = np.random.default_rng(0).normal(size=mask.shape).astype(np.float32) + 2.0 * mask
+    write_mrc(folder / "t.mrc", image, 20.0)
+    write_mrc(folder / "m.mrc", mask, 20.0)
+    return [folder / "t.mrc"], [folder / "m.mrc"]
+
+
+def test_training_with_the_dice_term_counts_it_and_learns(bright_boxes, tmp_path):
+    tomograms, masks = bright_boxes
+    params = TrainingParameters(depth=6, epochs=10, steps_per_epoch=6, patch=48, batch_size=2, validation_patches=4,
+                                context=1, far_context=0, learning_rate=1e-2, dice_weight=1.0)
+    frozen = {**params.__dict__, "learning_rate": 1e-30}  # the starting network, scored the same way
+    start = train_files(tomograms, masks, TrainingParameters(**frozen), tmp_path / "start", quiet=True)
+    start_without = train_files(tomograms, masks, TrainingParameters(**{**frozen, "dice_weight": 0.0}),
+                                tmp_path / "start0", quiet=True)
+    assert start["best_val_loss"] - start_without["best_val_loss"] > 0.5, "the Dice term is part of the loss"
+    trained = train_files(tomograms, masks, params, tmp_path / "trained", quiet=True)
+    assert load_model(trained["model"]).training["parameters"]["dice_weight"] == 1.0
+    assert trained["best_val_loss"] < 0.5 * start["best_val_loss"]
+    assert trained["best_val_dice"] > 0.75 > start["best_val_dice"] + 0.2
 
 
 def test_far_slabs_double_in_distance_and_width_and_cover_z_without_gaps():
@@ -257,18 +279,37 @@ def test_resampling_round_trip_preserves_smooth_volumes():
     assert np.abs(back - smooth)[2:-2, 2:-2, 2:-2].max() < 0.15
 
 
-def test_prediction_resamples_finer_tomograms_and_refuses_much_coarser_ones(phantoms, tmp_path):
-    tomograms, masks, _ = phantoms
-    torch.manual_seed(0)
-    save_model(tmp_path / "m.pt", TrainedModel(MSDNet(in_channels=1, depth=3, dims=2), 20.0, 0))
+def _brightness_model():
+    """A depth-1 network whose output is sigmoid(4·x − 4) of the standardised input x alone: its map is the
+    image, so a resampling or alignment error shows in where the map's ROIs lie."""
+    net = MSDNet(in_channels=1, depth=1, dims=2)
+    with torch.no_grad():
+        net.final_weight.zero_()
+        net.final_weight[0, 0] = 4.0  # channel 0 of the buffer is the input itself
+        net.final_bias.fill_(-4.0)
+    return TrainedModel(net, 20.0, 0)
+
+
+def test_prediction_resamples_finer_tomograms_in_place_and_refuses_much_coarser_ones(tmp_path):
+    mask = np.zeros((48, 160, 160), np.int16)  # 10 Å voxels: boxes of 10-16 nm, at uneven positions
+    for z, y, x, size in ((8, 20, 30, 12), (20, 90, 40, 16), (26, 60, 120, 10), (30, 130, 100, 14)):
+        mask[z:z + size, y:y + size, x:x + size] = 1
+    image = np.random.default_rng(2).normal(scale=0.3, size=mask.shape).astype(np.float32) + 3.0 * mask
+    write_mrc(tmp_path / "t10.mrc", image, 10.0)
+    save_model(tmp_path / "m.pt", _brightness_model())
     model = load_model(tmp_path / "m.pt")
-    info = predict_file(model, _copy(tomograms[0], tmp_path / "t10.mrc", 10.0), tmp_path / "p.mrc", quiet=True)
+    info = predict_file(model, tmp_path / "t10.mrc", tmp_path / "p.mrc", quiet=True)
     probability, size = read_mrc(tmp_path / "p.mrc")
-    assert probability.shape == (48, 112, 112) and size == 10.0 and info["model_grid"] == [24, 56, 56]
-    assert np.allclose(probability, 0.5), "an untrained model (zero last layer) gives 0.5"
+    assert probability.shape == mask.shape and size == 10.0 and info["model_grid"] == [24, 80, 80]
+    found = probability > 0.5
+    assert 2 * (found & (mask > 0)).sum() / (found.sum() + mask.sum()) > 0.95, "the map lies on the boxes"
+    for axis in range(3):  # a shift of half a voxel or more on either grid would show here
+        profile = lambda volume: np.average(np.arange(mask.shape[axis]),  # noqa: E731
+                                            weights=volume.sum(axis=tuple(a for a in range(3) if a != axis)))
+        assert abs(profile(found) - profile(mask > 0)) < 0.2
     assert scale_factor(13.68, 20.0, "t") == pytest.approx(0.684)
     with pytest.raises(InputError, match=r"t40.mrc: voxel size 40 Å is coarser than the model's 20 Å"):
-        predict_file(model, _copy(tomograms[0], tmp_path / "t40.mrc", 40.0), tmp_path / "q.mrc", quiet=True)
+        predict_file(model, _copy(tmp_path / "t10.mrc", tmp_path / "t40.mrc", 40.0), tmp_path / "q.mrc", quiet=True)
     assert not (tmp_path / "q.mrc").exists(), "a refused input leaves no output"
 
 

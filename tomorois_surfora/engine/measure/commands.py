@@ -21,7 +21,7 @@ def add_measure_commands(subparsers, positive_float, positive_int):
         parser = stages.add_parser(name, help=help_text, description=description)
         parser.add_argument("meshes", nargs="+", type=Path, help="VTP meshes with 'Normals' and 'label' point arrays")
         parser.add_argument("--out", required=True, type=Path, help="output folder")
-        parser.add_argument("--quiet", action="store_true")
+        parser.add_argument("--quiet", action="store_true", help="no progress output")
         return parser
 
     distance = stage("distance", "vertex → partner-mesh distances",

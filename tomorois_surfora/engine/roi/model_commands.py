@@ -42,9 +42,12 @@ def add_model_commands(stages, positive_float, positive_int):
                             "labels the volume once per plane and averages, which shows it what a few x-y "
                             "sections cannot: how far an ROI reaches in z (default %(default)s)")
     train.add_argument("--patch", type=positive_int, default=d.patch, help="patch side, voxels (default %(default)s)")
-    train.add_argument("--batch-size", type=positive_int, default=d.batch_size, help="(default %(default)s)")
-    train.add_argument("--epochs", type=positive_int, default=d.epochs, help="(default %(default)s)")
-    train.add_argument("--steps-per-epoch", type=positive_int, default=d.steps_per_epoch, help="(default %(default)s)")
+    train.add_argument("--batch-size", type=positive_int, default=d.batch_size,
+                       help="patches per training step (default %(default)s)")
+    train.add_argument("--epochs", type=positive_int, default=d.epochs,
+                       help="epochs, each of --steps-per-epoch steps then a validation (default %(default)s)")
+    train.add_argument("--steps-per-epoch", type=positive_int, default=d.steps_per_epoch,
+                       help="training steps per epoch (default %(default)s)")
     train.add_argument("--lr", type=positive_float, default=d.learning_rate, help="Adam learning rate "
                                                                                  "(default %(default)s)")
     train.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=d.lr_schedule,
@@ -64,7 +67,8 @@ def add_model_commands(stages, positive_float, positive_int):
     train.add_argument("--validation-fraction", type=float, default=d.validation_fraction,
                        help="fraction of rows (y) held out for validation (default %(default)s)")
     train.add_argument("--time-limit", type=positive_float, metavar="MIN", help="stop after this many minutes")
-    train.add_argument("--seed", type=int, default=d.seed, help="(default %(default)s)")
+    train.add_argument("--seed", type=int, default=d.seed,
+                       help="seed of the initial weights and the patch draws (default %(default)s)")
     train.add_argument("--init-model", type=Path, help="fine-tune this model instead of starting from scratch "
                                                        "(its architecture and voxel size are kept)")
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")

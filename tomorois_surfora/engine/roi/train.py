@@ -287,6 +287,8 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
     if resume:
         state = _restore(checkpoint_path, model, optimizer)
     model.training.update({"parameters": asdict(params), "items": [item.name for item in items],
+                           "penalty_voxels": [0 if item.penalty is None else int(np.count_nonzero(item.penalty))
+                                              for item in items],
                            "positive_weight": positive_weight,
                            "voxel_size_A": model.voxel_size, "device": str(device)})
     progress = Progress("roi train", params.epochs, quiet=quiet)

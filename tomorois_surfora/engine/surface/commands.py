@@ -40,7 +40,7 @@ def add_surface_commands(subparsers, positive_float, positive_int):
                           help="opening radius, 0 to skip (default %(default)s)")
     restrict.add_argument("--min-volume", type=float, default=clean.min_volume_nm3, metavar="NM3",
                           help="drop membrane pieces smaller than this (default %(default)s)")
-    restrict.add_argument("--quiet", action="store_true")
+    restrict.add_argument("--quiet", action="store_true", help="no progress output")
     restrict.set_defaults(handler=run_restrict)
 
     extract = stages.add_parser("extract", help="membrane masks -> surface point clouds (PLY)",
@@ -48,7 +48,9 @@ def add_surface_commands(subparsers, positive_float, positive_int):
                                             "one PLY per input holding every membrane label (property 'label').")
     extract.add_argument("masks", nargs="+", type=Path, help="membrane masks or label maps (MRC), e.g. "
                                                              "`surface restrict` crops")
-    extract.add_argument("--method", choices=("medial", "iso"), default="medial")
+    extract.add_argument("--method", choices=("medial", "iso"), default="medial",
+                         help="medial: one layer on the mid-surface; iso: both faces of the membrane "
+                              "(default %(default)s)")
     extract.add_argument("--out", required=True, type=Path, help="output folder")
     extract.add_argument("--voxel-size", type=positive_float, metavar="Å", help="default: from the MRC header")
     extract.add_argument("--spacing", type=positive_float, metavar="NM", help="point spacing (default: one voxel)")
@@ -58,23 +60,26 @@ def add_surface_commands(subparsers, positive_float, positive_int):
     extract.add_argument("--upsample", type=positive_int, default=1, help="iso: SDF grid refinement")
     extract.add_argument("--min-area", type=float, default=medial.min_area_nm2, metavar="NM2",
                          help="medial: drop pieces smaller than this (default %(default)s)")
-    extract.add_argument("--quiet", action="store_true")
+    extract.add_argument("--quiet", action="store_true", help="no progress output")
     extract.set_defaults(handler=run_extract)
 
     orient_parser = stages.add_parser("orient", help="consistently orient the normals of point clouds",
                                       description="Orient each membrane label's normals consistently (geodesic "
                                                   "heat-method or dipole propagation), then by a convention.")
     orient_parser.add_argument("clouds", nargs="+", type=Path, help="PLY clouds with normals")
-    orient_parser.add_argument("--method", choices=METHODS, default=orient.method)
+    orient_parser.add_argument("--method", choices=METHODS, default=orient.method,
+                               help="geodesic: heat-method distances from each piece's centre; dipole: patches "
+                                    "flipped to agree with their neighbours' dipole field (default %(default)s)")
     orient_parser.add_argument("--convention", choices=CONVENTIONS, default=orient.convention,
                                help="outward/inward from each membrane's centroid, partner = toward the other "
                                     "membrane (default %(default)s)")
     orient_parser.add_argument("--partner", type=Path, help="partner cloud for --convention partner when a cloud "
                                                             "holds one membrane")
-    orient_parser.add_argument("--neighbours", type=positive_int, default=orient.neighbours)
+    orient_parser.add_argument("--neighbours", type=positive_int, default=orient.neighbours,
+                               help="nearest neighbours in the orientation graph (default %(default)s)")
     orient_parser.add_argument("--jet", action="store_true", help="re-estimate (JET) normals before orienting")
     orient_parser.add_argument("--out", required=True, type=Path, help="output folder")
-    orient_parser.add_argument("--quiet", action="store_true")
+    orient_parser.add_argument("--quiet", action="store_true", help="no progress output")
     orient_parser.set_defaults(handler=run_orient)
 
     mesh = stages.add_parser("mesh", help="oriented clouds -> gap-aware triangle meshes (VTP)",
@@ -89,7 +94,7 @@ def add_surface_commands(subparsers, positive_float, positive_int):
     mesh.add_argument("--smooth", type=int, default=0, metavar="STEPS",
                       help="damped Laplacian smoothing steps, boundary fixed (default %(default)s)")
     mesh.add_argument("--out", required=True, type=Path, help="output folder")
-    mesh.add_argument("--quiet", action="store_true")
+    mesh.add_argument("--quiet", action="store_true", help="no progress output")
     mesh.set_defaults(handler=run_mesh)
 
     split = stages.add_parser("split", help="isosurface meshes -> inner/outer leaflets",
@@ -104,7 +109,7 @@ def add_surface_commands(subparsers, positive_float, positive_int):
                        help="the matching mid-surface (medial) meshes with oriented Normals, same order")
     split.add_argument("--depth", type=positive_int, default=8, help="Poisson octree depth (default %(default)s)")
     split.add_argument("--out", required=True, type=Path, help="output folder")
-    split.add_argument("--quiet", action="store_true")
+    split.add_argument("--quiet", action="store_true", help="no progress output")
     split.set_defaults(handler=run_split)
 
 
