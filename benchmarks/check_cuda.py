@@ -16,18 +16,15 @@ from pathlib import Path
 import numpy as np
 from results_json import write_result
 
+from tomorois_surfora.engine.roi.msd import relative_difference
+
 TOLERANCE = 1e-3  # float32 with TF32 convolutions off; relative to the largest magnitude
 PROBABILITY_TOLERANCE = 0.02  # the CLI runs with PyTorch's defaults, where cuDNN may use TF32 convolutions
 
 
-def _relative_difference(a, b):
-    a, b = a.detach().double().cpu(), b.detach().double().cpu()
-    return float((a - b).abs().max() / max(float(b.abs().max()), 1e-12))
-
-
 def equivalence(torch):
     """Our forward/backward against the naive one on the GPU, and the GPU against the CPU."""
-    from tomorois_surfora.engine.roi.msd import MSDNet
+    from tomorois_surfora.engine.roi.msd import MSDNet, forward_and_backward
 
     rows = []
     for dims, shape, channels in ((2, (64, 64), 5), (3, (16, 32, 32), 1)):
@@ -37,20 +34,14 @@ def equivalence(torch):
             net.final_weight.normal_(0, 0.1)
         x = torch.randn(2, channels, *shape)
         row = {"dims": dims, "input": [2, channels, *shape]}
-        outputs, gradients = {}, {}
-        for device in ("cpu", "cuda"):
-            net = net.to(device)
-            for name, forward in (("ours", net.forward), ("naive", net.forward_naive)):
-                net.zero_grad()
-                out = forward(x.to(device))
-                (out ** 2).mean().backward()
-                outputs[device, name] = out
-                gradients[device, name] = torch.cat([p.grad.flatten() for p in net.parameters()])
-        row["cuda_ours_vs_naive_output"] = _relative_difference(outputs["cuda", "ours"], outputs["cuda", "naive"])
-        row["cuda_ours_vs_naive_gradient"] = _relative_difference(gradients["cuda", "ours"],
+        results = forward_and_backward(net, x)
+        outputs = {key: out for key, (out, _) in results.items()}
+        gradients = {key: grad for key, (_, grad) in results.items()}
+        row["cuda_ours_vs_naive_output"] = relative_difference(outputs["cuda", "ours"], outputs["cuda", "naive"])
+        row["cuda_ours_vs_naive_gradient"] = relative_difference(gradients["cuda", "ours"],
                                                                   gradients["cuda", "naive"])
-        row["cuda_vs_cpu_output"] = _relative_difference(outputs["cuda", "ours"], outputs["cpu", "ours"])
-        row["cuda_vs_cpu_gradient"] = _relative_difference(gradients["cuda", "ours"], gradients["cpu", "ours"])
+        row["cuda_vs_cpu_output"] = relative_difference(outputs["cuda", "ours"], outputs["cpu", "ours"])
+        row["cuda_vs_cpu_gradient"] = relative_difference(gradients["cuda", "ours"], gradients["cpu", "ours"])
         rows.append(row)
     print(f"\nequivalence (largest difference / largest magnitude; tolerance {TOLERANCE:g})")
     keys = [k for k in rows[0] if k not in ("dims", "input")]

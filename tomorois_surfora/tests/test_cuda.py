@@ -9,17 +9,12 @@ import torch
 
 from tomorois_surfora.engine.io import read_mrc
 from tomorois_surfora.engine.roi.model_file import load_model
-from tomorois_surfora.engine.roi.msd import MSDNet
+from tomorois_surfora.engine.roi.msd import MSDNet, forward_and_backward, relative_difference
 from tomorois_surfora.engine.roi.predict import predict_file
 from tomorois_surfora.engine.roi.train import TrainingParameters, train_files
 from tomorois_surfora.engine.synth import PhantomParameters, write_dataset
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="PyTorch sees no CUDA GPU")
-
-
-def _relative(a, b):
-    a, b = a.detach().double().cpu(), b.detach().double().cpu()
-    return float((a - b).abs().max() / max(float(b.abs().max()), 1e-12))
 
 
 @pytest.mark.parametrize("dims, shape, channels", [(2, (64, 64), 5), (3, (16, 32, 32), 1)])
@@ -30,17 +25,10 @@ def test_msd_forward_and_backward_on_cuda_match_the_naive_network_and_the_cpu(di
     with torch.no_grad():
         net.final_weight.normal_(0, 0.1)  # starts at zero: give gradients a way to every layer
     x = torch.randn(2, channels, *shape)
-    results = {}
-    for device in ("cpu", "cuda"):
-        net = net.to(device)
-        for name, forward in (("ours", net.forward), ("naive", net.forward_naive)):
-            net.zero_grad()
-            out = forward(x.to(device))
-            (out ** 2).mean().backward()
-            results[device, name] = (out, torch.cat([p.grad.flatten() for p in net.parameters()]))
+    results = forward_and_backward(net, x)
     for (out_a, grad_a), (out_b, grad_b) in ((results["cuda", "ours"], results["cuda", "naive"]),
                                              (results["cuda", "ours"], results["cpu", "ours"])):
-        assert _relative(out_a, out_b) < 1e-4 and _relative(grad_a, grad_b) < 1e-4
+        assert relative_difference(out_a, out_b) < 1e-4 and relative_difference(grad_a, grad_b) < 1e-4
 
 
 def test_training_and_prediction_on_cuda_match_the_cpu(tmp_path):

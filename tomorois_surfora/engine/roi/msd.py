@@ -133,3 +133,30 @@ class MSDNet(nn.Module):
         for weight, bias, dilation in zip(self.weights, self.biases, self.dilations):
             maps = torch.cat([maps, torch.relu(conv(maps, weight, bias, padding=dilation, dilation=dilation))], 1)
         return conv(maps, self.final_weight, self.final_bias)
+
+
+def forward_and_backward(net, x, devices=("cpu", "cuda")):
+    """Run our forward and the naive one, each followed by the backward of mean(output²), on each device.
+
+    For checking the hand-written backward and the devices against each other (tests, ``check_cuda.py``).
+
+    Returns
+    -------
+    dict
+        ``{(device, "ours" | "naive"): (output, every parameter's gradient flattened into one tensor)}``.
+    """
+    results = {}
+    for device in devices:
+        net = net.to(device)
+        for name, forward in (("ours", net.forward), ("naive", net.forward_naive)):
+            net.zero_grad()
+            out = forward(x.to(device))
+            (out ** 2).mean().backward()
+            results[device, name] = (out, torch.cat([p.grad.flatten() for p in net.parameters()]))
+    return results
+
+
+def relative_difference(a, b):
+    """Largest absolute difference of two tensors over the largest magnitude of ``b``."""
+    a, b = a.detach().double().cpu(), b.detach().double().cpu()
+    return float((a - b).abs().max() / max(float(b.abs().max()), 1e-12))
