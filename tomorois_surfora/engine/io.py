@@ -316,7 +316,11 @@ def write_vtp(path, mesh):
     faces = faces.reshape(-1, 3)
     if faces.size and (faces.min() < 0 or faces.max() >= len(points)):
         raise InputError(f"{path}: face indices out of range 0..{len(points) - 1}")
-    poly = pyvista.PolyData.from_regular_faces(points, faces) if len(faces) else pyvista.PolyData(points)
+    if len(faces):
+        poly = pyvista.PolyData.from_regular_faces(points, faces)
+    else:  # PolyData(points) would add a vertex cell per point
+        poly = pyvista.PolyData()
+        poly.points = points
     for name, values in mesh.point_data.items():
         values = np.ascontiguousarray(values)
         if len(values) != len(points):
@@ -340,9 +344,14 @@ def read_vtp(path):
     if not vtk.vtkXMLPolyDataReader().CanReadFile(str(path)):  # pyvista would only print VTK's complaint
         raise InputError(f"{path}: not a VTK XML PolyData (.vtp) file")
     poly = pyvista.XMLPolyDataReader(str(path)).read()
-    if poly.n_cells and not poly.is_all_triangles:
-        raise InputError(f"{path}: mesh has polygons that are not triangles")
-    faces = poly.regular_faces.astype(np.int64) if poly.n_cells else np.zeros((0, 3), np.int64)
+    faces = np.zeros((0, 3), np.int64)
+    if poly.n_faces:  # polygons only: vertex and line cells are ignored
+        try:
+            faces = poly.regular_faces.astype(np.int64)
+        except ValueError:  # polygons of several sizes
+            faces = None
+        if faces is None or faces.shape[1] != 3:
+            raise InputError(f"{path}: mesh has polygons that are not triangles")
     points = np.asarray(poly.points, dtype=np.float64) if poly.n_points else np.zeros((0, 3))
     point_data = {name: np.array(poly.point_data[name]) for name in poly.point_data.keys()}
     return Mesh(points, faces, point_data)

@@ -129,6 +129,14 @@ def test_vtp_rejects_bad_faces_and_non_vtp_files(tmp_path):
     fake.write_text("hello")
     with pytest.raises(InputError, match="fake.vtp: not a VTK XML PolyData"):
         read_vtp(fake)
+    import pyvista
+
+    corners = np.eye(3).tolist() + [[1.0, 1.0, 0.0]]
+    pyvista.PolyData(np.array(corners), faces=[4, 0, 1, 3, 2]).save(tmp_path / "quad.vtp")
+    with pytest.raises(InputError, match="quad.vtp: mesh has polygons that are not triangles"):
+        read_vtp(tmp_path / "quad.vtp")
+    write_vtp(tmp_path / "points.vtp", Mesh(np.array(corners), np.zeros((0, 3), int)))
+    assert read_vtp(tmp_path / "points.vtp").faces.shape == (0, 3), "points alone: no faces, not vertex cells"
 
 
 def test_csv_round_trip(tmp_path):
