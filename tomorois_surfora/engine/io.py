@@ -326,6 +326,7 @@ def write_vtp(path, mesh):
         if len(values) != len(points):
             raise InputError(f"{path}: point-data array {name!r} has {len(values)} values for {len(points)} points")
         poly.point_data[name] = values
+    poly.set_active_scalars(None)  # pyvista makes the first array added the active scalars; VTK's writer did not
     if "Normals" in mesh.point_data:
         poly.point_data.active_normals_name = "Normals"
     with atomic_output(path) as tmp:
