@@ -123,3 +123,15 @@ def test_normal_angles_rotate_z_onto_the_normal():
     rot, tilt, psi = np.radians(normal_angles(normals))
     rotated = np.stack([np.cos(rot) * np.sin(tilt), np.sin(rot) * np.sin(tilt), np.cos(tilt)], axis=1)
     assert np.allclose(rotated, normals) and np.all(psi == 0)
+
+
+def test_ranked_distance_plot_makes_room_for_long_contact_names(tmp_path):
+    import warnings
+
+    from tomorois_surfora.engine.measure.export import plot_ranked_distances
+
+    rows = [{"name": "contacts_003_membranes_roi1_medial_oriented_mesh 1→2", "mean": 20.0, "std": 3.0}]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="Tight layout not applied")  # it reached users as a warning line
+        plot_ranked_distances(rows, tmp_path / "ranked.png")
+    assert (tmp_path / "ranked.png").stat().st_size > 1000

@@ -39,7 +39,8 @@ def plot_ranked_distances(rows, path, title="Inter-membrane distance per contact
     """Mean ± std distance of every contact (one row per measured label pair), ranked (seed paper Fig. 3E)."""
     plt = _figure()
     rows = sorted(rows, key=lambda r: r["mean"])
-    figure, axes = plt.subplots(figsize=(max(4.0, 0.35 * len(rows) + 2), 3.5))
+    longest = max((len(r["name"]) for r in rows), default=0)  # the names stand upright below the axis
+    figure, axes = plt.subplots(figsize=(max(4.0, 0.35 * len(rows) + 2), 3.0 + 0.07 * longest))
     rank = np.arange(1, len(rows) + 1)
     axes.errorbar(rank, [r["mean"] for r in rows], yerr=[r["std"] for r in rows], fmt="o", capsize=3)
     axes.set_xticks(rank)
