@@ -23,7 +23,7 @@ def _option_row(action):
             flags += f" {metavar}" + (" …" if action.nargs in ("+", "*") else "")
     else:
         flags = f"`{action.metavar or action.dest}`" + (" …" if action.nargs in ("+", "*") else "")
-    text = (action.help or "") % {"default": action.default, "prog": PROG} if action.help else ""
+    text = action.help % {"default": action.default, "prog": PROG} if action.help else ""
     if action.required and action.option_strings:
         text = "**required**; " + text
     if action.choices and not isinstance(action, argparse._SubParsersAction):

@@ -350,8 +350,8 @@ def read_vtp(path):
         try:
             faces = poly.regular_faces.astype(np.int64)
         except ValueError:  # polygons of several sizes
-            faces = None
-        if faces is None or faces.shape[1] != 3:
+            faces = np.zeros((0, 0), np.int64)
+        if faces.shape[1] != 3:
             raise InputError(f"{path}: mesh has polygons that are not triangles")
     points = np.asarray(poly.points, dtype=np.float64) if poly.n_points else np.zeros((0, 3))
     point_data = {name: np.array(poly.point_data[name]) for name in poly.point_data.keys()}

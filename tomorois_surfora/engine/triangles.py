@@ -1,5 +1,5 @@
-"""Triangle-mesh basics shared by the surface and measure stages: edges, the edge graph, connected pieces and
-area-weighted vertex normals. Meshes are ``points`` (n, 3) and ``faces`` (m, 3) vertex indices."""
+"""Triangle-mesh basics shared by the surface and measure stages: edges, the edge graph, connected pieces,
+triangle areas and area-weighted vertex normals. Meshes are ``points`` (n, 3) and ``faces`` (m, 3) vertex indices."""
 import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
@@ -31,13 +31,23 @@ def mesh_components(n_points, faces):
     return connected_components(edge_graph(n_points, faces), directed=False)[1]
 
 
+def _face_cross(points, faces):
+    """Each triangle's edge cross product: its normal, with twice its area as length."""
+    return np.cross(points[faces[:, 1]] - points[faces[:, 0]], points[faces[:, 2]] - points[faces[:, 0]])
+
+
+def triangle_areas(points, faces):
+    """Area of every triangle, in the points' units squared."""
+    return 0.5 * np.linalg.norm(_face_cross(points, faces), axis=1)
+
+
 def vertex_normals(points, faces, reference=None):
     """Area-weighted triangle normals at the vertices, unit length.
 
     With ``reference`` normals (n, 3), each is flipped to agree with its reference, and a vertex in no face
     takes its reference; without, such a vertex gets a zero vector.
     """
-    face_normals = np.cross(points[faces[:, 1]] - points[faces[:, 0]], points[faces[:, 2]] - points[faces[:, 0]])
+    face_normals = _face_cross(points, faces)
     normals = np.zeros_like(points, dtype=np.float64)
     for corner in range(3):
         np.add.at(normals, faces[:, corner], face_normals)

@@ -13,7 +13,7 @@ OUTPUT = "meshes"
 def newMesh(path, source, measurements=()):
     """A SurfaceMesh for the VTP at ``path`` carrying ``source``'s tomogram, ROI, voxel size and labels."""
     from ..engine.io import read_vtp
-    from ..engine.surface.mesh import triangle_areas
+    from ..engine.triangles import triangle_areas
 
     mesh = read_vtp(path)
     item = SurfaceMesh()

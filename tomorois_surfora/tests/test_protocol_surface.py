@@ -8,6 +8,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from tomorois_surfora.engine.io import read_csv, read_mrc, read_ply, read_vtp
+from tomorois_surfora.engine.triangles import triangle_areas
 from tomorois_surfora.protocols import (ProtSurfaceExtract, ProtSurfaceMeasure, ProtSurfaceMesh, ProtSurfaceOrient,
                                         ProtSurfaceRestrict, ProtSurfaceSplit)
 from tomorois_surfora.tests.phantom_project import PhantomProjectTest
@@ -55,9 +56,7 @@ class TestProtSurface(PhantomProjectTest):
             vtp = read_vtp(item.getFileName())
             self.assertEqual(len(vtp.faces), item.getFaces())
             self.assertEqual(sorted(set(vtp.point_data["label"].astype(int))), item.getMembraneLabels())
-            triangles = vtp.points[vtp.faces]
-            area = 0.5 * np.linalg.norm(np.cross(triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0]),
-                                        axis=1).sum()
+            area = triangle_areas(vtp.points, vtp.faces).sum()
             self.assertAlmostEqual(item.getArea(), area, delta=1e-3 * area, msg="the registered area is the mesh's")
             crop = next(m for m in restrict.roiMembranes if m.getRoiLabel() == item.getRoiLabel())
             # the phantom's membrane labels are 5 nm thick slabs around the mid-surface: area ≈ volume / 5 nm

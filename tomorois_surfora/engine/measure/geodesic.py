@@ -48,7 +48,7 @@ def distance_to_boundary(graph, boundary):
 
 def vertex_areas(points, faces):
     """A third of the area of every triangle at a vertex (nm²)."""
-    from ..surface.mesh import triangle_areas
+    from ..triangles import triangle_areas
 
     areas = np.zeros(len(points))
     third = triangle_areas(points, faces) / 3.0

@@ -90,7 +90,7 @@ def roughness_summary(offsets):
 
 def label_areas(points, faces, labels):
     """Surface area (nm²) per label: each triangle counts for the label of its first vertex."""
-    from ..surface.mesh import triangle_areas
+    from ..triangles import triangle_areas
 
     areas = triangle_areas(np.asarray(points, dtype=np.float64), np.asarray(faces))
     face_labels = np.asarray(labels)[np.asarray(faces)[:, 0]]

@@ -15,7 +15,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from ..errors import InputError, raise_problems
-from ..triangles import mesh_edges
+from ..triangles import mesh_edges, triangle_areas
 
 
 @dataclass
@@ -161,12 +161,6 @@ def smooth_fixed_boundary(points, faces, steps, lam):
         mean = total / np.maximum(degree, 1)[:, None]
         points[movable] += lam * (mean[movable] - points[movable])
     return points
-
-
-def triangle_areas(points, faces):
-    """Area of every triangle (nm²)."""
-    return 0.5 * np.linalg.norm(np.cross(points[faces[:, 1]] - points[faces[:, 0]],
-                                         points[faces[:, 2]] - points[faces[:, 0]]), axis=1)
 
 
 def mesh_cloud(points, normals, params=None, support=None, voxel_size_nm=None, source="cloud"):
