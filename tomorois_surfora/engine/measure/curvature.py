@@ -19,7 +19,8 @@ position, so large balls add no bias there.)
 The radius is chosen per vertex by stability: the first scale s with
 |H_s − H_{s−1}| ≤ max(δ_rel · max(|H_s|, |H_{s−1}|, ε), δ_abs), else the largest usable one. A radius is
 usable only when the ball stays clear of the mesh boundary (edge-path distance to the boundary ≥ r; edges of
-three or more triangles, where the mesh is non-manifold, count as boundary), so
+three or more triangles, where the mesh is non-manifold, count as boundary; small holes, whose boundary
+is a short loop, do not: a ball round a pin-hole is still a surface patch), so
 vertices closer to an open edge than the smallest radius get no curvature (NaN). The confidence in [0, 1]
 grows with the ball's vertex count and falls with the fit's residual.
 """
@@ -46,6 +47,8 @@ class CurvatureParameters:
     radii_nm : neighbourhood radii, ascending; default: the point spacing × 4, 6, 8, 11, 15.
     smoothing : normals are averaged over balls of this fraction of each radius.
     relative_tolerance, absolute_tolerance_per_nm, epsilon_per_nm : the stability test (δ_rel, δ_abs, ε).
+    small_hole_edges : boundary pieces of at most this many edges are holes inside the surface; balls may
+        contain them (only longer boundaries, the rims, limit the radius).
     """
 
     radii_nm: Optional[Tuple[float, ...]] = None
@@ -53,6 +56,7 @@ class CurvatureParameters:
     relative_tolerance: float = 0.02
     absolute_tolerance_per_nm: float = 3e-4
     epsilon_per_nm: float = 1e-3
+    small_hole_edges: int = 40
 
     def problems(self, spacing_nm=None):
         found = []
@@ -181,7 +185,7 @@ def mesh_curvature(points, faces, normals, params=None, source="mesh"):
         raise InputError(f"{source}: " + "; ".join(problems))
     radii = np.asarray(params.radii_nm or [f * spacing for f in DEFAULT_RADIUS_FACTORS], dtype=np.float64)
     graph = geodesic.mesh_graph(points, faces)
-    boundary, non_manifold = geodesic.boundary_vertices(faces, len(points))
+    boundary, non_manifold = geodesic.boundary_vertices(faces, len(points), params.small_hole_edges)
     usable = geodesic.distance_to_boundary(graph, boundary)
     unused = np.ones(len(points), dtype=bool)
     unused[used] = False

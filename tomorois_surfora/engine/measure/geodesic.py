@@ -9,7 +9,7 @@ would be exact but costs a global sparse solve per source vertex, far too slow f
 import numba
 import numpy as np
 from scipy import sparse
-from scipy.sparse.csgraph import dijkstra
+from scipy.sparse.csgraph import connected_components, dijkstra
 
 from ..triangles import edge_graph, mesh_edges
 
@@ -22,8 +22,15 @@ def mesh_graph(points, faces):
     return graph.indptr.astype(np.int64), graph.indices.astype(np.int64), graph.data.astype(np.float64)
 
 
-def boundary_vertices(faces, n_points):
+def boundary_vertices(faces, n_points, small_hole_edges=0):
     """Vertices on a boundary edge (used by one face) or a non-manifold edge (used by three or more).
+
+    Parameters
+    ----------
+    small_hole_edges : int
+        Boundary pieces (connected runs of boundary edges) of at most this many edges are small holes
+        inside the surface, not its rim, and do not count: a neighbourhood with a pin-hole is still a
+        surface patch to fit.
 
     Returns
     -------
@@ -33,7 +40,14 @@ def boundary_vertices(faces, n_points):
     """
     edges, counts, _ = mesh_edges(faces)
     boundary = np.zeros(n_points, dtype=bool)
-    boundary[edges[counts != 2].ravel()] = True
+    open_edges = edges[counts == 1]
+    if small_hole_edges > 0 and len(open_edges):
+        graph = sparse.coo_matrix((np.ones(len(open_edges)), (open_edges[:, 0], open_edges[:, 1])),
+                                  shape=(n_points, n_points))
+        piece = connected_components(graph, directed=False)[1][open_edges[:, 0]]
+        open_edges = open_edges[np.bincount(piece)[piece] > small_hole_edges]
+    boundary[open_edges.ravel()] = True
+    boundary[edges[counts > 2].ravel()] = True
     return boundary, int((counts > 2).sum())
 
 

@@ -17,6 +17,7 @@ from .geometry import CHUNK, monge_fits, neighbourhood_fits, principal_curvature
 from .sampling import large_components, poisson_disc
 
 MAX_NEIGHBOURS = 300
+MIN_PIECE_POINTS = 10  # a connected piece of fewer points is a speck, whatever its extent
 # numba's default search tries TBB first and warns when the installed TBB is too old; the built-in
 # work-queue layer is always there and enough for one parallel loop at a time.
 numba.config.THREADING_LAYER = "workqueue"
@@ -33,7 +34,8 @@ class MedialParameters:
     iterations : MLS reprojection steps for the seeds.
     layer_tolerance_nm : a point further than this from the surface fitted to its neighbours lies on a
         second layer and is removed (default: half a voxel).
-    min_area_nm2 : connected pieces smaller than this are dropped.
+    min_area_nm2 : connected pieces smaller than this are dropped (fewer than max(10, area / spacing²)
+        points, or narrower than max(3 spacings, √area) across: specks).
     """
 
     spacing_nm: Optional[float] = None
@@ -94,24 +96,37 @@ class MlsSurface:
     def project(self, queries, iterations):
         """Project query points onto the mid-surface.
 
+        A step that would leave the mask's neighbourhood (farther than one voxel from every membrane voxel
+        centre, e.g. a fit over a one-sided or near-degenerate neighbourhood extrapolating its quadratic)
+        is not taken: the point stays where it was and is flagged, so no projected point is ever off the
+        mask.
+
         Returns points, unit normals (arbitrary sign), the quadratic coefficients and frames of the last fit,
-        the centres those coefficients are relative to, and whether each neighbourhood was degenerate
-        (collinear voxels: no surface).
+        the centres those coefficients are relative to, whether each neighbourhood was degenerate
+        (collinear voxels: no surface), and whether a step was refused (``off_mask``).
         """
         centres = np.array(queries, dtype=np.float64)
         out = [np.empty_like(centres), np.empty_like(centres), np.empty((len(centres), 6)),
                np.empty((len(centres), 3, 3)), np.empty_like(centres)]
-        out.append(np.zeros(len(centres), dtype=bool))
+        out += [np.zeros(len(centres), dtype=bool), np.zeros(len(centres), dtype=bool)]
         for start in range(0, len(centres), CHUNK // 2):
             chunk = slice(start, min(start + CHUNK // 2, len(centres)))
             c = centres[chunk]
+            refused = np.zeros(len(c), dtype=bool)
             for _ in range(iterations):
                 c_fit = c
                 points, normals, coefficients, frames, flags = self._fit(c_fit)
+                away = self.off_mask(points)
+                points[away] = c_fit[away]
+                refused |= away
                 c = points
-            for array, values in zip(out, (points, normals, coefficients, frames, c_fit, flags)):
+            for array, values in zip(out, (points, normals, coefficients, frames, c_fit, flags, refused)):
                 array[chunk] = values
         return tuple(out)
+
+    def off_mask(self, points):
+        """True where a point is farther than one voxel from every membrane voxel centre."""
+        return self.tree.query(points, k=1, workers=-1)[0] > self.voxel_size
 
     def visible(self, centres, offsets):
         """True where the segment centre → centre + offset stays inside the mask (sampled every ≤ ½ voxel)."""
@@ -187,19 +202,20 @@ def medial_surface(mask, voxel_size_nm, params=None, origin_nm=(0.0, 0.0, 0.0), 
 
     cell = max(1, int(round(0.75 * thickness / vs)))
     seeds = grid_seeds(mask, cell)[:, ::-1] * vs + np.asarray(origin_nm, dtype=np.float64)
-    points, normals, coefficients, frames, centres, collinear = surface.project(seeds, params.iterations)
+    points, normals, coefficients, frames, centres, collinear, refused = surface.project(seeds, params.iterations)
     info["seeds"] = len(seeds)
     if collinear.mean() > 0.5:
         raise InputError(f"{source}: the membrane voxels lie along a line ({collinear.sum()} of {len(seeds)} "
                          "neighbourhoods are collinear); there is no surface to fit")
-    points, normals, coefficients, frames, centres = (a[~collinear] for a in (points, normals, coefficients,
-                                                                               frames, centres))
+    usable = ~(collinear | refused)
+    points, normals, coefficients, frames, centres = (a[usable] for a in (points, normals, coefficients, frames,
+                                                                          centres))
 
     k1, k2 = principal_curvatures(coefficients)
     k_max = np.maximum(np.abs(k1), np.abs(k2))
     local_spacing = np.clip(params.curvature_factor / np.maximum(k_max, 1e-9), min_spacing, spacing)
     candidates, candidate_spacing = densify(points, frames, coefficients, centres, local_spacing, 0.5 * cell * vs)
-    supported = surface.tree.query(candidates, k=1, workers=-1)[0] <= vs
+    supported = ~surface.off_mask(candidates)
     points, radii = candidates[supported], candidate_spacing[supported]
     info["candidates"] = len(points)
     if len(points) < 3:
@@ -209,13 +225,17 @@ def medial_surface(mask, voxel_size_nm, params=None, origin_nm=(0.0, 0.0, 0.0), 
     info["single_layer"] = len(points)
     keep = poisson_disc(points, radii, seed=params.seed)
     points, radii = points[keep], radii[keep]
-    min_points = max(3, int(params.min_area_nm2 / spacing ** 2))
-    large = large_components(points, 2.5 * spacing, min_points)
-    points = points[large]
     info["homogenised"] = len(keep)
+    points, normals, _, _, _, collinear, refused = surface.project(points, 2)
+    kept = ~(collinear | refused)
+    info["dropped_off_mask"] = int((~kept).sum())
+    points, normals = points[kept], normals[kept]
+    min_points = max(MIN_PIECE_POINTS, int(params.min_area_nm2 / spacing ** 2))
+    large = large_components(points, 2.5 * spacing, min_points, max(3 * spacing, np.sqrt(params.min_area_nm2)))
+    info["dropped_specks"] = int((~large).sum())
+    points, normals = points[large], normals[large]
     if len(points) == 0:
         raise InputError(f"{source}: every surface piece is smaller than {params.min_area_nm2} nm²")
-    points, normals = surface.project(points, 2)[:2]
     info["points"] = len(points)
     return points, normals, info
 

@@ -1,10 +1,13 @@
 """Gap-aware triangle meshes of oriented surface point clouds (SurfORA S3d).
 
 Ball pivoting (Open3D) runs over several radii derived from the point spacing. Wherever the ball is wider
-than the space between two membranes it bridges them, so every triangle is tested against the *gap
-voxels* in its bounding box: voxels outside the membrane support, shrunk by a margin so that a surface
-running along the support's boundary does not touch them. A triangle that overlaps one (separating-axis
-triangle–box test) is removed, as are the faces left without any edge neighbour.
+than the space between two membranes it bridges them. A bridge has edges that leave the membrane support
+(the mask, trilinearly interpolated, falls below a threshold somewhere along them) *and* run across the
+surface (steeply against the normals at their ends, or between ends whose normals disagree). An edge that
+leaves the support while running along the surface spans a hole or a staircase notch of a thin mask and is
+kept: testing the support alone cut real segmentations to pieces. Faces with a bridging edge are removed,
+then faces left without any edge neighbour; finally the small holes pivoting left are closed
+(:mod:`.holes`).
 """
 from dataclasses import dataclass
 from typing import Optional, Tuple
@@ -16,6 +19,7 @@ from scipy.spatial import cKDTree
 
 from ..errors import InputError, raise_problems
 from ..triangles import mesh_edges, triangle_areas
+from .holes import fill_small_holes
 
 
 @dataclass
@@ -23,15 +27,17 @@ class MeshParameters:
     """Meshing settings.
 
     radius_factors : ball radii as multiples of the median point spacing, scanned in order.
-    gap_nm : background voxels at least this far from the support are gap (default: one voxel, i.e.
-        every background voxel).
-    box_margin : gap boxes shrink by this fraction of a voxel on each side.
+    occupancy : a point where the trilinearly interpolated support is below this is outside it.
+    across_cosine : an edge runs across the surface when |cos| between it and a normal at its ends is at
+        least this, or when the normals at its ends have a cosine below it.
+    max_hole_edges : boundary loops of at most this many edges are closed (0: no hole filling).
     smoothing_steps, smoothing_lambda : damped Laplacian smoothing with fixed boundary vertices (0: off).
     """
 
     radius_factors: Tuple[float, ...] = (1.0, 1.5, 2.0, 3.0)
-    gap_nm: Optional[float] = None
-    box_margin: float = 0.25
+    occupancy: float = 0.25
+    across_cosine: float = 0.5
+    max_hole_edges: int = 40
     smoothing_steps: int = 0
     smoothing_lambda: float = 0.3
 
@@ -39,8 +45,12 @@ class MeshParameters:
         found = []
         if not self.radius_factors or min(self.radius_factors) <= 0:
             found.append(f"radius_factors must be positive, got {self.radius_factors}")
-        if not 0 <= self.box_margin < 0.5:
-            found.append(f"box_margin must be in [0, 0.5), got {self.box_margin}")
+        if not 0 < self.occupancy < 1:
+            found.append(f"occupancy must be in (0, 1), got {self.occupancy}")
+        if not 0 < self.across_cosine < 1:
+            found.append(f"across_cosine must be in (0, 1), got {self.across_cosine}")
+        if self.max_hole_edges < 0:
+            found.append(f"max_hole_edges must be ≥ 0, got {self.max_hole_edges}")
         if self.smoothing_steps < 0 or not 0 < self.smoothing_lambda <= 1:
             found.append("smoothing needs steps ≥ 0 and 0 < lambda ≤ 1")
         return found
@@ -74,64 +84,61 @@ def support_from_cloud(points, voxel_size_nm):
     return ndimage.binary_dilation(mask), origin
 
 
-def gap_voxels(support, voxel_size_nm, gap_nm=None):
-    """Background voxels at least ``gap_nm`` (default one voxel) from the support."""
-    distance = ndimage.distance_transform_edt(~support, sampling=voxel_size_nm)
-    return distance >= (gap_nm or voxel_size_nm) - 1e-9
-
-
 @numba.njit(cache=True)
-def _axis_separates(axis, v0, v1, v2, half):
-    p0 = axis[0] * v0[0] + axis[1] * v0[1] + axis[2] * v0[2]
-    p1 = axis[0] * v1[0] + axis[1] * v1[1] + axis[2] * v1[2]
-    p2 = axis[0] * v2[0] + axis[1] * v2[1] + axis[2] * v2[2]
-    r = half * (abs(axis[0]) + abs(axis[1]) + abs(axis[2]))
-    return min(p0, p1, p2) > r or max(p0, p1, p2) < -r
+def trilinear_occupancy(mask, x, y, z):  # pragma: no cover (compiled)
+    """The binary ``mask`` (z, y, x) trilinearly interpolated at voxel coordinates (x, y, z); 0 outside."""
+    nz, ny, nx = mask.shape
+    x0, y0, z0 = int(np.floor(x)), int(np.floor(y)), int(np.floor(z))
+    fx, fy, fz = x - x0, y - y0, z - z0
+    total = 0.0
+    for dz in range(2):
+        zz = z0 + dz
+        if zz < 0 or zz >= nz:
+            continue
+        wz = fz if dz else 1.0 - fz
+        for dy in range(2):
+            yy = y0 + dy
+            if yy < 0 or yy >= ny:
+                continue
+            wy = fy if dy else 1.0 - fy
+            for dx in range(2):
+                xx = x0 + dx
+                if xx < 0 or xx >= nx or not mask[zz, yy, xx]:
+                    continue
+                total += wz * wy * (fx if dx else 1.0 - fx)
+    return total
 
 
-@numba.njit(cache=True)
-def triangle_overlaps_cube(v0, v1, v2, half):  # pragma: no cover (compiled)
-    """Separating-axis test (Akenine-Möller) of a triangle against the cube [-half, half]³ at the origin."""
-    e = (v1 - v0, v2 - v1, v0 - v2)
-    unit = np.eye(3)
-    for i in range(3):
-        for j in range(3):
-            if _axis_separates(np.cross(unit[i], e[j]), v0, v1, v2, half):
-                return False
-    for i in range(3):
-        if min(v0[i], v1[i], v2[i]) > half or max(v0[i], v1[i], v2[i]) < -half:
-            return False
-    return not _axis_separates(np.cross(e[0], e[1]), v0, v1, v2, half)
-
-
-@numba.njit(cache=True)
-def faces_touching(gap, origin, voxel_size, points, faces, half):  # pragma: no cover (compiled)
-    """Per face: does it overlap a (shrunk) gap voxel? Points in nm, x y z; gap indexed (z, y, x)."""
-    nz, ny, nx = gap.shape
-    out = np.zeros(len(faces), dtype=np.bool_)
-    for f in range(len(faces)):
-        corners = np.empty((3, 3))
-        low = np.empty(3, dtype=np.int64)
-        high = np.empty(3, dtype=np.int64)
-        for c in range(3):
-            corners[c] = (points[faces[f, c]] - origin) / voxel_size
-        for a in range(3):
-            low[a] = int(np.floor(min(corners[0, a], corners[1, a], corners[2, a]) - half))
-            high[a] = int(np.ceil(max(corners[0, a], corners[1, a], corners[2, a]) + half))
-        for z in range(max(low[2], 0), min(high[2], nz - 1) + 1):
-            for y in range(max(low[1], 0), min(high[1], ny - 1) + 1):
-                for x in range(max(low[0], 0), min(high[0], nx - 1) + 1):
-                    if not gap[z, y, x]:
-                        continue
-                    centre = np.array([x, y, z], dtype=np.float64)
-                    if triangle_overlaps_cube(corners[0] - centre, corners[1] - centre, corners[2] - centre, half):
-                        out[f] = True
-                        break
-                if out[f]:
-                    break
-            if out[f]:
+@numba.njit(parallel=True, cache=True)
+def edges_leaving(mask, origin, voxel_size, points, edges, occupancy):  # pragma: no cover (compiled)
+    """Per edge: does the support fall below ``occupancy`` somewhere along it (sampled every ¼ voxel)?"""
+    out = np.zeros(len(edges), dtype=np.bool_)
+    for e in numba.prange(len(edges)):
+        a = (points[edges[e, 0]] - origin) / voxel_size
+        b = (points[edges[e, 1]] - origin) / voxel_size
+        samples = max(2, int(np.ceil(4.0 * np.sqrt(np.sum((b - a) ** 2)))))
+        for s in range(1, samples):
+            p = a + (s / samples) * (b - a)
+            if trilinear_occupancy(mask, p[0], p[1], p[2]) < occupancy:
+                out[e] = True
                 break
     return out
+
+
+def bridging_edges(points, normals, edges, support, voxel_size_nm, params):
+    """Per edge (e, 2): does it cross a gap between membranes (see the module docstring)?"""
+    mask, origin = support
+    if len(edges) == 0:
+        return np.zeros(0, dtype=bool)
+    leaving = edges_leaving(np.ascontiguousarray(mask, dtype=bool), np.asarray(origin, dtype=np.float64),
+                            float(voxel_size_nm), points, edges, params.occupancy)
+    a, b = edges[:, 0], edges[:, 1]
+    direction = points[b] - points[a]
+    direction /= np.maximum(np.linalg.norm(direction, axis=1, keepdims=True), 1e-12)
+    steep = np.maximum(np.abs(np.einsum("ij,ij->i", direction, normals[a])),
+                       np.abs(np.einsum("ij,ij->i", direction, normals[b])))
+    disagree = np.einsum("ij,ij->i", normals[a], normals[b]) < params.across_cosine
+    return leaving & ((steep >= params.across_cosine) | disagree)
 
 
 def drop_isolated_faces(faces):
@@ -192,15 +199,24 @@ def mesh_cloud(points, normals, params=None, support=None, voxel_size_nm=None, s
         raise InputError(f"{source}: {len(points)} points, a mesh needs at least 3")
     spacing = point_spacing(points)
     radii = [f * spacing for f in params.radius_factors]
+    normals = np.asarray(normals, dtype=np.float64)
     faces = ball_pivot(points, normals, radii)
     info = {"spacing_nm": spacing, "radii_nm": radii, "ball_pivoting_faces": int(len(faces))}
     voxel_size = voxel_size_nm or spacing
-    mask, origin = support if support is not None else support_from_cloud(points, voxel_size)
-    gap = gap_voxels(np.asarray(mask, dtype=bool), voxel_size, params.gap_nm)
-    bridging = faces_touching(gap, np.asarray(origin, dtype=np.float64), float(voxel_size), points, faces,
-                              0.5 - params.box_margin) if len(faces) else np.zeros(0, dtype=bool)
+    support = support if support is not None else support_from_cloud(points, voxel_size)
+    if len(faces):
+        edges, _, face_edges = mesh_edges(faces)
+        bridging = bridging_edges(points, normals, edges, support, voxel_size, params)[face_edges].any(axis=1)
+    else:
+        bridging = np.zeros(0, dtype=bool)
     faces = drop_isolated_faces(faces[~bridging])
-    info.update(gap_faces_removed=int(bridging.sum()), faces=int(len(faces)))
+    info["gap_faces_removed"] = int(bridging.sum())
+
+    def crosses_no_gap(triangles):
+        edges = mesh_edges(triangles)[0]
+        return not bridging_edges(points, normals, edges, support, voxel_size, params).any()
+    faces, info["holes_filled"] = fill_small_holes(points, normals, faces, params.max_hole_edges, crosses_no_gap)
+    info["faces"] = int(len(faces))
     if len(faces) == 0:
         raise InputError(f"{source}: no triangle survived ball pivoting and the gap filter")
     points = smooth_fixed_boundary(points, faces, params.smoothing_steps, params.smoothing_lambda)

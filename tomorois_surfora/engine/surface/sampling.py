@@ -85,10 +85,18 @@ def radius_graph(points, radius):
     return coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n)).tocsr()
 
 
-def large_components(points, radius, min_points):
-    """Boolean mask of the points in connected components (link distance ``radius``) with ≥ ``min_points``."""
+def large_components(points, radius, min_points, min_extent=0.0):
+    """Boolean mask of the points in connected components (link distance ``radius``) with ≥ ``min_points``
+    points and a bounding-box diagonal ≥ ``min_extent`` (a blob's points all project onto a spot)."""
     if len(points) == 0:
         return np.zeros(0, dtype=bool)
     _, labels = connected_components(radius_graph(points, radius), directed=False)
     sizes = np.bincount(labels)
-    return sizes[labels] >= min_points
+    large = sizes >= min_points
+    if min_extent > 0:
+        order = np.argsort(labels, kind="stable")
+        starts = np.r_[0, np.cumsum(sizes)[:-1]]
+        low = np.minimum.reduceat(points[order], starts, axis=0)
+        high = np.maximum.reduceat(points[order], starts, axis=0)
+        large &= np.linalg.norm(high - low, axis=1) >= min_extent
+    return large[labels]

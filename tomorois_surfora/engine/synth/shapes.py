@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Callable, Tuple
 
 import numpy as np
+from scipy import ndimage
 
 Array = np.ndarray
 
@@ -32,15 +33,33 @@ class AnalyticShape:
         whole radius passes exactly through voxel centres (e.g. a sphere's outer layer holds only its axis
         voxel near the poles); a sub-voxel ``grid_offset_nm`` gives a mask without such ties.
         """
+        distance, low = self.distance_grid(voxel_size_nm, pad_nm, grid_offset_nm)
+        return distance <= 0.5 * self.thickness_nm, low
+
+    def distance_grid(self, voxel_size_nm, pad_nm=6.0, grid_offset_nm=(0.0, 0.0, 0.0)):
+        """Distance (nm) from every voxel centre to the mid-surface, (z, y, x), and the origin as in ``mask``."""
         low = np.floor((np.asarray(self.low) - pad_nm) / voxel_size_nm) * voxel_size_nm + np.asarray(grid_offset_nm)
         high = np.asarray(self.high) + pad_nm
         counts = np.ceil((high - low) / voxel_size_nm).astype(int) + 1
         axes = [low[i] + voxel_size_nm * np.arange(counts[i]) for i in range(3)]
         x, y, z = np.meshgrid(*axes, indexing="ij")
-        points = np.stack([x.ravel(), y.ravel(), z.ravel()], axis=1)
-        inside = self.distance(points) <= 0.5 * self.thickness_nm
-        mask = inside.reshape(x.shape).transpose(2, 1, 0)
-        return np.ascontiguousarray(mask), low
+        distance = self.distance(np.stack([x.ravel(), y.ravel(), z.ravel()], axis=1))
+        return np.ascontiguousarray(distance.reshape(x.shape).transpose(2, 1, 0)), low
+
+    def rough_mask(self, voxel_size_nm, roughness_nm, correlation_nm=None, seed=0):
+        """A segmentation-like mask: the membrane's two faces displaced by a smooth random field.
+
+        The half-thickness at every voxel is ``thickness/2 + roughness × g``, ``g`` Gaussian noise smoothed
+        over ``correlation_nm`` (default 1.5 voxels) and scaled to unit standard deviation; the grid gets a
+        random sub-voxel offset. At 1–2 voxels of thickness this gives the staircase, bumps and pin-holes of
+        masks from segmentation tools. Returns the mask and its origin as ``mask`` does.
+        """
+        rng = np.random.default_rng(seed)
+        distance, low = self.distance_grid(voxel_size_nm, grid_offset_nm=rng.uniform(0, voxel_size_nm, 3))
+        sigma = (correlation_nm or 1.5 * voxel_size_nm) / voxel_size_nm
+        field = ndimage.gaussian_filter(rng.normal(size=distance.shape), sigma)
+        field *= roughness_nm / max(float(field.std()), 1e-12)
+        return distance <= 0.5 * self.thickness_nm + field, low
 
     def truth(self, spacing_nm=0.1):
         """Dense mid-surface samples: points (n, 3), unit normals (n, 3), part ids (n,)."""
