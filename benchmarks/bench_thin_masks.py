@@ -10,7 +10,8 @@ sizes and voxel sizes that the defaults were not tuned on) and on the two PyCurv
 - boundary vertices: share of mesh vertices on a boundary edge (target < 2% on closed membranes);
 - curvature coverage: share of vertices with a curvature value (target ≥ 90%);
 - Gauss–Bonnet: ∫K dA over the vertices with a value, scaled to the whole area, against 4π for a sphere and
-  0 for a torus (target within 10% of 4π on closed vesicles); mean H against 1/R for spheres.
+  0 for a torus (target within 10% of 4π on closed vesicles); mean H against 1/R for spheres;
+- and on thin rough hairpins (gaps of 2–3 voxels), the faces that join the two arms (target 0).
 
 Writes benchmarks/results/thin_masks_chain.json.
 """
@@ -25,6 +26,7 @@ from scipy.spatial import cKDTree
 from tomorois_surfora.engine.measure.curvature import mesh_curvature
 from tomorois_surfora.engine.measure.geodesic import vertex_areas
 from tomorois_surfora.engine.surface.medial import voxel_centres_nm
+from tomorois_surfora.engine.surface.mesh import ball_pivot
 from tomorois_surfora.engine.surface.pipeline import crop_to_mesh
 from tomorois_surfora.engine.synth import shapes
 from tomorois_surfora.engine.triangles import mesh_edges
@@ -81,6 +83,26 @@ def print_row(row):
           f"{row['seconds']:.1f} s")
 
 
+def fold_bridges():
+    """Thin rough hairpins: faces joining the two arms (x > 2 nm, one vertex above z = 0, one below)."""
+    rows = []
+    for gap, voxel, seed in ((3.0, 1.5, 21), (4.0, 1.5, 22), (4.0, 2.0, 23), (6.0, 2.0, 24)):
+        shape = shapes.hairpin(gap, length=40.0, width=30.0, thickness=3.0)
+        mask, origin = shape.rough_mask(voxel, 0.3 * voxel, seed=seed)
+        points, normals, _, faces, info = crop_to_mesh(mask.astype(np.int8), voxel, origin_nm=origin,
+                                                       convention="outward")
+        arm = np.where(points[:, 0] > 2.0, np.sign(points[:, 2]), 0)
+
+        def bridges(f):
+            return int(((arm[f] > 0).any(axis=1) & (arm[f] < 0).any(axis=1)).sum())
+        pivoted = ball_pivot(points, normals, info["mesh"][1]["radii_nm"])
+        rows.append({"gap_nm": gap, "voxel_nm": voxel, "faces": int(len(faces)),
+                     "ball_pivoting_bridges": bridges(pivoted), "bridging_faces": bridges(faces)})
+        print(f"rough thin hairpin, gap {gap:g} nm at {voxel:g} nm voxels: ball pivoting joins the arms with "
+              f"{bridges(pivoted)} faces, the mesh with {bridges(faces)} (of {len(faces)})")
+    return rows
+
+
 def chain(args):
     rows = []
     for shape, voxel, roughness, seed in PHANTOMS:
@@ -100,14 +122,17 @@ def chain(args):
                             "pycurv vesicle (open at the poles)")
     else:
         print(f"{SHARED} is absent: the PyCurv cases are skipped", file=sys.stderr)
+    folds = fold_bridges()
     closed = [r for r in rows if r["closed"]]
     spheres = [r for r in closed if r["case"].startswith(("sphere", "invaginated"))]
     summary = {"stray_points_total": sum(r["stray_points"] for r in rows),
                "worst_boundary_fraction_closed": max(r["boundary_vertex_fraction"] for r in closed),
                "worst_curvature_coverage_closed": min(r["curvature_coverage"] for r in closed),
-               "worst_gauss_bonnet_error_vesicles": max(abs(r["integral_K_over_4pi"] - 1) for r in spheres)}
+               "worst_gauss_bonnet_error_vesicles": max(abs(r["integral_K_over_4pi"] - 1) for r in spheres),
+               "torus_integral_K_over_4pi": [r["integral_K_over_4pi"] for r in closed if "torus" in r["case"]][0],
+               "fold_bridging_faces": sum(r["bridging_faces"] for r in folds)}
     print("\n" + "  ".join(f"{k} {v:.3g}" for k, v in summary.items()) + f"   targets {TARGETS}")
-    write_result("thin_masks_chain.json", {"rows": rows, "summary": summary, "targets": TARGETS})
+    write_result("thin_masks_chain.json", {"rows": rows, "folds": folds, "summary": summary, "targets": TARGETS})
 
 
 SECTIONS = {"chain": chain}

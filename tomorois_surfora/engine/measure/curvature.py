@@ -47,6 +47,8 @@ class CurvatureParameters:
     radii_nm : neighbourhood radii, ascending; default: the point spacing × 4, 6, 8, 11, 15.
     smoothing : normals are averaged over balls of this fraction of each radius.
     relative_tolerance, absolute_tolerance_per_nm, epsilon_per_nm : the stability test (δ_rel, δ_abs, ε).
+    max_bend : a larger radius is not used where radius × max(|k1|, |k2|) measured with it exceeds this
+        (the ball would span a turning normal field).
     small_hole_edges : boundary pieces of at most this many edges are holes inside the surface; balls may
         contain them (only longer boundaries, the rims, limit the radius).
     """
@@ -57,6 +59,7 @@ class CurvatureParameters:
     absolute_tolerance_per_nm: float = 3e-4
     epsilon_per_nm: float = 1e-3
     small_hole_edges: int = 40
+    max_bend: float = 1.0
 
     def problems(self, spacing_nm=None):
         found = []
@@ -209,6 +212,11 @@ def mesh_curvature(points, faces, normals, params=None, source="mesh"):
                                                   geodesic.blocks(len(needed)))
         H, K, k1, k2, count, residual = shape_operators(points, smoothed, areas, radius, active, *graph,
                                                         geodesic.blocks(len(active)))
+        # A ball wider than the surface's own bending radius (r·|k|max > max_bend) spans a changing normal
+        # field (a torus tube, a tight bud): keep the previous scale's value and stop there.
+        with np.errstate(invalid="ignore"):
+            too_bent = (radius * np.maximum(np.abs(k1), np.abs(k2)) > params.max_bend) & (chosen[active] >= 0)
+        H[too_bent] = np.nan
         found = np.isfinite(H)
         rows = active[found]
         for name, table in (("mean_curvature", H), ("gaussian_curvature", K), ("k1", k1), ("k2", k2)):
@@ -218,6 +226,7 @@ def mesh_curvature(points, faces, normals, params=None, source="mesh"):
                                                 * np.exp(-residual[found] / CONFIDENCE_RESIDUAL))
         chosen[rows] = s
         settled = stable(previous_H[active], H, params) if s > 0 else np.zeros(len(active), dtype=bool)
+        settled |= too_bent
         previous_H[active] = H
         active = active[~settled]
     pick = chosen[chosen >= 0]

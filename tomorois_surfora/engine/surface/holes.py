@@ -66,10 +66,9 @@ def fill_loop(points, normals, loop):
     is not a hole of this surface: both give ``None``.
     """
     loop = np.asarray(loop)
-    normal = normals[loop].sum(axis=0)
-    if np.linalg.norm(normal) < 1e-9:
+    normal = loop_normal(normals, loop)
+    if normal is None:
         return None
-    normal /= np.linalg.norm(normal)
     helper = np.array([1.0, 0.0, 0.0]) if abs(normal[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
     e1 = np.cross(normal, helper)
     e1 /= np.linalg.norm(e1)
@@ -94,6 +93,14 @@ def fill_loop(points, normals, loop):
         return None
     triangles.append(tuple(remaining))
     return loop[np.array(triangles, dtype=np.int64)]
+
+
+def loop_normal(normals, loop, min_length=0.5):
+    """The unit mean of the loop's normals, or ``None`` where they disagree so much (a tube's end, a loop
+    round both sides of a fold) that the mean is shorter than ``min_length``."""
+    mean = normals[loop].mean(axis=0)
+    length = np.linalg.norm(mean)
+    return None if length < min_length else mean / length
 
 
 def _signed_area(flat):
@@ -130,8 +137,8 @@ def fill_small_holes(points, normals, faces, max_edges, accept=None):
     max_edges : int
         Longer loops (open rims, large gaps) stay open.
     accept : callable, optional
-        ``accept(triangles) -> bool``: a last check on each loop's filling (e.g. that it crosses no gap
-        between membranes); a rejected loop stays open.
+        ``accept(triangles, normal) -> bool``: a last check on each loop's filling, given the loop's mean
+        normal (e.g. that it crosses no gap between membranes); a rejected loop stays open.
 
     Returns
     -------
@@ -146,7 +153,7 @@ def fill_small_holes(points, normals, faces, max_edges, accept=None):
         if len(loop) > max_edges:
             continue
         triangles = fill_loop(points, normals, loop)
-        if triangles is None or (accept is not None and not accept(triangles)):
+        if triangles is None or (accept is not None and not accept(triangles, loop_normal(normals, loop))):
             continue
         new.append(triangles)
         filled += 1

@@ -212,9 +212,11 @@ def mesh_cloud(points, normals, params=None, support=None, voxel_size_nm=None, s
     faces = drop_isolated_faces(faces[~bridging])
     info["gap_faces_removed"] = int(bridging.sum())
 
-    def crosses_no_gap(triangles):
+    def crosses_no_gap(triangles, loop_normal):
+        # judged against the loop's mean normal: single point normals on a rough mask can tilt a lot
         edges = mesh_edges(triangles)[0]
-        return not bridging_edges(points, normals, edges, support, voxel_size, params).any()
+        flat = np.broadcast_to(loop_normal, points.shape)
+        return not bridging_edges(points, flat, edges, support, voxel_size, params).any()
     faces, info["holes_filled"] = fill_small_holes(points, normals, faces, params.max_hole_edges, crosses_no_gap)
     info["faces"] = int(len(faces))
     if len(faces) == 0:
