@@ -71,6 +71,36 @@ def sphere_fit(points):
     return centre, float(np.sqrt(solution[3] + centre @ centre))
 
 
+def voxel_sphere_mesh(radius, seed=0):
+    """Marching cubes (no smoothing) of a binary ball of ``radius`` voxels with a random sub-voxel centre: the
+    staircase surface of a segmented vesicle, made the way PyCurv's noisy spheres are (a surface of voxels)."""
+    from skimage.measure import marching_cubes
+
+    size = 2 * radius + 6
+    centre = (size - 1) / 2 + np.random.default_rng(seed).uniform(-0.5, 0.5, 3)
+    z, y, x = np.mgrid[:size, :size, :size]
+    ball = ((x - centre[0]) ** 2 + (y - centre[1]) ** 2 + (z - centre[2]) ** 2 <= radius ** 2).astype(np.float32)
+    vertices, faces, _, _ = marching_cubes(ball, 0.5)
+    return np.ascontiguousarray(vertices[:, ::-1], dtype=np.float64), faces.astype(np.int64)
+
+
+def score_voxel_sphere(radius):
+    """Our curvature on a voxel sphere, against 1/r and against its own least-squares radius."""
+    points, faces = voxel_sphere_mesh(radius)
+    normals, _ = estimate_normals(points)
+    normals, _ = orient_normals(points, normals)
+    centre, fitted = sphere_fit(points)
+    outward = np.sum(normals * (points - centre), axis=1) > 0
+    normals = np.where(outward.mean() > 0.5, 1.0, -1.0) * normals
+    row = score_mesh(f"voxel sphere r{radius} (marching cubes)", points, faces, normals, np.full(len(points), 1 / radius))
+    values, _ = mesh_curvature(points, faces, normals)
+    row["fitted_radius"] = fitted
+    row["error_vs_fitted_sphere"] = relative_error(values["mean_curvature"], np.full(len(points), 1 / fitted))
+    print(f"    its vertices fit a sphere of radius {fitted:.2f}: error against 1/{fitted:.2f} "
+          f"{row['error_vs_fitted_sphere'] * 100:.2f}%")
+    return row
+
+
 def curvature(args):
     import open3d as o3d
 
@@ -103,6 +133,8 @@ def curvature(args):
             rows.append(row)
     else:
         print(f"skipped PyCurv's sphere: {path} is absent")
+    for radius in (10, 30):
+        rows.append(score_voxel_sphere(radius))
     sphere = o3d.geometry.TriangleMesh.create_sphere(radius=90.0, resolution=225)
     points, faces = np.asarray(sphere.vertices), np.asarray(sphere.triangles)
     rows.append(score_mesh("icosphere-like r90 (throughput)", points, faces,

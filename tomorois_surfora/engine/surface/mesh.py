@@ -10,7 +10,7 @@ then faces left without any edge neighbour; finally the small holes pivoting lef
 (:mod:`.holes`).
 """
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Tuple
 
 import numba
 import numpy as np

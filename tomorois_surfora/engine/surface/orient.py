@@ -3,16 +3,22 @@
 Both methods work on one graph: k-nearest-neighbour edges kept only where the two normals are nearly
 parallel (|⟨nᵢ,nⱼ⟩| ≥ τ) *and* the edge lies close to both tangent planes. The second test is ours: across
 a narrow gap (a hairpin fold, two apposed membranes) normals are parallel too, so τ alone keeps those
-edges, but they run along the normal, not the tangent plane, and are dropped. Each connected piece of the
-graph is oriented on its own.
+edges, but they run along the normal, not the tangent plane, and are dropped. Noisy normals let some of
+them through; those have empty space at their middle, so each edge's trust is |⟨nᵢ,nⱼ⟩| times its
+*clearance* (how close its midpoint is to a point of the cloud) and the emptiest are dropped. Each
+connected piece of the graph is oriented on its own.
 
 * ``geodesic``: heat-method geodesic distance g from a seed (potpourri3d); edge weights
-  w = exp(−|gᵢ−gⱼ| / (α‖pᵢ−pⱼ‖))·|⟨nᵢ,nⱼ⟩|; signs propagate along the maximum spanning tree.
-* ``dipole``: the piece is cut into patches, each oriented along its own spanning tree, and patches are
-  flipped one by one to agree with the dipole field of the patches already oriented.
+  w = exp(−|gᵢ−gⱼ| / (α‖pᵢ−pⱼ‖))·trust; signs propagate along the maximum spanning tree.
+* ``dipole``: the piece is cut into patches grown along trusted edges, each oriented along its own
+  spanning tree; patches are then taken strongest link first and flipped to agree with the edges joining
+  them to the patches already oriented, or, where those edges disagree among themselves, with the dipole
+  field of those patches.
 
 Both finish with weighted sign voting (flip a point whose neighbours disagree with it) and neighbour
-smoothing of the normals, then apply the chosen global convention per membrane label.
+smoothing of the normals; points whose normal contradicts all their neighbours (a straddling or noise-
+tilted estimate) take their neighbours' oriented normal; then the chosen convention is applied per
+membrane label.
 """
 from dataclasses import dataclass
 
@@ -27,6 +33,7 @@ from .geometry import query_neighbours, require_neighbourhood
 METHODS = ("geodesic", "dipole")
 CONVENTIONS = ("outward", "inward", "partner", "none")
 MIN_HEAT_POINTS = 40
+MIN_CLEARANCE = 0.1  # edges whose midpoint is this empty (over 2.1 clearance spacings from any point) go
 
 
 @dataclass
@@ -39,6 +46,10 @@ class OrientParameters:
     alpha : geodesic weight scale α.
     patch_size : dipole patches hold about this many points.
     smoothing : neighbour-smoothing passes over the oriented normals (0 to keep the estimated ones).
+    clearance : an edge's trust falls as exp(−½ (d/(clearance·spacing))²) with the distance d from its
+        midpoint to the nearest point (see ``surface_graph``).
+    min_piece_points : points in graph pieces smaller than this, and points contradicting their
+        neighbours, take the oriented normal of the large pieces around them.
     convention : outward / inward (from each membrane label's centroid), partner (toward the nearest point
         of another label), none (keep the propagated signs).
     """
@@ -51,6 +62,8 @@ class OrientParameters:
     patch_size: int = 300
     smoothing: int = 1
     voting_rounds: int = 10
+    clearance: float = 0.5
+    min_piece_points: int = 10
     convention: str = "outward"
 
     def problems(self):
@@ -67,14 +80,24 @@ class OrientParameters:
             found.append(f"max_tangent_slope must be positive, got {self.max_tangent_slope}")
         if self.alpha <= 0:
             found.append(f"alpha must be positive, got {self.alpha}")
+        if self.clearance <= 0:
+            found.append(f"clearance must be positive, got {self.clearance}")
         if self.patch_size < 10:
             found.append(f"patch_size must be at least 10, got {self.patch_size}")
         return found
 
 
 def surface_graph(points, normals, params):
-    """The filtered k-NN graph: (i, j) edge arrays with i < j, and |⟨nᵢ,nⱼ⟩| per edge."""
-    _, indices = query_neighbours(cKDTree(points), points, params.neighbours + 1)
+    """The filtered k-NN graph: (i, j) edge arrays with i < j, and each edge's trust in (0, 1].
+
+    Trust is |⟨nᵢ,nⱼ⟩| times the edge's *clearance*: exp(−½ (d/(c·s))²), d the distance from the edge's
+    midpoint to the nearest cloud point, s the point spacing and c = ``params.clearance``. An edge along a
+    sheet has points near its middle; one across the gap between two sheets has empty space there. A noisy
+    normal can let such an edge through the slope test, but the spanning tree and the votes then hardly
+    use it.
+    """
+    tree = cKDTree(points)
+    distances, indices = query_neighbours(tree, points, params.neighbours + 1)
     i = np.repeat(np.arange(len(points)), indices.shape[1] - 1)
     j = indices[:, 1:].ravel()
     i, j = np.minimum(i, j), np.maximum(i, j)
@@ -87,7 +110,12 @@ def surface_graph(points, normals, params):
     slope_j = np.abs(np.sum(edge * normals[j], axis=1)) / length
     keep = (alignment >= params.min_alignment) & (slope_i <= params.max_tangent_slope) & \
            (slope_j <= params.max_tangent_slope)
-    return i[keep], j[keep], alignment[keep]
+    i, j, alignment = i[keep], j[keep], alignment[keep]
+    spacing = max(float(np.median(distances[:, 1])), 1e-12)
+    gap = tree.query(0.5 * (points[i] + points[j]), workers=-1)[0]
+    clearance = np.exp(-0.5 * (gap / (params.clearance * spacing)) ** 2)
+    clear = clearance >= MIN_CLEARANCE
+    return i[clear], j[clear], alignment[clear] * clearance[clear]
 
 
 def _sparse(n, i, j, values):
@@ -137,15 +165,37 @@ def dipole_field(sources, moments, targets):
     return field.sum(axis=1)
 
 
-def orient_piece_dipole(points, normals, i, j, alignment, patch_size):
-    """Signs for one connected piece: per-patch spanning trees, then patch flips by the dipole field."""
+def graph_voronoi(points, i, j, trust, centres, min_trust=0.3):
+    """Patch id of every point: its nearest centre along the graph, patches split into connected parts.
+
+    Patches grow along well-trusted edges first, so that a patch does not spill over a stray edge onto the
+    other side of a gap (and then carry that edge inside its own spanning tree); points those edges do
+    not reach join their nearest centre along any edge.
+    """
     n = len(points)
-    graph = _sparse(n, np.concatenate([i, j]), np.concatenate([j, i]),
-                    np.tile(np.linalg.norm(points[i] - points[j], axis=1) + 1e-9, 2))
-    n_patches = max(1, n // patch_size)
-    centres = np.random.default_rng(0).choice(n, n_patches, replace=False)
-    _, _, patch = dijkstra(graph, indices=centres, min_only=True, return_predecessors=True)
-    patch = np.searchsorted(np.sort(centres), patch) if n_patches > 1 else np.zeros(n, dtype=int)
+    if len(centres) == 1:
+        return np.zeros(n, dtype=int)
+    length = np.linalg.norm(points[i] - points[j], axis=1) + 1e-9
+    patch = np.full(n, -1)
+    for usable in (trust >= min_trust, np.ones(len(i), dtype=bool)):
+        graph = _sparse(n, np.concatenate([i[usable], j[usable]]), np.concatenate([j[usable], i[usable]]),
+                        np.tile(length[usable], 2))
+        distance, _, source = dijkstra(graph, indices=centres, min_only=True, return_predecessors=True)
+        todo = (patch < 0) & np.isfinite(distance)
+        patch[todo] = np.searchsorted(np.sort(centres), source[todo])
+    patch = np.where(patch < 0, 0, patch)
+    # a patch must be connected through its own edges (its spanning tree reaches only those): split it
+    inside = patch[i] == patch[j]
+    return connected_components(_sparse(n, i[inside], j[inside], np.ones(int(inside.sum()))), directed=False)[1]
+
+
+def orient_piece_dipole(points, normals, i, j, alignment, patch_size):
+    """Signs for one connected piece: per-patch spanning trees, then patch flips by the edges between
+    patches, or by the dipole field where those do not agree."""
+    n = len(points)
+    centres = np.random.default_rng(0).choice(n, max(1, n // patch_size), replace=False)
+    patch = graph_voronoi(points, i, j, alignment, centres)
+    n_patches = int(patch.max()) + 1
     same = patch[i] == patch[j]
     signs = np.zeros(n)
     for p in range(n_patches):
@@ -158,18 +208,36 @@ def orient_piece_dipole(points, normals, i, j, alignment, patch_size):
         part = propagate_signs(len(members), local[i[inner]], local[j[inner]], alignment[inner], normals[members], 0)
         signs[members] = np.where(part == 0, 1.0, part)
     oriented = normals * signs[:, None]
-    adjacency = _sparse(n_patches, patch[i[~same]], patch[j[~same]], np.ones(int((~same).sum())))
-    adjacency = ((adjacency + adjacency.T) > 0).astype(float)
+    # Patches are taken strongest link first (the undone patch with the most edge trust to those already
+    # oriented). Where the edges to those patches clearly agree on its sign (trust-weighted consensus at
+    # least half their total) they decide; otherwise the dipole field of the patches it is tightly joined to
+    # does. (Fields alone were fragile on folds: a facing sheet seen obliquely gives either sign.)
+    between = np.flatnonzero(~same)
+    links = _sparse(n_patches, patch[i[between]], patch[j[between]], alignment[between]).toarray()
+    links = links + links.T
     sizes = np.bincount(patch, minlength=n_patches)
-    order, _ = breadth_first_order(adjacency, int(np.argmax(sizes)), directed=False)
     done = np.zeros(n_patches, dtype=bool)
-    done[order[0]] = True
-    for p in order[1:]:
-        neighbours = [q for q in adjacency[p].indices if done[q]]
+    done[int(np.argmax(sizes))] = True
+    while not done.all():
+        to_done = links[:, done].sum(axis=1)
+        to_done[done] = -1.0
+        p = int(np.argmax(to_done))
+        if to_done[p] <= 0:  # joined to nothing oriented: a new start
+            done[int(np.argmax(np.where(done, -1, sizes)))] = True
+            continue
         members = np.flatnonzero(patch == p)
-        sources = np.flatnonzero(np.isin(patch, neighbours))
-        # Beside a dipole sheet the field runs against the moments, so a consistent patch sees Σ⟨E, n⟩ < 0.
-        if np.sum(dipole_field(points[sources], oriented[sources], points[members]) * oriented[members]) > 0:
+        a, b = i[between], j[between]
+        mine = ((patch[a] == p) & done[patch[b]]) | ((patch[b] == p) & done[patch[a]])
+        agreement = np.sign(np.sum(oriented[a[mine]] * oriented[b[mine]], axis=1))
+        consensus = float(np.sum(alignment[between][mine] * agreement))
+        if abs(consensus) >= 0.5 * to_done[p]:
+            flip = consensus < 0
+        else:
+            strength = np.where(done, links[p], 0.0)
+            sources = np.flatnonzero(np.isin(patch, np.flatnonzero(strength >= 0.25 * strength.max())))
+            # Beside a dipole sheet the field runs against the moments: a consistent patch sees Σ⟨E, n⟩ < 0.
+            flip = np.sum(dipole_field(points[sources], oriented[sources], points[members]) * oriented[members]) > 0
+        if flip:
             signs[members] *= -1
             oriented[members] *= -1
         done[p] = True
@@ -201,6 +269,43 @@ def smooth_normals(points, normals, i, j, passes):
         normals = normals + matrix @ normals
         normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
     return normals
+
+
+def repair_outliers(points, normals, labels, piece, min_piece_points, neighbours=8, min_cosine=0.5):
+    """Give points whose normal the surface around them contradicts that surface's normal.
+
+    A point whose estimated normal is far off (its neighbourhood straddled two sheets, or noise tilted it)
+    either shares no graph edge with its neighbours (a piece of fewer than ``min_piece_points``, oriented by
+    nothing) or disagrees with them (cosine below ``min_cosine`` with their weighted mean). Where its
+    nearest points in large pieces (same label) agree among themselves (mean of unit normals at least 0.5
+    long), the point takes their mean, direction and sign, and joins the nearest one's piece.
+
+    Returns the normals, the pieces and how many points were repaired.
+    """
+    sizes = np.bincount(piece)
+    loose = sizes[piece] < min_piece_points
+    normals = normals.copy()
+    piece = piece.copy()
+    repaired = 0
+    for label in np.unique(labels):
+        anchors = np.flatnonzero(~loose & (labels == label))
+        mine = np.flatnonzero(labels == label)
+        if len(anchors) <= neighbours:
+            continue
+        distance, nearest = query_neighbours(cKDTree(points[anchors]), points[mine], neighbours + 1)
+        own = anchors[nearest] == mine[:, None]  # an anchor's own normal does not vote for itself
+        scale = np.maximum(np.where(own, np.inf, distance).min(axis=1, keepdims=True), 1e-12)
+        weights = np.exp(-0.5 * (distance / (2 * scale)) ** 2) * ~own
+        mean = np.einsum("nk,nki->ni", weights, normals[anchors[nearest]]) / weights.sum(axis=1, keepdims=True)
+        length = np.linalg.norm(mean, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cosine = np.sum(normals[mine] * mean, axis=1) / length
+        fix = (length >= 0.5) & (loose[mine] | (cosine < min_cosine))
+        normals[mine[fix]] = mean[fix] / length[fix, None]
+        first = np.argmax(~own, axis=1)
+        piece[mine[fix]] = piece[anchors[nearest[fix, first[fix]]]]
+        repaired += int(fix.sum())
+    return normals, piece, repaired
 
 
 def apply_convention(points, normals, labels, pieces, convention, partner_points=None):
@@ -293,5 +398,7 @@ def orient_normals(points, normals, params=None, labels=None, partner_points=Non
                                                  params.patch_size)
     oriented = vote_signs(normals * signs[:, None], i, j, weights, params.voting_rounds)
     oriented = smooth_normals(points, oriented, i, j, params.smoothing)
+    oriented, piece, repaired = repair_outliers(points, oriented, labels, piece, params.min_piece_points)
     oriented = apply_convention(points, oriented, labels, piece, params.convention, partner_points)
-    return oriented, {"edges": int(len(i)), "pieces": int(n_pieces), "points": int(len(points))}
+    return oriented, {"edges": int(len(i)), "pieces": int(len(np.unique(piece))), "points": int(len(points)),
+                      "repaired": repaired}

@@ -61,6 +61,16 @@ class AnalyticShape:
         field *= roughness_nm / max(float(field.std()), 1e-12)
         return distance <= 0.5 * self.thickness_nm + field, low
 
+    def noisy_cloud(self, spacing_nm, noise_nm, seed=0):
+        """Mid-surface points about ``spacing_nm`` apart (Poisson-disc), displaced by Gaussian noise of
+        ``noise_nm`` per axis: what a user's point cloud looks like. Returns points, true normals, parts."""
+        from ..surface.sampling import poisson_disc
+
+        points, normals, parts = self.truth(spacing_nm / 5)
+        keep = poisson_disc(points, spacing_nm, seed=seed)
+        noise = np.random.default_rng(seed).normal(0.0, noise_nm, (len(keep), 3))
+        return points[keep] + noise, normals[keep].astype(np.float64), parts[keep]
+
     def truth(self, spacing_nm=0.1):
         """Dense mid-surface samples: points (n, 3), unit normals (n, 3), part ids (n,)."""
         return self.sampler(spacing_nm)
