@@ -14,6 +14,7 @@ from scipy.spatial import cKDTree
 
 from ..errors import InputError, raise_problems
 from .geometry import CHUNK, monge_fits, neighbourhood_fits, principal_curvatures, query_neighbours
+from .occupancy import face_offsets
 from .sampling import large_components, poisson_disc
 
 MAX_NEIGHBOURS = 300
@@ -236,8 +237,37 @@ def medial_surface(mask, voxel_size_nm, params=None, origin_nm=(0.0, 0.0, 0.0), 
     points, normals = points[large], normals[large]
     if len(points) == 0:
         raise InputError(f"{source}: every surface piece is smaller than {params.min_area_nm2} nm²")
+    points, info["recentred"] = centre_between_faces(surface, points, normals, thickness, thickness)
     info["points"] = len(points)
     return points, normals, info
+
+
+def centre_between_faces(surface, points, normals, thickness_nm, radius_nm):
+    """Move each point along its normal to the midpoint between the mask's two faces, averaged over the
+    fitting window.
+
+    The quadratic MLS fit over a window as wide as a curved membrane's inner radius sits inside the middle
+    (−0.16 nm at r = 8 nm for a 4 nm membrane, also on a continuous shell: the band's mean height falls
+    faster than quadratically off-axis). The faces' midpoint along the normal (where the trilinear mask
+    crosses 0.5 on either side) has no such bias; one ray per point sees the staircase, so the offsets are
+    averaged (as vectors: the normals are unoriented) over ``radius_nm`` (the membrane thickness: wider
+    windows average over a turning normal on small vesicles) before the move. Offsets larger than
+    a quarter thickness (a ray leaving along the membrane, at a rim or junction) are not used.
+
+    Returns the points and how many rays gave an offset.
+    """
+    offsets = face_offsets(surface.mask, surface.origin, surface.voxel_size, points, normals,
+                           2.0 * thickness_nm / surface.voxel_size + 2.0, 0.05)
+    usable = np.isfinite(offsets) & (np.abs(offsets) <= 0.25 * thickness_nm)
+    if usable.sum() < 3:
+        return points, int(usable.sum())
+    vectors = offsets[usable, None] * normals[usable]
+    pairs = cKDTree(points).sparse_distance_matrix(cKDTree(points[usable]), radius_nm, output_type="ndarray")
+    total = np.zeros_like(points)
+    np.add.at(total, pairs["i"], vectors[pairs["j"]])
+    count = np.bincount(pairs["i"], minlength=len(points))
+    mean = total / np.maximum(count, 1)[:, None]
+    return points + normals * np.sum(mean * normals, axis=1)[:, None], int(usable.sum())
 
 
 def densify(points, frames, coefficients, centres, spacing, half_extent):

@@ -12,7 +12,6 @@ then faces left without any edge neighbour; finally the small holes pivoting lef
 from dataclasses import dataclass
 from typing import Tuple
 
-import numba
 import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
@@ -20,6 +19,7 @@ from scipy.spatial import cKDTree
 from ..errors import InputError, raise_problems
 from ..triangles import mesh_edges, triangle_areas
 from .holes import fill_small_holes
+from .occupancy import edges_leaving
 
 
 @dataclass
@@ -82,47 +82,6 @@ def support_from_cloud(points, voxel_size_nm):
     mask = np.zeros(shape[::-1], dtype=bool)
     mask[index[:, 2], index[:, 1], index[:, 0]] = True
     return ndimage.binary_dilation(mask), origin
-
-
-@numba.njit(cache=True)
-def trilinear_occupancy(mask, x, y, z):  # pragma: no cover (compiled)
-    """The binary ``mask`` (z, y, x) trilinearly interpolated at voxel coordinates (x, y, z); 0 outside."""
-    nz, ny, nx = mask.shape
-    x0, y0, z0 = int(np.floor(x)), int(np.floor(y)), int(np.floor(z))
-    fx, fy, fz = x - x0, y - y0, z - z0
-    total = 0.0
-    for dz in range(2):
-        zz = z0 + dz
-        if zz < 0 or zz >= nz:
-            continue
-        wz = fz if dz else 1.0 - fz
-        for dy in range(2):
-            yy = y0 + dy
-            if yy < 0 or yy >= ny:
-                continue
-            wy = fy if dy else 1.0 - fy
-            for dx in range(2):
-                xx = x0 + dx
-                if xx < 0 or xx >= nx or not mask[zz, yy, xx]:
-                    continue
-                total += wz * wy * (fx if dx else 1.0 - fx)
-    return total
-
-
-@numba.njit(parallel=True, cache=True)
-def edges_leaving(mask, origin, voxel_size, points, edges, occupancy):  # pragma: no cover (compiled)
-    """Per edge: does the support fall below ``occupancy`` somewhere along it (sampled every ¼ voxel)?"""
-    out = np.zeros(len(edges), dtype=np.bool_)
-    for e in numba.prange(len(edges)):
-        a = (points[edges[e, 0]] - origin) / voxel_size
-        b = (points[edges[e, 1]] - origin) / voxel_size
-        samples = max(2, int(np.ceil(4.0 * np.sqrt(np.sum((b - a) ** 2)))))
-        for s in range(1, samples):
-            p = a + (s / samples) * (b - a)
-            if trilinear_occupancy(mask, p[0], p[1], p[2]) < occupancy:
-                out[e] = True
-                break
-    return out
 
 
 def bridging_edges(points, normals, edges, support, voxel_size_nm, params):
