@@ -78,10 +78,32 @@ def test_cylinder_curvature_and_open_edges_excluded():
 
 def test_stability_picks_the_first_agreeing_radius():
     points, faces, normals = sphere_mesh(20.0)
-    values, info = mesh_curvature(points, faces, normals, CurvatureParameters(radii_nm=(3.0, 4.0, 6.0)))
+    values, info = mesh_curvature(points, faces, normals, CurvatureParameters(radii_nm=(3.0, 4.0, 6.0),
+                                                                          noise_factor=0.0))
     assert info["chosen_per_radius"][0] == 0, "the smallest radius has no predecessor to agree with"
     assert info["chosen_per_radius"][1] == len(points), "a clean sphere agrees at the second radius"
     assert np.all(values["curvature_radius_nm"] == 4.0)
+
+
+def test_a_voxel_staircase_waits_for_a_precise_scale():
+    """Marching cubes of a binary ball (a segmented vesicle's surface): neighbouring small scales agree by
+    chance on the staircase; requiring two standard errors within the tolerance picks larger balls."""
+    from skimage.measure import marching_cubes
+
+    from tomorois_surfora.engine.surface.geometry import estimate_normals
+    from tomorois_surfora.engine.surface.orient import orient_normals
+
+    z, y, x = np.mgrid[:32, :32, :32]
+    centre = np.array([15.3, 15.6, 15.2])
+    ball = ((x - centre[2]) ** 2 + (y - centre[1]) ** 2 + (z - centre[0]) ** 2 <= 12.0 ** 2).astype(np.float32)
+    vertices, faces, _, _ = marching_cubes(ball, 0.5)
+    points = np.ascontiguousarray(vertices[:, ::-1], dtype=np.float64)
+    normals, _ = orient_normals(points, estimate_normals(points)[0])  # outward by default
+    errors = {}
+    for factor in (0.0, 2.0):
+        values, _ = mesh_curvature(points, faces, normals, CurvatureParameters(noise_factor=factor))
+        errors[factor] = np.mean(np.abs(values["mean_curvature"] * 12.0 - 1.0))
+    assert errors[2.0] < 0.015 and errors[2.0] < 0.8 * errors[0.0], errors
 
 
 def test_curvature_bad_inputs_are_named():

@@ -47,6 +47,8 @@ class CurvatureParameters:
     radii_nm : neighbourhood radii, ascending; default: the point spacing × 4, 6, 8, 11, 15.
     smoothing : normals are averaged over balls of this fraction of each radius.
     relative_tolerance, absolute_tolerance_per_nm, epsilon_per_nm : the stability test (δ_rel, δ_abs, ε).
+    noise_factor : a scale also needs this many standard errors of H within the tolerance (2: about 95%
+        confidence) before it counts as settled; 0 turns the test off.
     max_bend : a larger radius is not used where radius × max(|k1|, |k2|) measured with it exceeds this
         (the ball would span a turning normal field).
     small_hole_edges : boundary pieces of at most this many edges are holes inside the surface; balls may
@@ -60,6 +62,7 @@ class CurvatureParameters:
     epsilon_per_nm: float = 1e-3
     small_hole_edges: int = 40
     max_bend: float = 1.0
+    noise_factor: float = 2.0
 
     def problems(self, spacing_nm=None):
         found = []
@@ -151,6 +154,16 @@ def stable(previous, current, params):
         return np.abs(current - previous) <= tolerance
 
 
+def precise(H, count, residual, radius, params):
+    """Whether ``noise_factor`` standard errors of H (one is about 2·residual/(r·√n) for a slope fitted over
+    a disc of radius r with n samples) are within the stability tolerance: on a voxel staircase two noisy
+    neighbouring scales can agree by chance."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        error = params.noise_factor * 2.0 * residual / (radius * np.sqrt(np.maximum(count, 1)))
+        return error <= np.maximum(params.relative_tolerance * np.maximum(np.abs(H), params.epsilon_per_nm),
+                                   params.absolute_tolerance_per_nm)
+
+
 def mesh_curvature(points, faces, normals, params=None, source="mesh"):
     """Per-vertex multi-scale curvature of an oriented triangle mesh.
 
@@ -226,6 +239,8 @@ def mesh_curvature(points, faces, normals, params=None, source="mesh"):
                                                 * np.exp(-residual[found] / CONFIDENCE_RESIDUAL))
         chosen[rows] = s
         settled = stable(previous_H[active], H, params) if s > 0 else np.zeros(len(active), dtype=bool)
+        if params.noise_factor > 0:
+            settled &= precise(H, count, residual, radius, params)
         settled |= too_bent
         previous_H[active] = H
         active = active[~settled]
