@@ -17,6 +17,7 @@ from ..progress import for_each_input
 def add_surface_commands(subparsers, positive_float, positive_int):
     """Register ``surface restrict|extract|orient|mesh``."""
     from .medial import MedialParameters
+    from .mesh import MeshParameters
     from .orient import CONVENTIONS, METHODS, OrientParameters
     from .restrict import CleanParameters
 
@@ -83,14 +84,18 @@ def add_surface_commands(subparsers, positive_float, positive_int):
     orient_parser.set_defaults(handler=run_orient)
 
     mesh = stages.add_parser("mesh", help="oriented clouds -> gap-aware triangle meshes (VTP)",
-                             description="Ball pivoting over radii scanned from the point spacing; triangles that "
-                                         "cross the gap between membranes (voxels outside the mask, or of another "
-                                         "label) are removed. One VTP per cloud with Normals and label.")
+                             description="Ball pivoting over radii scanned from the point spacing; triangles with "
+                                         "an edge that crosses the gap between membranes (it leaves the label's "
+                                         "mask while running across the surface) are removed, then the small "
+                                         "holes pivoting left are closed. One VTP per cloud with Normals and "
+                                         "label.")
     mesh.add_argument("clouds", nargs="+", type=Path, help="oriented PLY clouds")
     mesh.add_argument("--masks", nargs="+", type=Path,
                       help="the membrane crops the clouds came from, same order (default: the clouds' own voxels, "
                            "which cannot see gaps under 2 voxels)")
     mesh.add_argument("--voxel-size", type=positive_float, metavar="Å", help="default: from the mask header")
+    mesh.add_argument("--max-hole-edges", type=int, default=MeshParameters().max_hole_edges, metavar="N",
+                      help="close holes whose boundary has at most N edges, 0 for none (default %(default)s)")
     mesh.add_argument("--smooth", type=int, default=0, metavar="STEPS",
                       help="damped Laplacian smoothing steps, boundary fixed (default %(default)s)")
     mesh.add_argument("--out", required=True, type=Path, help="output folder")
@@ -205,7 +210,10 @@ def run_mesh(args):
         raise EngineError(f"give one mask per cloud: {len(args.clouds)} clouds, {len(args.masks)} masks")
     out = ensure_output_dir(args.out)
     masks = dict(zip(args.clouds, args.masks or [None] * len(args.clouds)))
-    params = MeshParameters(smoothing_steps=args.smooth)
+    params = MeshParameters(smoothing_steps=args.smooth, max_hole_edges=args.max_hole_edges)
+    problems = params.problems()
+    if problems:
+        raise EngineError("; ".join(problems))
 
     def work(path):
         cloud = read_ply(path)
@@ -219,8 +227,8 @@ def run_mesh(args):
                                           params, str(path))
         write_vtp(out / f"{path.stem}_mesh.vtp", Mesh(points, faces, {"Normals": cloud.normals, "label": labels}))
         return f"{path.name}: " + "; ".join(
-            f"label {label}: {piece['faces']} faces ({piece['gap_faces_removed']} across gaps removed), "
-            f"{piece['area_nm2']:.0f} nm²" for label, piece in info.items())
+            f"label {label}: {piece['faces']} faces ({piece['gap_faces_removed']} across gaps removed, "
+            f"{piece['holes_filled']} holes closed), {piece['area_nm2']:.0f} nm²" for label, piece in info.items())
     return for_each_input("surface mesh", args.clouds, args.quiet, work)
 
 
