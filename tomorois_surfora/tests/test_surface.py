@@ -181,6 +181,17 @@ def test_extract_reports_a_bad_label_and_keeps_the_good_one():
         extract_cloud(np.zeros((5, 5, 5)), 1.0)
 
 
+def test_isosurface_of_a_thin_mask_comes_with_a_warning():
+    mask = np.zeros((20, 30, 30), dtype=np.int8)
+    mask[9:11, 3:27, 3:27] = 1  # two voxels thick: the isosurface's faces are two spacings apart
+    _, _, _, info = extract_cloud(mask, 1.0, "iso", source="thin.mrc")
+    assert len(info["warnings"]) == 1 and "thin.mrc, label 1" in info["warnings"][0]
+    assert "use the medial method" in info["warnings"][0]
+    mask[7:13, 3:27, 3:27] = 1  # six voxels thick
+    assert extract_cloud(mask, 1.0, "iso")[3]["warnings"] == []
+    assert extract_cloud(mask, 1.0, "medial")[3]["warnings"] == []
+
+
 def test_poisson_disc_keeps_points_apart():
     points = np.random.default_rng(0).uniform(0, 10, (5000, 3))
     kept = poisson_disc(points, 1.0)

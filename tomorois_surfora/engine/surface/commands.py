@@ -171,8 +171,8 @@ def run_extract(args):
         properties = {"label": label, "roi": np.full(len(points), int(sidecar["roi"]))}
         write_ply(out / f"{mrc_stem(path)}_{args.method}.ply", PointCloud(points, normals, properties))
         counts = ", ".join(f"label {k}: {v['points']} points" for k, v in info["labels"].items())
-        skipped = "; " + "; ".join(info["problems"]) if info["problems"] else ""
-        return f"{path.name}: {counts}{skipped}"
+        notes = "".join("; " + line for line in info["problems"] + info["warnings"])
+        return f"{path.name}: {counts}{notes}"
     return for_each_input("surface extract", args.masks, args.quiet, work)
 
 

@@ -3,7 +3,9 @@ import numpy as np
 
 from ..errors import InputError
 from .iso import IsoParameters, isosurface
-from .medial import MedialParameters, medial_surface
+from .medial import MedialParameters, medial_surface, membrane_thickness_nm
+
+MIN_ISO_THICKNESS_SPACINGS = 2.5  # thinner: the two isosurface faces are too close to orient apart
 
 METHODS = ("medial", "iso")
 
@@ -22,7 +24,9 @@ def extract_cloud(labels, voxel_size_nm, method="medial", origin_nm=(0.0, 0.0, 0
     label : ndarray (n,) of int
         Membrane label per point.
     info : dict
-        ``labels``: per label, the method's own record; ``problems``: one line per failed label.
+        ``labels``: per label, the method's own record; ``problems``: one line per failed label;
+        ``warnings``: labels whose isosurface faces lie too close together for orientation to keep apart
+        (masks under 2.5 point spacings thick, where the medial method is the one to use).
     """
     if method not in METHODS:
         raise InputError(f"{source}: method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -30,7 +34,7 @@ def extract_cloud(labels, voxel_size_nm, method="medial", origin_nm=(0.0, 0.0, 0
     values = [int(v) for v in np.unique(labels) if v != 0]
     if not values:
         raise InputError(f"{source}: the mask is empty (no membrane voxels)")
-    pieces, info = [], {"labels": {}, "problems": []}
+    pieces, info = [], {"labels": {}, "problems": [], "warnings": []}
     for value in values:
         where = f"{source}, label {value}"
         try:
@@ -43,6 +47,13 @@ def extract_cloud(labels, voxel_size_nm, method="medial", origin_nm=(0.0, 0.0, 0
                 params = IsoParameters(spacing_nm=spacing_nm, adaptive=adaptive, upsample=upsample)
                 points, normals, mesh = isosurface(labels == value, voxel_size_nm, params, origin_nm, where)
                 record = {"points": len(points), "mesh_vertices": len(mesh[0])}
+                thickness = membrane_thickness_nm(labels == value, voxel_size_nm)
+                spacing = spacing_nm or voxel_size_nm
+                if thickness < MIN_ISO_THICKNESS_SPACINGS * spacing:
+                    info["warnings"].append(
+                        f"{where}: the membrane is {thickness:.1f} nm thick, {thickness / spacing:.1f} point spacings, "
+                        "so its two isosurface faces are too close for orientation to keep apart; use the medial "
+                        "method for masks this thin")
         except InputError as exc:
             info["problems"].append(str(exc))
             continue
