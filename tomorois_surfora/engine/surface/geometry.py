@@ -61,8 +61,12 @@ def principal_curvatures(coefficients):
     return eigenvalues[:, 1] / slope, eigenvalues[:, 0] / slope
 
 
-def neighbourhood_fits(points, k):
-    """A quadratic fit over the ``k`` nearest neighbours of every point (uniform weights), in chunks.
+def neighbourhood_fits(points, k, normal_sigma_spacings=None):
+    """A quadratic fit over the ``k`` nearest neighbours of every point, in chunks.
+
+    Uniform weights by default. With ``normal_sigma_spacings``, the MLS weights instead: Gaussian in the
+    distance, and Gaussian in the height off the point's frame with σ = that many point spacings, so that
+    where the neighbourhood straddles a second sheet (a fold, an apposed membrane) its points hardly count.
 
     Returns
     -------
@@ -82,8 +86,12 @@ def neighbourhood_fits(points, k):
         distances, indices = query_neighbours(tree, points[chunk], k)
         offsets = points[indices] - points[chunk][:, None, :]
         scale = max(float(np.median(distances[:, -1])), 1e-9)
-        _, _, chunk_coefficients, chunk_frames, flat = monge_fits(points[chunk], offsets, distances,
-                                                                  np.ones(distances.shape), scale, 1.0, True)
+        if normal_sigma_spacings is None:
+            fits = monge_fits(points[chunk], offsets, distances, np.ones(distances.shape), scale, 1.0, True)
+        else:
+            sigma = normal_sigma_spacings * max(float(np.median(distances[:, min(1, k - 1)])), 1e-9)
+            fits = monge_fits(points[chunk], offsets, distances, np.ones(distances.shape), scale, sigma, False)
+        _, _, chunk_coefficients, chunk_frames, flat = fits
         ok = ~flat
         rows = np.arange(chunk.start, chunk.stop)[ok]
         coefficients[rows], frames[rows] = chunk_coefficients[ok], chunk_frames[ok]
@@ -178,7 +186,9 @@ def monge_fits(centres, offsets, distances, inside, radius, sigma_normal, unifor
 
 
 def estimate_normals(points, k=20, source="point cloud"):
-    """Unoriented JET normals: a local quadratic fit over the ``k`` nearest neighbours of every point.
+    """Unoriented JET normals: a local quadratic fit over the ``k`` nearest neighbours of every point,
+    weighted as MLS fits are (points a spacing or more off the point's frame count little: uniform weights
+    let a fold's other arm tilt the fit, and an arm could flip on orientation).
 
     Returns
     -------
@@ -189,7 +199,7 @@ def estimate_normals(points, k=20, source="point cloud"):
     """
     points = np.asarray(points, dtype=np.float64)
     require_neighbourhood(len(points), k, source)
-    coefficients, frames, valid = neighbourhood_fits(points, k)
+    coefficients, frames, valid = neighbourhood_fits(points, k, normal_sigma_spacings=1.0)
     if not valid.any():
         raise InputError(f"{source}: every neighbourhood is degenerate (the points are coincident or lie on a "
                          "line), so no surface normal can be estimated")
