@@ -189,12 +189,12 @@ def graph_voronoi(points, i, j, trust, centres, min_trust=0.3):
     return connected_components(_sparse(n, i[inside], j[inside], np.ones(int(inside.sum()))), directed=False)[1]
 
 
-def orient_piece_dipole(points, normals, i, j, alignment, patch_size):
+def orient_piece_dipole(points, normals, i, j, trust, patch_size):
     """Signs for one connected piece: per-patch spanning trees, then patch flips by the edges between
     patches, or by the dipole field where those do not agree."""
     n = len(points)
     centres = np.random.default_rng(0).choice(n, max(1, n // patch_size), replace=False)
-    patch = graph_voronoi(points, i, j, alignment, centres)
+    patch = graph_voronoi(points, i, j, trust, centres)
     n_patches = int(patch.max()) + 1
     same = patch[i] == patch[j]
     signs = np.zeros(n)
@@ -205,31 +205,36 @@ def orient_piece_dipole(points, normals, i, j, alignment, patch_size):
         local = np.full(n, -1)
         local[members] = np.arange(len(members))
         inner = same & (patch[i] == p)
-        part = propagate_signs(len(members), local[i[inner]], local[j[inner]], alignment[inner], normals[members], 0)
+        part = propagate_signs(len(members), local[i[inner]], local[j[inner]], trust[inner], normals[members], 0)
         signs[members] = np.where(part == 0, 1.0, part)
     oriented = normals * signs[:, None]
     # Patches are taken strongest link first (the undone patch with the most edge trust to those already
     # oriented). Where the edges to those patches clearly agree on its sign (trust-weighted consensus at
     # least half their total) they decide; otherwise the dipole field of the patches it is tightly joined to
     # does. (Fields alone were fragile on folds: a facing sheet seen obliquely gives either sign.)
-    between = np.flatnonzero(~same)
-    links = _sparse(n_patches, patch[i[between]], patch[j[between]], alignment[between]).toarray()
+    a, b = i[~same], j[~same]
+    link_trust = trust[~same]
+    links = _sparse(n_patches, patch[a], patch[b], link_trust).toarray()
     links = links + links.T
     sizes = np.bincount(patch, minlength=n_patches)
+    members_of = np.split(np.argsort(patch, kind="stable"), np.cumsum(sizes)[:-1])
     done = np.zeros(n_patches, dtype=bool)
-    done[int(np.argmax(sizes))] = True
+    to_done = np.zeros(n_patches)  # total link trust from each patch to the oriented ones
+
+    def mark_done(p):
+        done[p] = True
+        to_done[:] += links[:, p]
+
+    mark_done(int(np.argmax(sizes)))
     while not done.all():
-        to_done = links[:, done].sum(axis=1)
-        to_done[done] = -1.0
-        p = int(np.argmax(to_done))
+        p = int(np.argmax(np.where(done, -1.0, to_done)))
         if to_done[p] <= 0:  # joined to nothing oriented: a new start
-            done[int(np.argmax(np.where(done, -1, sizes)))] = True
+            mark_done(int(np.argmax(np.where(done, -1, sizes))))
             continue
-        members = np.flatnonzero(patch == p)
-        a, b = i[between], j[between]
+        members = members_of[p]
         mine = ((patch[a] == p) & done[patch[b]]) | ((patch[b] == p) & done[patch[a]])
         agreement = np.sign(np.sum(oriented[a[mine]] * oriented[b[mine]], axis=1))
-        consensus = float(np.sum(alignment[between][mine] * agreement))
+        consensus = float(np.sum(link_trust[mine] * agreement))
         if abs(consensus) >= 0.5 * to_done[p]:
             flip = consensus < 0
         else:
@@ -240,7 +245,7 @@ def orient_piece_dipole(points, normals, i, j, alignment, patch_size):
         if flip:
             signs[members] *= -1
             oriented[members] *= -1
-        done[p] = True
+        mark_done(p)
     return signs
 
 
@@ -375,12 +380,12 @@ def orient_normals(points, normals, params=None, labels=None, partner_points=Non
         raise InputError(f"{source}: {int((~np.isfinite(normals).all(1)).sum())} normals are not finite")
     normals = normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
     labels = np.zeros(len(points), dtype=int) if labels is None else np.asarray(labels)
-    i, j, alignment = surface_graph(points, normals, params)
+    i, j, trust = surface_graph(points, normals, params)
     same_label = labels[i] == labels[j]
-    i, j, alignment = i[same_label], j[same_label], alignment[same_label]
+    i, j, trust = i[same_label], j[same_label], trust[same_label]
     n_pieces, piece = connected_components(_sparse(len(points), i, j, np.ones(len(i))), directed=False)
     signs = np.ones(len(points))
-    weights = alignment.copy()
+    weights = trust.copy()
     for p in range(n_pieces):
         members = np.flatnonzero(piece == p)
         if len(members) < 2:
@@ -390,11 +395,11 @@ def orient_normals(points, normals, params=None, labels=None, partner_points=Non
         inner = piece[i] == p
         li, lj = local[i[inner]], local[j[inner]]
         if params.method == "geodesic":
-            w, root = geodesic_weights(points[members], normals[members], li, lj, alignment[inner], params.alpha)
+            w, root = geodesic_weights(points[members], normals[members], li, lj, trust[inner], params.alpha)
             weights[inner] = w
             signs[members] = propagate_signs(len(members), li, lj, w, normals[members], root)
         else:
-            signs[members] = orient_piece_dipole(points[members], normals[members], li, lj, alignment[inner],
+            signs[members] = orient_piece_dipole(points[members], normals[members], li, lj, trust[inner],
                                                  params.patch_size)
     oriented = vote_signs(normals * signs[:, None], i, j, weights, params.voting_rounds)
     oriented = smooth_normals(points, oriented, i, j, params.smoothing)
