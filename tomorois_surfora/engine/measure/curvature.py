@@ -145,13 +145,16 @@ def shape_operators(points, normals, areas, radius, vertices, indptr, indices, l
     return H, K, k1, k2, count, residual
 
 
+def tolerance(magnitude, params):
+    """The stability tolerance for curvatures of this magnitude: max(δ_rel · max(|H|, ε), δ_abs)."""
+    return np.maximum(params.relative_tolerance * np.maximum(magnitude, params.epsilon_per_nm),
+                      params.absolute_tolerance_per_nm)
+
+
 def stable(previous, current, params):
     """The stability test between two consecutive scales' H (element-wise, False where either is NaN)."""
-    tolerance = np.maximum(params.relative_tolerance * np.maximum(np.maximum(np.abs(current), np.abs(previous)),
-                                                                  params.epsilon_per_nm),
-                           params.absolute_tolerance_per_nm)
     with np.errstate(invalid="ignore"):
-        return np.abs(current - previous) <= tolerance
+        return np.abs(current - previous) <= tolerance(np.maximum(np.abs(current), np.abs(previous)), params)
 
 
 def precise(H, count, residual, radius, params):
@@ -160,8 +163,7 @@ def precise(H, count, residual, radius, params):
     neighbouring scales can agree by chance."""
     with np.errstate(invalid="ignore", divide="ignore"):
         error = params.noise_factor * 2.0 * residual / (radius * np.sqrt(np.maximum(count, 1)))
-        return error <= np.maximum(params.relative_tolerance * np.maximum(np.abs(H), params.epsilon_per_nm),
-                                   params.absolute_tolerance_per_nm)
+        return error <= tolerance(np.abs(H), params)
 
 
 def mesh_curvature(points, faces, normals, params=None, source="mesh"):

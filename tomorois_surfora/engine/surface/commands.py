@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import EngineError
+from ..errors import EngineError, raise_problems
 from ..progress import for_each_input
 
 
@@ -211,9 +211,7 @@ def run_mesh(args):
     out = ensure_output_dir(args.out)
     masks = dict(zip(args.clouds, args.masks or [None] * len(args.clouds)))
     params = MeshParameters(smoothing_steps=args.smooth, max_hole_edges=args.max_hole_edges)
-    problems = params.problems()
-    if problems:
-        raise EngineError("; ".join(problems))
+    raise_problems(params.problems())
 
     def work(path):
         cloud = read_ply(path)

@@ -196,16 +196,18 @@ def orient_piece_dipole(points, normals, i, j, trust, patch_size):
     centres = np.random.default_rng(0).choice(n, max(1, n // patch_size), replace=False)
     patch = graph_voronoi(points, i, j, trust, centres)
     n_patches = int(patch.max()) + 1
+    sizes = np.bincount(patch, minlength=n_patches)
+    order = np.argsort(patch, kind="stable")
+    members_of = np.split(order, np.cumsum(sizes)[:-1])
+    local = np.empty(n, dtype=int)  # each point's index within its patch
+    local[order] = np.arange(n) - np.repeat(np.cumsum(sizes) - sizes, sizes)
     same = patch[i] == patch[j]
+    inner = np.flatnonzero(same)
+    inner = inner[np.argsort(patch[i[inner]], kind="stable")]
+    inner_of = np.split(inner, np.cumsum(np.bincount(patch[i[inner]], minlength=n_patches))[:-1])
     signs = np.zeros(n)
-    for p in range(n_patches):
-        members = np.flatnonzero(patch == p)
-        if len(members) == 0:
-            continue
-        local = np.full(n, -1)
-        local[members] = np.arange(len(members))
-        inner = same & (patch[i] == p)
-        part = propagate_signs(len(members), local[i[inner]], local[j[inner]], trust[inner], normals[members], 0)
+    for members, edges in zip(members_of, inner_of):
+        part = propagate_signs(len(members), local[i[edges]], local[j[edges]], trust[edges], normals[members], 0)
         signs[members] = np.where(part == 0, 1.0, part)
     oriented = normals * signs[:, None]
     # Patches are taken strongest link first (the undone patch with the most edge trust to those already
@@ -216,8 +218,6 @@ def orient_piece_dipole(points, normals, i, j, trust, patch_size):
     link_trust = trust[~same]
     links = _sparse(n_patches, patch[a], patch[b], link_trust).toarray()
     links = links + links.T
-    sizes = np.bincount(patch, minlength=n_patches)
-    members_of = np.split(np.argsort(patch, kind="stable"), np.cumsum(sizes)[:-1])
     done = np.zeros(n_patches, dtype=bool)
     to_done = np.zeros(n_patches)  # total link trust from each patch to the oriented ones
 
