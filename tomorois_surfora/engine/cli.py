@@ -13,6 +13,7 @@ from .errors import EngineError
 from .measure.commands import add_measure_commands
 from .roi.commands import add_roi_commands
 from .surface.commands import add_surface_commands
+from .view.commands import add_view_commands
 
 PROG = "tomorois-surfora"
 
@@ -121,6 +122,7 @@ def build_parser():
     add_roi_commands(subparsers, _positive_float, _positive_int)
     add_surface_commands(subparsers, _positive_float, _positive_int)
     add_measure_commands(subparsers, _positive_float, _positive_int)
+    add_view_commands(subparsers, _positive_float, _positive_int)
     _add_demo(subparsers)
     return parser
 
