@@ -13,6 +13,7 @@ from tomo.protocols import ProtImportTomomasks
 from tomorois_surfora.protocols import (ProtTomoRoisEvaluate, ProtTomoRoisExtract, ProtTomoRoisPhantoms,
                                         ProtTomoRoisPredict, ProtTomoRoisTrain)
 from tomorois_surfora.tests.phantom_project import PhantomProjectTest
+from tomorois_surfora.tests.viewer_checks import ourViewers, renderViews, viewsOf
 
 SMALL = dict(sizeX=112, sizeY=112, sizeZ=48, samplingRate=20.0)
 TINY_TRAINING = dict(depth=6, width=1, epochs=2, stepsPerEpoch=3, patch=48, batchSize=2, diceWeight=0.5)
@@ -74,6 +75,22 @@ class TestProtTomoRois(PhantomProjectTest):
             same = np.allclose(mrcfile.read(out), mrcfile.read(first.getFileName()), atol=1e-5)
             self.assertEqual(same, mirrored, "the protocol predicted with mirrored copies")
 
+        # Viewers: training curves (protocol and model object), the predicted map over its tomogram.
+        from tomorois_surfora.viewers import TomoRoisVolumeViewer, TrainingCurvesViewer
+
+        self.assertEqual(ourViewers(train), [TrainingCurvesViewer])
+        self.assertEqual(ourViewers(model), [TrainingCurvesViewer])
+        for obj in (train, model):
+            views = viewsOf(self, TrainingCurvesViewer, obj, train)
+            loss = views[0].figure.axes[0]
+            self.assertEqual([len(line.get_xdata()) for line in loss.lines], [2, 2], "two epochs, two curves")
+            renderViews(self, views, self.proj.getTmpPath("viewer_training"))
+        self.assertEqual(ourViewers(predict), [TomoRoisVolumeViewer])
+        views = viewsOf(self, TomoRoisVolumeViewer, predict, predict, tomogram=1)  # the second tsId
+        second = next(p for p in predict.probabilities if p.getTsId() == "contacts_001")
+        self.assertEqual(views[0].args[2:], [second.getVolName(), "--probabilities", second.getFileName()])
+        renderViews(self, views, self.proj.getTmpPath("viewer_predict"))
+
     def testExtractAndEvaluateRecoverGroundTruth(self):
         folder = os.path.abspath(self.proj.getTmpPath("probabilities"))
         os.makedirs(folder, exist_ok=True)
@@ -107,6 +124,25 @@ class TestProtTomoRois(PhantomProjectTest):
         self.assertEqual((pooled["tp"], pooled["fp"], pooled["fn"]), (sum(truthCounts.values()), 0, 0))
         self.assertGreater(pooled["dice"], 0.9)
         self.assertIn("FP rate 0.000, FN rate 0.000", "\n".join(evaluate.summary()))
+
+        # Viewers: ROI labels over their probability map, the ROI set, the evaluation's plots and table.
+        from tomorois_surfora.viewers import EvaluationViewer, TomoRoisSetViewer, TomoRoisVolumeViewer
+
+        self.assertEqual(ourViewers(extract), [TomoRoisVolumeViewer])
+        self.assertEqual(ourViewers(extract.rois), [TomoRoisSetViewer])
+        views = viewsOf(self, TomoRoisVolumeViewer, extract, extract)
+        self.assertEqual(views[0].args[3::2], ["--probabilities", "--rois"])
+        renderViews(self, views, self.proj.getTmpPath("viewer_extract"))
+        self.assertEqual(len(viewsOf(self, TomoRoisSetViewer, extract.rois, extract)), 2)
+        self.assertEqual(ourViewers(evaluate), [EvaluationViewer])
+        bars, table = viewsOf(self, EvaluationViewer, evaluate, evaluate)
+        counts = bars.figure.axes[0]
+        self.assertEqual(sorted(round(p.get_height()) for p in counts.patches[:2]), sorted(truthCounts.values()),
+                         "the TP bars hold each tomogram's true ROIs")
+        self.assertIn("FP 0.0%, FN 0.0%", bars.figure._suptitle.get_text())
+        rows = open(table.getFileList()[0]).read().splitlines()
+        self.assertEqual([row.split("\t")[0] for row in rows], ["tomogram", *sorted(truthCounts), "pooled"])
+        renderViews(self, [bars], self.proj.getTmpPath("viewer_evaluate"))
 
     def testValidateNamesMismatchedMasks(self):
         other = self._run(ProtTomoRoisPhantoms, kind=0, nTomograms=1, seed=0,

@@ -12,6 +12,7 @@ from tomorois_surfora.engine.triangles import triangle_areas
 from tomorois_surfora.protocols import (ProtSurfaceExtract, ProtSurfaceMeasure, ProtSurfaceMesh, ProtSurfaceOrient,
                                         ProtSurfaceRestrict, ProtSurfaceSplit)
 from tomorois_surfora.tests.phantom_project import PhantomProjectTest
+from tomorois_surfora.tests.viewer_checks import colourFraction, ourViewers, renderViews, viewsOf
 
 SMALL = dict(sizeX=128, sizeY=128, sizeZ=64, samplingRate=10.0)
 
@@ -94,6 +95,34 @@ class TestProtSurface(PhantomProjectTest):
                 away = other.query(vtp.points[(labels == label) & (leaflet < 0)])[0]
                 self.assertLess(np.median(facing), np.median(away))
             self.assertEqual(item.getMeasurements(), ["leaflet"])
+        self.checkViewers(restrict, orient, measure)
+
+    def checkViewers(self, restrict, orient, measure):
+        """Every viewer Scipion offers for these results opens on them and shows what it should."""
+        from tomorois_surfora.viewers import SurfaceSetViewer, SurfOraViewer, TomoRoisVolumeViewer
+
+        self.assertEqual(ourViewers(measure), [SurfOraViewer])
+        self.assertEqual(ourViewers(measure.measuredMeshes), [SurfaceSetViewer])
+        folder = measure._getExtraPath("viewer_checks")
+        arrays = SurfOraViewer(project=self.proj, protocol=measure)
+        arrays.setProtocol(measure)
+        self.assertIn("distance_nm", arrays._arrays)
+        views = viewsOf(self, SurfOraViewer, measure, measure, array=arrays._arrays.index("distance_nm"))
+        self.assertEqual([type(v).__name__ for v in views], ["EngineView", "FigureView", "FigureView"])
+        self.assertEqual(views[0].args[-2:], ["--array", "distance_nm"])
+        surface, ranked, curvature = renderViews(self, views, folder)
+        self.assertGreater(colourFraction(surface), 0.02, "the mesh is coloured by distance")
+        contacts = read_csv(measure._getExtraPath("contacts_distance.csv"))
+        self.assertEqual(len(views[1].figure.axes[0].lines[0].get_xdata()), len(contacts), "one point per contact")
+        self.assertEqual(len([a for a in views[2].figure.axes if a.get_visible()]), measure.measuredMeshes.getSize())
+        cloudViews = viewsOf(self, SurfaceSetViewer, orient.orientedClouds, orient)
+        self.assertEqual(len(cloudViews), min(3, orient.orientedClouds.getSize()))
+        renderViews(self, cloudViews[:1], folder + "_clouds")
+        self.assertEqual(ourViewers(restrict), [TomoRoisVolumeViewer])
+        volume = viewsOf(self, TomoRoisVolumeViewer, restrict, restrict)
+        self.assertEqual(volume[0].args[3:5], ["--membranes", next(iter(self.phantoms.membraneMasks)).getFileName()])
+        self.assertIn("--rois", volume[0].args)
+        renderViews(self, volume, folder + "_volume")
 
     def testValidateNamesBadParameters(self):
         prot = self.newProtocol(ProtSurfaceRestrict, inputMembranes=self.phantoms.membraneMasks,

@@ -35,22 +35,28 @@ def _figure():
     return plt
 
 
-def plot_ranked_distances(rows, path, title="Inter-membrane distance per contact"):
-    """Mean ± std distance of every contact (one row per measured label pair), ranked (seed paper Fig. 3E)."""
-    plt = _figure()
-    rows = sorted(rows, key=lambda r: r["mean"])
+def ranked_distances_figure(rows, title="Inter-membrane distance per contact"):
+    """Mean ± std distance of every contact (rows with name, mean, std), ranked (seed paper Fig. 3E), as a
+    ``matplotlib.figure.Figure`` (no pyplot, so it can be saved headless or shown in any window)."""
+    from matplotlib.figure import Figure
+
+    rows = sorted(rows, key=lambda r: float(r["mean"]))
     longest = max((len(r["name"]) for r in rows), default=0)  # the names stand upright below the axis
-    figure, axes = plt.subplots(figsize=(max(4.0, 0.35 * len(rows) + 2), 3.0 + 0.07 * longest))
+    figure = Figure(figsize=(max(4.0, 0.35 * len(rows) + 2), 3.0 + 0.07 * longest), layout="tight")
+    axes = figure.subplots()
     rank = np.arange(1, len(rows) + 1)
-    axes.errorbar(rank, [r["mean"] for r in rows], yerr=[r["std"] for r in rows], fmt="o", capsize=3)
+    axes.errorbar(rank, [float(r["mean"]) for r in rows], yerr=[float(r["std"]) for r in rows], fmt="o", capsize=3)
     axes.set_xticks(rank)
     axes.set_xticklabels([r["name"] for r in rows], rotation=90, fontsize=7)
     axes.set_xlabel("contact (ranked by mean distance)")
     axes.set_ylabel("distance (nm)")
     axes.set_title(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    return figure
+
+
+def plot_ranked_distances(rows, path, title="Inter-membrane distance per contact"):
+    """Write :func:`ranked_distances_figure` to ``path`` (PNG)."""
+    ranked_distances_figure(rows, title).savefig(path, dpi=120)
 
 
 def plot_histograms(series, path, xlabel, bins=50):
