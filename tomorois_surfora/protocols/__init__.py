@@ -1,4 +1,5 @@
 """Scipion protocols, one module per stage: parameters in, one engine call per item, outputs registered."""
+from .protocol_curate import ProtSurfaceCurate, ProtTomoRoisCurate
 from .protocol_phantoms import ProtTomoRoisPhantoms
 from .protocol_roi_evaluate import ProtTomoRoisEvaluate
 from .protocol_roi_extract import ProtTomoRoisExtract
@@ -11,6 +12,6 @@ from .protocol_surface_orient import ProtSurfaceOrient
 from .protocol_surface_restrict import ProtSurfaceRestrict
 from .protocol_surface_split import ProtSurfaceSplit
 
-__all__ = ["ProtTomoRoisPhantoms", "ProtTomoRoisTrain", "ProtTomoRoisPredict", "ProtTomoRoisExtract",
-           "ProtTomoRoisEvaluate", "ProtSurfaceRestrict", "ProtSurfaceExtract", "ProtSurfaceOrient", "ProtSurfaceMesh",
+__all__ = ["ProtTomoRoisPhantoms", "ProtTomoRoisCurate", "ProtTomoRoisTrain", "ProtTomoRoisPredict", "ProtTomoRoisExtract",
+           "ProtTomoRoisEvaluate", "ProtSurfaceRestrict", "ProtSurfaceExtract", "ProtSurfaceOrient", "ProtSurfaceCurate", "ProtSurfaceMesh",
            "ProtSurfaceSplit", "ProtSurfaceMeasure"]

@@ -9,7 +9,7 @@ from scipy.spatial import cKDTree
 
 from tomorois_surfora.engine.io import read_csv, read_mrc, read_ply, read_vtp
 from tomorois_surfora.engine.triangles import triangle_areas
-from tomorois_surfora.protocols import (ProtSurfaceExtract, ProtSurfaceMeasure, ProtSurfaceMesh, ProtSurfaceOrient,
+from tomorois_surfora.protocols import (ProtSurfaceCurate, ProtSurfaceExtract, ProtSurfaceMeasure, ProtSurfaceMesh, ProtSurfaceOrient,
                                         ProtSurfaceRestrict, ProtSurfaceSplit)
 from tomorois_surfora.tests.phantom_project import PhantomProjectTest
 from tomorois_surfora.tests.viewer_checks import colourFraction, ourViewers, renderViews, viewsOf
@@ -49,6 +49,7 @@ class TestProtSurface(PhantomProjectTest):
                 self.assertGreater(np.mean(toward[facing] > 0), 0.95, "facing membranes point at each other")
         self.assertIn("clouds oriented (geodesic, partner)", "\n".join(orient.summary()))
 
+        self.checkCloudCuration(extract, orient)
         invalid = self.newProtocol(ProtSurfaceMesh, inputClouds=extract.clouds)
         self.assertIn("unoriented normals", "\n".join(invalid.validate()))
         mesh = self._run(ProtSurfaceMesh, inputClouds=orient.orientedClouds, inputMembranes=restrict.roiMembranes)
@@ -96,6 +97,30 @@ class TestProtSurface(PhantomProjectTest):
                 self.assertLess(np.median(facing), np.median(away))
             self.assertEqual(item.getMeasurements(), ["leaflet"])
         self.checkViewers(restrict, orient, measure)
+
+    def checkCloudCuration(self, extract, orient):
+        """A saved session's edits (flip one membrane's normals) replayed by the curation protocol."""
+        import json
+
+        self.assertIn("run the orient protocol first",
+                      "\n".join(self.newProtocol(ProtSurfaceCurate, inputClouds=extract.clouds).validate()))
+        first = sorted((c.clone() for c in orient.orientedClouds), key=lambda c: c.getKey())[0]
+        original = read_ply(first.getFileName())
+        flipped = np.flatnonzero(original.properties["label"] == first.getMembraneLabels()[0])
+        folder = os.path.abspath(self.proj.getTmpPath("cloud_edits"))
+        os.makedirs(folder, exist_ok=True)
+        stem = os.path.splitext(os.path.basename(first.getFileName()))[0]
+        with open(os.path.join(folder, f"{stem}.edits.json"), "w") as handle:
+            json.dump({"edits": [{"op": "flip", "points": flipped.tolist()}]}, handle)
+        curate = self._run(ProtSurfaceCurate, inputClouds=orient.orientedClouds, replayFolder=folder)
+        self.assertSetSize(curate.curatedClouds, orient.orientedClouds.getSize())
+        curated = {c.getKey(): c.clone() for c in curate.curatedClouds}[first.getKey()]
+        self.assertEqual((curated.getOrientation(), curated.getPoints()), (first.getOrientation(), first.getPoints()))
+        back = read_ply(curated.getFileName())
+        expected = original.normals.copy()
+        expected[flipped] *= -1
+        self.assertTrue(np.allclose(back.normals, expected, atol=1e-6), "exactly that membrane is flipped")
+        self.assertIn("1 of", "\n".join(curate.summary()))
 
     def checkViewers(self, restrict, orient, measure):
         """Every viewer Scipion offers for these results opens on them and shows what it should."""

@@ -92,6 +92,18 @@ def test_bad_training_inputs_are_all_named_and_nothing_is_written(phantoms, tmp_
         train_files(tomograms, masks[:1], TINY, tmp_path / "out")
 
 
+def test_a_tomogram_with_only_false_positives_is_a_negative_example(phantoms, tmp_path):
+    tomograms, masks, decoys = phantoms
+    data, size = read_mrc(tomograms[1])
+    write_mrc(tmp_path / "empty.mrc", np.zeros(data.shape, np.int8), size)
+    result = train_files(tomograms, [masks[0], tmp_path / "empty.mrc"], TINY, tmp_path / "out",
+                         penalties=[None, decoys[1]], quiet=True)
+    model = load_model(result["model"])
+    assert model.training["penalty_voxels"][0] == 0 and model.training["penalty_voxels"][1] > 0
+    with pytest.raises(InputError, match="no training tomogram has an annotated ROI"):
+        train_files(tomograms[1:], [tmp_path / "empty.mrc"], TINY, tmp_path / "none", penalties=[decoys[1]])
+
+
 def test_penalty_voxels_are_weighted_and_sampled(phantoms):
     tomograms, masks, decoys = phantoms
     items = [load_training_item(t, m, 20.0, p) for t, m, p in zip(tomograms, masks, decoys)]

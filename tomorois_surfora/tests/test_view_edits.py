@@ -1,4 +1,6 @@
 """Curation edits as plain functions (no window): ROI label maps and point clouds."""
+import json
+
 import numpy as np
 import pytest
 
@@ -70,6 +72,21 @@ def test_reextract_redoes_the_region_only_and_numbers_after_the_rest():
     assert set(np.unique(everything)) == {0, 1} and np.array_equal(everything == 1, labels == 5)
     with pytest.raises(InputError, match="differs"):
         roi_edits.reextract_region(labels[:2], probabilities, 10.0)
+
+
+def test_replayed_edits_give_the_same_maps():
+    probabilities = np.zeros((24, 48, 48), np.float32)
+    probabilities[4:20, 4:20, 4:20] = 0.9
+    probabilities[4:20, 28:44, 28:44] = 0.6
+    edits = [{"op": "reextract", "threshold": 0.5, "min_volume_nm3": 100, "opening_nm": 0, "closing_nm": 0,
+              "region": None},
+             {"op": "flag", "label": 2}]
+    labels, penalty = roi_edits.replay_edits(np.zeros(probabilities.shape, np.int32), None, probabilities, 10.0, edits)
+    assert set(np.unique(labels)) == {0, 1} and np.array_equal(penalty, probabilities == np.float32(0.6))
+    with pytest.raises(InputError, match="edit 1: unknown operation 'paint'"):
+        roi_edits.replay_edits(labels, penalty, probabilities, 10.0, [{"op": "paint"}])
+    with pytest.raises(InputError, match="probability map is needed"):
+        roi_edits.replay_edits(labels, penalty, None, 10.0, edits)
 
 
 def test_save_curation_writes_mrc_with_the_voxel_size(tmp_path):
@@ -148,6 +165,15 @@ def test_cloud_curation_flip_delete_relabel_undo_and_save(tmp_path):
     assert np.allclose(back.properties["score"], cloud.properties["score"][~far])
     assert np.all(back.properties["label"][back.points[:, 2] > 10] == 7)
     assert np.all(np.sum(back.normals * back.points, axis=1) > 0)
+    recorded = json.loads((tmp_path / "curated.edits.json").read_text())["edits"]
+    assert [e["op"] for e in recorded] == ["flip", "delete", "relabel"], "the undone flip is not recorded"
+    replayed = CloudCuration(cloud)
+    replayed.replay(recorded)
+    again = replayed.cloud()
+    assert np.array_equal(again.normals, back.normals) and np.array_equal(again.properties["label"],
+                                                                          back.properties["label"])
+    with pytest.raises(InputError, match="recorded on another cloud"):
+        CloudCuration(PointCloud(cloud.points[:10], cloud.normals[:10])).replay(recorded)
     assert curation.undo() and curation.unsaved, "undoing past a save leaves unsaved changes"
     with pytest.raises(InputError, match="label 9"):
         curation.flip_label(9)

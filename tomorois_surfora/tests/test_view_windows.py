@@ -1,4 +1,5 @@
 """Real windows: napari (under Xvfb) and PyVista (off-screen), on phantom outputs; what they show is checked."""
+import json
 import os
 import subprocess
 import sys
@@ -122,6 +123,17 @@ def test_roi_curation_session_flags_saves_and_feeds_fine_tuning(phantom, tmp_pat
     saved_penalty, _ = read_mrc(penalty_path)
     assert voxel == pytest.approx(VOXEL) and np.array_equal(saved_labels > 0, truth > 0)
     assert np.count_nonzero(saved_penalty) == np.count_nonzero(decoys & (truth == 0))
+    # The session's edits replay headless (no display) to the same maps.
+    edits = labels_path.with_name("contacts_000_edits.json")
+    assert [e["op"] for e in json.loads(edits.read_text())["edits"]] == ["flag", "reextract", "reextract"]
+    start = tmp_path / "start_rois.mrc"
+    write_mrc(start, volumes.rois, VOXEL)
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    result = run_cli("curate", "rois", phantom["tomogram"], "--probabilities", phantom["probabilities"], "--rois",
+                     start, "--out", tmp_path / "replayed", "--replay", edits, env=env)
+    assert result.returncode == 0, result.stderr
+    assert np.array_equal(read_mrc(tmp_path / "replayed" / "contacts_000_rois.mrc").data, saved_labels)
+    assert np.array_equal(read_mrc(tmp_path / "replayed" / "contacts_000_penalty.mrc").data, saved_penalty)
     # The saved files are a fine-tuning round's inputs.
     from tomorois_surfora.engine.demo import DEMO_MODELS
     from tomorois_surfora.engine.roi.model_file import load_model

@@ -115,14 +115,16 @@ def load_training_item(tomogram, mask, model_voxel_size, penalty=None, voxel_siz
     ------
     InputError
         For unreadable files, NaN or constant tomograms, masks whose shape differs from the tomogram's, an
-        empty annotation mask, or a tomogram too coarse for the model.
+        empty annotation mask without penalty voxels, or a tomogram too coarse for the model. An empty
+        annotation with penalty voxels is a negative example (no ROI here, and these patterns are not ones).
     """
     image, (shape, size, factor) = load_tomogram(tomogram, model_voxel_size, voxel_size)
     target = load_mask(mask, shape, factor, "ROI mask")
-    if not target.any():
-        raise InputError(f"{mask}: the annotation mask is empty (no ROI voxels"
-                         f"{' after resampling to the model grid' if factor != 1.0 else ''}); "
-                         "annotate at least one ROI or leave this tomogram out")
     penalty_mask = None if penalty is None else load_mask(penalty, shape, factor, "penalty mask") & ~target
+    if not target.any() and (penalty_mask is None or not penalty_mask.any()):
+        raise InputError(f"{mask}: the annotation mask is empty (no ROI voxels"
+                         f"{' after resampling to the model grid' if factor != 1.0 else ''}) and there is no "
+                         "penalty mask to learn from; annotate at least one ROI, flag false positives, or leave "
+                         "this tomogram out")
     return TrainingItem(str(tomogram), image, target, penalty_mask)
 

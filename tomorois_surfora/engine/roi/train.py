@@ -430,4 +430,6 @@ def train_files(tomograms, masks, params, out_dir, penalties=None, init_model=No
             problems.append(str(exc))
     if problems:
         raise InputError(f"{len(problems)} of {len(tomograms)} training inputs unusable: " + "; ".join(problems))
+    if not any(item.target.any() for item in items):
+        raise InputError("no training tomogram has an annotated ROI: the network needs at least one example")
     return train(items, params, out_dir, init_model, resume, device, quiet, voxel_size=grid)

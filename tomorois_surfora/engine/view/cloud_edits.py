@@ -69,6 +69,7 @@ class CloudCuration:
             self.properties["label"] = np.ones(len(self.points), np.int32)
         self.kept = np.ones(len(self.points), bool)
         self._history = []
+        self.edits = []  # replayable record: {"op": flip|delete|relabel, "points": [indices], "label": k}
         self._saved_depth = 0
 
     @property
@@ -81,18 +82,22 @@ class CloudCuration:
         return len(self._history) != self._saved_depth
 
     def _selection(self, selection):
+        selection = np.asarray(selection)
+        if selection.dtype == bool:
+            return selection & self.kept
         mask = np.zeros(len(self.points), bool)
-        mask[np.asarray(selection)] = True
+        mask[selection.astype(int)] = True
         return mask & self.kept
 
-    def _record(self):
+    def _record(self, op, mask, **extra):
         self._history.append((self.normals.copy(), self.labels.copy(), self.kept.copy()))
+        self.edits.append({"op": op, "points": np.flatnonzero(mask).tolist(), **extra})
 
     def flip(self, selection):
         """Reverse the normals of the selected points; returns how many were flipped."""
         mask = self._selection(selection)
         if mask.any():
-            self._record()
+            self._record("flip", mask)
             self.normals[mask] *= -1
         return int(mask.sum())
 
@@ -106,7 +111,7 @@ class CloudCuration:
         """Remove the selected points; returns how many were removed."""
         mask = self._selection(selection)
         if mask.any():
-            self._record()
+            self._record("delete", mask)
             self.kept[mask] = False
         return int(mask.sum())
 
@@ -114,7 +119,7 @@ class CloudCuration:
         """Give the selected points membrane label ``label``; returns how many changed."""
         mask = self._selection(selection) & (self.labels != label)
         if mask.any():
-            self._record()
+            self._record("relabel", mask, label=int(label))
             self.properties["label"] = self.labels.copy()
             self.properties["label"][mask] = label
         return int(mask.sum())
@@ -124,6 +129,7 @@ class CloudCuration:
         if not self._history:
             return False
         self.normals, self.properties["label"], self.kept = self._history.pop()
+        self.edits.pop()
         if self._saved_depth > len(self._history):
             self._saved_depth = -1  # the saved state is no longer reachable by undo
         return True
@@ -133,8 +139,27 @@ class CloudCuration:
         return PointCloud(self.points[self.kept], self.normals[self.kept],
                           {name: values[self.kept] for name, values in self.properties.items()})
 
+    def replay(self, edits):
+        """Apply recorded edits (as :attr:`edits` holds them, e.g. from a saved ``.edits.json``)."""
+        actions = {"flip": lambda e, m: self.flip(m), "delete": lambda e, m: self.delete(m),
+                   "relabel": lambda e, m: self.relabel(m, int(e["label"]))}
+        for number, edit in enumerate(edits, start=1):
+            if edit.get("op") not in actions:
+                raise InputError(f"edit {number}: unknown operation {edit.get('op')!r} (expected flip, delete or "
+                                 f"relabel)")
+            points = np.asarray(edit.get("points", []), int)
+            if points.size and (points.min() < 0 or points.max() >= len(self.points)):
+                raise InputError(f"edit {number} names point {points.max()}, but the cloud has {len(self.points)}: "
+                                 f"it was recorded on another cloud")
+            actions[edit["op"]](edit, points)
+
     def save(self, path):
-        """Write the curated cloud as PLY (same properties as the input) and return the path."""
+        """Write the curated cloud as PLY (same properties as the input) and the edits beside it as
+        ``<name>.edits.json``; return the PLY's path."""
+        import json
+        from pathlib import Path
+
         write_ply(path, self.cloud())
+        Path(path).with_suffix(".edits.json").write_text(json.dumps({"edits": self.edits}))
         self._saved_depth = len(self._history)
         return path

@@ -48,6 +48,7 @@ def add_view_commands(subparsers, positive_float, positive_int):
                                           "`roi train --masks ... --penalty ...`.")
     _add_volume_inputs(rois, positive_float, probabilities_required=False)
     rois.add_argument("--out", required=True, type=Path, help="output folder for the curated maps")
+    _add_replay(rois, "<name>_edits.json")
     _add_screenshot(rois)
     rois.set_defaults(handler=run_curate_rois)
 
@@ -57,6 +58,7 @@ def add_view_commands(subparsers, positive_float, positive_int):
                                            "OUT/<name>.ply with the input's properties.")
     cloud.add_argument("file", type=Path, help="oriented point cloud (PLY with normals)")
     cloud.add_argument("--out", required=True, type=Path, help="output folder for the curated PLY")
+    _add_replay(cloud, "<name>.edits.json")
     _add_screenshot(cloud)
     cloud.set_defaults(handler=run_curate_cloud)
 
@@ -68,6 +70,23 @@ def _add_volume_inputs(parser, positive_float, probabilities_required):
     parser.add_argument("--rois", type=Path, help="ROI label map (MRC, `roi extract` or a curated one)")
     parser.add_argument("--penalty", type=Path, help="penalty mask (MRC): patterns flagged as false positives")
     parser.add_argument("--voxel-size", type=positive_float, metavar="Å", help="default: the tomogram's header")
+
+
+def _add_replay(parser, name):
+    parser.add_argument("--replay", type=Path, metavar="JSON",
+                        help=f"apply the edits a curation session saved ({name}) to these inputs and save, without "
+                             f"a window (reproduces or batch-applies a curation)")
+
+
+def _read_edits(path):
+    import json
+
+    from ..io import _require_file
+
+    try:
+        return json.loads(_require_file(path).read_text())["edits"]
+    except (ValueError, KeyError, TypeError):
+        raise InputError(f"{path}: not a curation edits file (JSON with an 'edits' list)") from None
 
 
 def _add_screenshot(parser):
@@ -100,6 +119,8 @@ def run_view_volume(args):
 def run_curate_rois(args):
     from .roi_curator import open_curator
 
+    if args.replay is not None:
+        return _replay_rois(args)
     _require_display("napari")
     volumes = _load_volumes(args)
     viewer, curator, _ = open_curator(volumes, args.out)
@@ -107,6 +128,21 @@ def run_curate_rois(args):
     if curator.saved_paths:
         print("saved " + " and ".join(str(p) for p in curator.saved_paths))
     return code
+
+
+def _replay_rois(args):
+    import numpy as np
+
+    from .roi_edits import replay_edits, save_curation
+
+    edits = _read_edits(args.replay)
+    volumes = _load_volumes(args)
+    labels = np.zeros(volumes.tomogram.shape, np.int32) if volumes.rois is None else volumes.rois.astype(np.int32)
+    labels, penalty = replay_edits(labels, volumes.penalty, volumes.probabilities, volumes.voxel_size, edits)
+    paths = save_curation(args.out, volumes.name, labels, penalty, volumes.voxel_size, edits)
+    print(f"replayed {len(edits)} edits: {len(np.unique(labels)) - 1} ROIs, {int(np.count_nonzero(penalty))} penalty "
+          f"voxels; saved " + " and ".join(str(p) for p in paths))
+    return 0
 
 
 def _finish_napari(viewer, screenshot):
@@ -187,6 +223,16 @@ def run_curate_cloud(args):
     out = ensure_output_dir(args.out) / args.file.name
     if out.resolve() == args.file.resolve():
         raise InputError(f"{args.file}: --out is the input's folder; choose another so the input is kept")
+    if args.replay is not None:
+        from .cloud_edits import CloudCuration
+
+        curation = CloudCuration(read_ply(args.file))
+        edits = _read_edits(args.replay)
+        curation.replay(edits)
+        curation.save(out)
+        print(f"replayed {len(edits)} edits: {int(curation.kept.sum())} of {len(curation.points)} points kept; "
+              f"saved {out}")
+        return 0
     curator = open_cloud_curator(read_ply(args.file), out, off_screen=args.screenshot is not None)
     if args.screenshot is not None:
         curator.plotter.add_axes()

@@ -39,6 +39,7 @@ class RoiCurator:
         self.layers = add_volume_layers(viewer, volumes)
         self.params = ExtractionParameters()
         self._history = []
+        self.edits = []  # replayable record of the session (roi_edits.replay_edits)
         self._saved_state = self._state()
         self.saved_paths = None
         self.layers["rois"].mode = "pan_zoom"
@@ -61,8 +62,9 @@ class RoiCurator:
         labels, penalty = self._saved_state
         return not (np.array_equal(labels, self.labels) and np.array_equal(penalty, self.penalty))
 
-    def _apply(self, labels, penalty=None):
+    def _apply(self, edit, labels, penalty=None):
         self._history.append(self._state())
+        self.edits.append(edit)
         layer = self.layers["rois"]
         layer.data = np.asarray(labels, np.int32)
         layer.features = roi_features(layer.data, self.volumes.probabilities, self.volumes.voxel_size)
@@ -74,6 +76,7 @@ class RoiCurator:
         if not self._history:
             return False
         labels, penalty = self._history.pop()
+        self.edits.pop()
         self.layers["rois"].data = labels
         self.layers["penalty"].data = penalty.astype(np.uint8)
         return True
@@ -85,11 +88,11 @@ class RoiCurator:
         return roi_edits.label_at(self.labels, voxel)
 
     def delete(self, label):
-        self._apply(roi_edits.delete_roi(self.labels, label))
+        self._apply({"op": "delete", "label": int(label)}, roi_edits.delete_roi(self.labels, label))
 
     def flag_false_positive(self, label):
         labels, penalty = roi_edits.flag_false_positive(self.labels, self.penalty, label)
-        self._apply(labels, penalty)
+        self._apply({"op": "flag", "label": int(label)}, labels, penalty)
 
     def reextract(self, region=None):
         """Re-extract ROIs from the probability map with ``self.params`` in ``region`` (slices; all if None).
@@ -98,7 +101,10 @@ class RoiCurator:
             raise InputError("re-extraction needs a probability map (--probabilities)")
         labels = roi_edits.reextract_region(self.labels, self.volumes.probabilities, self.volumes.voxel_size,
                                             self.params, region)
-        self._apply(labels)
+        edit = {"op": "reextract", "threshold": self.params.threshold, "min_volume_nm3": self.params.min_volume_nm3,
+                "opening_nm": self.params.opening_nm, "closing_nm": self.params.closing_nm,
+                "region": roi_edits.region_record(region, labels.shape)}
+        self._apply(edit, labels)
         return len(np.unique(labels)) - 1
 
     def visible_region(self):
@@ -112,9 +118,10 @@ class RoiCurator:
         return (slice(None),) + tuple(slice(max(lo, 0), min(hi, n)) for lo, hi, n in zip(low, high, shape[1:]))
 
     def save(self):
-        """Write the curated ROI labels and penalty mask; returns their paths."""
+        """Write the curated ROI labels and penalty mask, and the session's edits as ``<name>_edits.json``;
+        returns the paths of the two maps."""
         self.saved_paths = roi_edits.save_curation(self.out_dir, self.volumes.name, self.labels, self.penalty,
-                                                   self.volumes.voxel_size)
+                                                   self.volumes.voxel_size, self.edits)
         self._saved_state = self._state()
         return self.saved_paths
 

@@ -5,6 +5,7 @@ A curation round works on two (z, y, x) arrays on the tomogram's grid: the ROI l
 ``roi train`` for a fine-tuning round. Every function returns new arrays and leaves its inputs unchanged,
 so the widget can keep them for undo.
 """
+import json
 from pathlib import Path
 
 import numpy as np
@@ -102,16 +103,56 @@ def reextract_region(labels, probabilities, voxel_size, params=None, region=None
     return result
 
 
-def save_curation(out_dir, stem, labels, penalty, voxel_size):
+def save_curation(out_dir, stem, labels, penalty, voxel_size, edits=None):
     """Write ``<stem>_rois.mrc`` (integer labels) and ``<stem>_penalty.mrc`` (0/1) to ``out_dir`` with the
-    tomogram's voxel size (Å); returns the two paths."""
+    tomogram's voxel size (Å), and the edits (if given) as ``<stem>_edits.json``; returns the two map paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     labels_path, penalty_path = out_dir / f"{stem}_rois.mrc", out_dir / f"{stem}_penalty.mrc"
     write_mrc(labels_path, np.asarray(labels, np.int32), voxel_size)
     penalty = np.zeros(labels.shape, bool) if penalty is None else penalty
     write_mrc(penalty_path, np.asarray(penalty, bool), voxel_size)
+    if edits is not None:
+        (out_dir / f"{stem}_edits.json").write_text(json.dumps({"edits": edits}, indent=1))
     return labels_path, penalty_path
+
+
+def replay_edits(labels, penalty, probabilities, voxel_size, edits):
+    """Apply a curation session's recorded edits (``<name>_edits.json``) to a label map and penalty mask.
+
+    Each edit is a dict: ``{"op": "delete", "label": k}``, ``{"op": "flag", "label": k}`` or
+    ``{"op": "reextract", "threshold": t, "min_volume_nm3": v, "opening_nm": o, "closing_nm": c,
+    "region": [[z0, z1], [y0, y1], [x0, x1]] or null}``. Started from the same maps, the replay gives the
+    same result as the session (paint strokes are not recorded: they are in the saved label map only).
+
+    Returns
+    -------
+    labels, penalty : ndarray
+    """
+    penalty = np.zeros(labels.shape, bool) if penalty is None else np.asarray(penalty) > 0
+    for number, edit in enumerate(edits, start=1):
+        op = edit.get("op")
+        if op == "delete":
+            labels = delete_roi(labels, int(edit["label"]))
+        elif op == "flag":
+            labels, penalty = flag_false_positive(labels, penalty, int(edit["label"]))
+        elif op == "reextract":
+            if probabilities is None:
+                raise InputError(f"edit {number} re-extracts ROIs: a probability map is needed")
+            params = ExtractionParameters(**{key: float(edit[key]) for key in
+                                             ("threshold", "min_volume_nm3", "opening_nm", "closing_nm")})
+            region = None if edit.get("region") is None else tuple(slice(a, b) for a, b in edit["region"])
+            labels = reextract_region(labels, probabilities, voxel_size, params, region)
+        else:
+            raise InputError(f"edit {number}: unknown operation {op!r} (expected delete, flag or reextract)")
+    return labels, penalty
+
+
+def region_record(region, shape):
+    """A region of slices as JSON-friendly [[start, stop], ...] (None for the whole volume)."""
+    if region is None:
+        return None
+    return [list(s.indices(n)[:2]) for s, n in zip(region, shape)]
 
 
 def _require_label(labels, label):
