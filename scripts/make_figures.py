@@ -1,57 +1,63 @@
-"""Make the README's pictures from a phantom's outputs (docs/images/*.png, about a minute on 2 cores).
+"""Make the documentation's pictures from a phantom's outputs with the tool's own viewers (docs/images/*.png,
+about two minutes on 2 cores).
 
 A contact-site phantom (the demo's first: seed 0, item 0) goes through the demo's SurfORA stage on its true
-ROIs; the pictures show its tomogram with the ROIs, the oriented medial cloud of its first ROI, and that
-ROI's mesh coloured by the distance to the partner membrane and by mean curvature. PyVista renders off-screen
-(under Xvfb where there is no display: ``xvfb-run -a``).
+ROIs. The pictures are what `tomorois-surfora view` and `curate` show: the tomogram with its ROIs and
+membranes (napari), the oriented medial cloud of its first ROI, that ROI's mesh coloured by the distance to
+the partner membrane and by mean curvature (PyVista), the two curation windows, and every protocol's form
+in Scipion's Tk GUI (docs/images/forms/). napari and Tk need a display: run under Xvfb where there is none.
 
-    xvfb-run -a .venv/bin/python scripts/make_figures.py [--work DIR]
+    xvfb-run -a -s "-screen 0 1280x1024x24" .venv/bin/python scripts/make_figures.py [--work DIR]
 """
 import argparse
 import json
 import tempfile
 from pathlib import Path
 
-import matplotlib
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pyvista  # noqa: E402
+import os
+import subprocess
+import sys
 
-from tomorois_surfora.engine.demo_surface import surface_stage  # noqa: E402
-from tomorois_surfora.engine.io import read_mrc, read_ply  # noqa: E402
-from tomorois_surfora.engine.measure.distance import partner_distances  # noqa: E402
-from tomorois_surfora.engine.synth import PhantomParameters, write_dataset  # noqa: E402
+import numpy as np
+import pyvista
+from scipy import ndimage
 
-IMAGES = Path(__file__).resolve().parent.parent / "docs" / "images"
-WINDOW = (640, 480)
+from tomorois_surfora.engine.demo_surface import surface_stage
+from tomorois_surfora.engine.io import read_ply, read_vtp
+from tomorois_surfora.engine.measure.distance import partner_distances
+from tomorois_surfora.engine.synth import PhantomParameters, write_dataset
+from tomorois_surfora.engine.view.cloud_curator import CloudCurator
+from tomorois_surfora.engine.view.cloud_edits import CloudCuration
+from tomorois_surfora.engine.view.roi_curator import open_curator
+from tomorois_surfora.engine.view.surface_scene import add_cloud, add_mesh
+from tomorois_surfora.engine.view.volume_viewer import load_volume_set, napari_screenshot, volume_viewer
+
+ROOT = Path(__file__).resolve().parent.parent
+IMAGES = ROOT / "docs" / "images"
+WINDOW = (800, 600)
 
 
 def tomogram_figure(folder, ts_id, out):
-    """The x-y section through the first ROI's centre, ROI outlines in colour."""
-    tomogram, voxel_size = read_mrc(folder / f"{ts_id}.mrc")
-    rois, _ = read_mrc(folder / f"{ts_id}_rois.mrc")
+    """napari: the section through the first ROI's centre with the ROI and membrane label layers."""
+    volumes = load_volume_set(folder / f"{ts_id}.mrc", rois=folder / f"{ts_id}_rois.mrc",
+                              membranes=folder / f"{ts_id}_membranes.mrc")
     truth = json.loads((folder / f"{ts_id}.json").read_text())
-    z = int(round(truth["rois"][0]["centroid_nm"][2] / (voxel_size / 10)))  # centroids are x, y, z in nm
-    extent = [0, tomogram.shape[2] * voxel_size / 10, tomogram.shape[1] * voxel_size / 10, 0]
-    fig, ax = plt.subplots(figsize=(6.4, 6.4), dpi=100)
-    ax.imshow(tomogram[z], cmap="gray", extent=extent)
-    labels = [label for label in np.unique(rois[z]) if label]
-    ys, xs = ((np.arange(n) + 0.5) * voxel_size / 10 for n in tomogram.shape[1:])  # voxel centres, nm
-    for label, colour in zip(labels, plt.cm.tab10.colors):
-        ax.contour(xs, ys, rois[z] == label, levels=[0.5], colors=[colour], linewidths=2)
-    ax.set_xlabel("x (nm)")
-    ax.set_ylabel("y (nm)")
-    ax.set_title(f"{ts_id}, section {z}: contact-site ROIs outlined")
-    fig.tight_layout()
-    fig.savefig(out)
-    plt.close(fig)
+    viewer, _ = volume_viewer(volumes)
+    viewer.dims.set_current_step(0, int(round(truth["rois"][0]["centroid_nm"][2] / (volumes.voxel_size / 10))))
+    napari_screenshot(viewer, out, size=(900, 900))
+    viewer.close()
 
 
-def _view(plotter):
-    """Looking down z, tilted a little, y pointing down as in the tomogram picture."""
-    plotter.view_vector((0.35, 0.35, 1.0), viewup=(0, -1, 0))
-    plotter.camera.zoom(1.2)
+def curation_figure(folder, ts_id, out):
+    """napari with the ROI curation widget, on a probability map made by blurring the true ROIs."""
+    volumes = load_volume_set(folder / f"{ts_id}.mrc", rois=folder / f"{ts_id}_rois.mrc")
+    volumes.probabilities = np.clip(ndimage.gaussian_filter((volumes.rois > 0).astype(np.float32), 2.0), 0, 1)
+    truth = json.loads((folder / f"{ts_id}.json").read_text())
+    viewer, _, _ = open_curator(volumes, Path(tempfile.mkdtemp()))
+    viewer.dims.set_current_step(0, int(round(truth["rois"][0]["centroid_nm"][2] / (volumes.voxel_size / 10))))
+    napari_screenshot(viewer, size=(1250, 850))
+    viewer.screenshot(str(out), canvas_only=False)
+    viewer.close()
 
 
 def _plotter():
@@ -60,32 +66,48 @@ def _plotter():
     return plotter
 
 
+def _view(plotter):
+    """Looking down z, tilted a little, y pointing down as in the tomogram picture."""
+    plotter.view_vector((0.35, 0.35, 1.0), viewup=(0, -1, 0))
+    plotter.camera.zoom(1.2)
+
+
 def cloud_figure(ply, out):
-    """The oriented medial cloud: points coloured by membrane, every 6th normal as an arrow."""
+    """`view surface` on the oriented medial cloud: points by membrane, normals as arrows."""
+    plotter = _plotter()
+    add_cloud(plotter, read_ply(ply))
+    _view(plotter)
+    plotter.screenshot(out)
+    plotter.close()
+
+
+def mesh_figure(mesh, array, out):
+    """`view surface --array`: the mesh coloured by one array with its scalar bar."""
+    plotter = _plotter()
+    add_mesh(plotter, mesh, array)
+    _view(plotter)
+    plotter.screenshot(out)
+    plotter.close()
+
+
+def cloud_curation_figure(ply, out):
+    """The PyVista curator with the points of one membrane's half selected (magenta)."""
     cloud = read_ply(ply)
-    poly = pyvista.PolyData(cloud.points)
-    poly["membrane"] = cloud.properties["label"].astype(float)
-    poly["Normals"] = cloud.normals
-    plotter = _plotter()
-    plotter.add_mesh(poly, scalars="membrane", cmap=["#1f77b4", "#d62728"], point_size=4,
-                     render_points_as_spheres=True, show_scalar_bar=False)
-    arrows = poly.extract_points(np.arange(0, poly.n_points, 6), adjacent_cells=False)
-    plotter.add_mesh(arrows.glyph(orient="Normals", scale=False, factor=3.0), color="black")
-    plotter.add_text("medial cloud, normals toward the partner membrane", font_size=10, color="black")
+    plotter = pyvista.Plotter(off_screen=True, window_size=(1000, 700))
+    curator = CloudCurator(CloudCuration(cloud), Path(tempfile.mkdtemp()) / "curated.ply", plotter)
     _view(plotter)
+    plotter.render()
+    xy = curator.display_coordinates()
+    curator.select_rectangle((np.median(xy[:, 0]), 0), tuple(plotter.window_size))
     plotter.screenshot(out)
     plotter.close()
 
 
-def mesh_figure(mesh, array, title, cmap, out, limits=None):
-    plotter = _plotter()
-    plotter.add_mesh(mesh, scalars=array, cmap=cmap, clim=limits, nan_color="lightgray",
-                     scalar_bar_args={"title": title, "color": "black", "vertical": True, "position_x": 0.78,
-                                      "position_y": 0.15, "height": 0.7, "title_font_size": 16,
-                                      "label_font_size": 14, "fmt": "%.3g"})
-    _view(plotter)
-    plotter.screenshot(out)
-    plotter.close()
+def form_figures(folder):
+    """Every protocol's form, saved by the forms test (it opens each in Scipion's Tk GUI)."""
+    env = dict(os.environ, TOMOROIS_FORM_IMAGES=str(folder))
+    subprocess.run([sys.executable, "-m", "pytest", "-q", str(ROOT / "tomorois_surfora" / "tests" /
+                                                             "test_protocol_forms.py")], check=True, env=env)
 
 
 def main():
@@ -103,15 +125,20 @@ def main():
     first = meshes[0].name[:-len("_mesh.vtp")]
     IMAGES.mkdir(parents=True, exist_ok=True)
     tomogram_figure(folder, ts_id, IMAGES / "tomogram_rois.png")
-    cloud_figure(folder / "surfaces" / f"{first}_medial.ply", IMAGES / "oriented_cloud.png")
-    mesh = pyvista.read(folder / "surfaces" / f"{first}_mesh.vtp")
-    first_label, second_label = np.unique(mesh["label"])[:2]
-    other_way = partner_distances(mesh.points, mesh.regular_faces, mesh["label"], second_label, first_label)
-    mesh["distance_nm"] = np.where(np.isnan(mesh["distance_nm"]), other_way, mesh["distance_nm"])  # both ways
-    mesh_figure(mesh, "distance_nm", "distance (nm)", "viridis_r", IMAGES / "distance_map.png")
-    limits = tuple(float(v) for v in np.nanpercentile(mesh["mean_curvature"], [2, 98]))
-    mesh_figure(mesh, "mean_curvature", "H (1/nm)", "plasma", IMAGES / "curvature_map.png", limits)
-    print(f"wrote 4 pictures of {first} to {IMAGES}")
+    curation_figure(folder, ts_id, IMAGES / "curate_rois.png")
+    cloud = folder / "surfaces" / f"{first}_medial.ply"
+    cloud_figure(cloud, IMAGES / "oriented_cloud.png")
+    cloud_curation_figure(cloud, IMAGES / "curate_cloud.png")
+    mesh = read_vtp(meshes[0])
+    labels = mesh.point_data["label"]
+    first_label, second_label = np.unique(labels)[:2]
+    other_way = partner_distances(mesh.points, mesh.faces, labels, second_label, first_label)
+    distance = mesh.point_data["distance_nm"]
+    mesh.point_data["distance_nm"] = np.where(np.isnan(distance), other_way, distance)  # both ways
+    mesh_figure(mesh, "distance_nm", IMAGES / "distance_map.png")
+    mesh_figure(mesh, "mean_curvature", IMAGES / "curvature_map.png")
+    form_figures(IMAGES / "forms")
+    print(f"wrote 6 pictures of {first} and the protocol forms to {IMAGES}")
 
 
 if __name__ == "__main__":

@@ -70,7 +70,8 @@ def test_the_command_line_has_every_stage():
     assert [" ".join(w) for w in LEAVES] == [
         "synth contacts", "synth invaginations", "roi train", "roi predict", "roi extract", "roi evaluate",
         "surface restrict", "surface extract", "surface orient", "surface mesh", "surface split",
-        "measure distance", "measure curvature", "measure roughness", "measure area", "demo"]
+        "measure distance", "measure curvature", "measure roughness", "measure area", "view volume", "view surface",
+        "curate rois", "curate cloud", "demo"]
 
 
 @pytest.mark.parametrize("words, parser", leaf_commands(), ids=[" ".join(w) for w in LEAVES])

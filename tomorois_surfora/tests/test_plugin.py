@@ -24,9 +24,13 @@ def test_plugin_is_registered_and_all_its_protocols_discovered():
     plugins = domain.getPlugins()
     assert "tomorois_surfora" in plugins
     assert plugins["tomorois_surfora"]._pluginInstance.getName() == "tomorois_surfora"
-    assert len(OUR_PROTOCOLS) == 11
+    assert len(OUR_PROTOCOLS) == 13
     missing = [name for name in OUR_PROTOCOLS if name not in domain.getProtocols()]
     assert not missing, f"not discovered by Scipion: {missing}"
+    from tomorois_surfora import viewers
+
+    missing = [name for name in viewers.__all__ if name not in domain.getViewers()]
+    assert not missing, f"viewers not discovered by Scipion: {missing}"
 
 
 def test_every_protocol_appears_under_tomography_in_the_protocol_tree(tmp_path):

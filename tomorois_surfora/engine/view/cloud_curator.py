@@ -81,7 +81,7 @@ class CloudCurator:
         """Select the points whose projection lies inside a display polygon (all depths, as a lasso)."""
         inside = inside_polygon(self.display_coordinates(), polygon_xy) & self.curation.kept
         self.selected = (self.selected | inside) if add else inside
-        self._report(f"selected {int(inside.sum())}")
+        self._report(f"{int(inside.sum())} points inside the outline")
         return self.selected
 
     def select_rectangle(self, corner_a, corner_b, add=False):

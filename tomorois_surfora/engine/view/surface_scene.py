@@ -133,7 +133,9 @@ def add_mesh(plotter, mesh, array=None):
     title = ARRAY_TITLES.get(array, array)
     return plotter.add_mesh(poly, scalars=array, cmap=cmap, clim=(low, high), nan_color="lightgrey",
                             name="mesh", smooth_shading=True,
-                            scalar_bar_args={"title": title, "vertical": True, "fmt": "%.3g"})
+                            scalar_bar_args={"title": title, "vertical": False, "fmt": "%.3g", "position_x": 0.25,
+                                             "position_y": 0.03, "width": 0.5, "height": 0.07,
+                                             "title_font_size": 16, "label_font_size": 13})
 
 
 def mask_isosurface(mask, voxel_size, origin_nm=(0.0, 0.0, 0.0), level=0.5):

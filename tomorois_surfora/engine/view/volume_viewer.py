@@ -82,8 +82,9 @@ def add_volume_layers(viewer, volumes):
             volumes.probabilities, name=LAYER_NAMES["probabilities"], scale=scale, colormap="turbo",
             contrast_limits=(0.0, 1.0), opacity=0.4, blending="additive")
     if volumes.membranes is not None:
-        layers["membranes"] = viewer.add_labels(np.asarray(volumes.membranes, np.int32),
-                                                name=LAYER_NAMES["membranes"], scale=scale, opacity=0.4)
+        membranes = np.asarray(volumes.membranes, np.int32)
+        layers["membranes"] = viewer.add_labels(membranes, name=LAYER_NAMES["membranes"], scale=scale, opacity=0.5,
+                                                colormap=membrane_colours(int(membranes.max())))
     if volumes.rois is not None:
         layers["rois"] = viewer.add_labels(np.asarray(volumes.rois, np.int32), name=LAYER_NAMES["rois"],
                                            scale=scale, opacity=0.5,
@@ -98,6 +99,16 @@ def add_volume_layers(viewer, volumes):
     if volumes.tomogram.shape[0] > 1:
         viewer.dims.set_current_step(0, volumes.tomogram.shape[0] // 2)
     return layers
+
+
+def membrane_colours(max_label):
+    """Cool colours cycled over membrane labels, so membranes never share a colour with the (warm-first) ROIs."""
+    from napari.utils.colormaps import DirectLabelColormap
+
+    palette = ["#1f77b4", "#17becf", "#2ca02c", "#9467bd", "#7fbfff", "#98df8a", "#c5b0d5", "#0b5394"]
+    colours = {None: "transparent", 0: "transparent"}
+    colours.update({label: palette[(label - 1) % len(palette)] for label in range(1, max_label + 1)})
+    return DirectLabelColormap(color_dict=colours)
 
 
 def add_penalty_layer(viewer, penalty, scale):
