@@ -23,8 +23,11 @@ TOGGLES = [("ProtTomoRoisTrain", "dims", 1, ["context", "planes"], []),
 class TestProtocolForms(BaseTest):
     @classmethod
     def setUpClass(cls):
-        import pyworkflow.gui.project  # noqa: F401  (pyworkflow.gui.form needs it imported first)
+        import importlib
+
         from pyworkflow.gui import Window
+
+        importlib.import_module("pyworkflow.gui.project")  # pyworkflow.gui.form needs it imported first
 
         setupTestProject(cls)
         cls.master = Window("forms")

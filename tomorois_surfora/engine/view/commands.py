@@ -148,16 +148,22 @@ def _replay_rois(args):
 def _finish_napari(viewer, screenshot):
     import napari
 
-    from ..io import ensure_output_dir
     from .volume_viewer import napari_screenshot
+
+    return _finish(screenshot, lambda path: napari_screenshot(viewer, path), viewer.close, napari.run)
+
+
+def _finish(screenshot, render, close, show):
+    """Render to ``screenshot`` and close the window, or show it (until the user closes it); returns 0."""
+    from ..io import ensure_output_dir
 
     if screenshot is not None:
         ensure_output_dir(Path(screenshot).resolve().parent)
-        napari_screenshot(viewer, screenshot)
-        viewer.close()
+        render(str(screenshot))
+        close()
         print(f"wrote {screenshot}")
     else:
-        napari.run()
+        show()
     return 0
 
 
@@ -204,16 +210,7 @@ def _context(args):
 
 
 def _finish_pyvista(plotter, screenshot):
-    from ..io import ensure_output_dir
-
-    if screenshot is not None:
-        ensure_output_dir(Path(screenshot).resolve().parent)
-        plotter.screenshot(str(screenshot))
-        plotter.close()
-        print(f"wrote {screenshot}")
-    else:
-        plotter.show()
-    return 0
+    return _finish(screenshot, plotter.screenshot, plotter.close, plotter.show)
 
 
 def run_curate_cloud(args):
