@@ -117,6 +117,7 @@ def test_roi_curation_session_flags_saves_and_feeds_fine_tuning(phantom, tmp_pat
         widget.callbacks["Save"]()
         assert not curator.unsaved
         labels_path, penalty_path = curator.saved_paths
+        _closing_asks_before_losing_edits(viewer, curator, tmp_path)
     finally:
         viewer.close()
     saved_labels, voxel = read_mrc(labels_path)
@@ -145,6 +146,25 @@ def test_roi_curation_session_flags_saves_and_feeds_fine_tuning(phantom, tmp_pat
     tuned = load_model(tmp_path / "tuned" / "model.pt")
     assert tuned.training["penalty_voxels"][0] > 0
     assert tuned.training["fine_tuned_from"].endswith("contacts.pt")
+
+
+def _closing_asks_before_losing_edits(viewer, curator, tmp_path):
+    """Close the window with an unsaved edit: Cancel keeps it open, Save writes the maps (the dialog's answer is
+    given in advance: a modal dialog would wait for a person)."""
+    from unittest import mock
+
+    from qtpy.QtWidgets import QMessageBox
+
+    curator.out_dir = tmp_path / "on_close"
+    curator.delete(int(curator.labels.max()))
+    window = viewer.window._qt_window
+    with mock.patch.object(QMessageBox, "question", return_value=QMessageBox.Cancel) as asked:
+        window.close()
+    assert asked.called and window.isVisible(), "Cancel keeps the window and the edits"
+    with mock.patch.object(QMessageBox, "question", return_value=QMessageBox.Save):
+        window.close()
+    saved = read_mrc(tmp_path / "on_close" / "contacts_000_rois.mrc").data
+    assert np.array_equal(saved, curator.labels) and not curator.unsaved
 
 
 def saddle_mesh():
@@ -244,6 +264,53 @@ def test_cloud_curator_window_selects_flips_and_saves(tmp_path):
     plotter.close()
     back = read_ply(tmp_path / "curated.ply")
     assert np.array_equal(np.sum(back.normals * back.points, axis=1) > 0, outward)
+
+
+def test_cloud_curator_keys_and_a_drawn_polygon(tmp_path):
+    """The keys and mouse events a user gives, sent through VTK's interactor: p, a drawn polygon, f, u, 2, s."""
+    import pyvista
+
+    from tomorois_surfora.engine.view.cloud_curator import CloudCurator
+    from tomorois_surfora.engine.view.cloud_edits import CloudCuration
+
+    rng = np.random.default_rng(2)
+    directions = rng.normal(size=(1200, 3))
+    directions /= np.linalg.norm(directions, axis=1)[:, None]
+    cloud = PointCloud(directions * 20, directions.copy(), {"label": np.ones(1200, np.int32)})
+    plotter = pyvista.Plotter(off_screen=True, window_size=(800, 600))
+    curator = CloudCurator(CloudCuration(cloud), tmp_path / "curated.ply", plotter)
+    plotter.view_xy()
+    plotter.render()
+    curator.bind_keys()
+    interactor = plotter.iren.interactor
+
+    def key(symbol):
+        interactor.SetKeyCode(symbol)
+        interactor.SetKeySym(symbol)
+        interactor.InvokeEvent("KeyPressEvent")
+
+    def mouse(event, x, y):
+        interactor.SetEventInformation(x, y)
+        interactor.InvokeEvent(event)
+
+    key("p")
+    corners = [(400, 100), (700, 100), (700, 500), (400, 500)]
+    mouse("LeftButtonPressEvent", *corners[0])
+    for corner in corners[1:]:
+        mouse("MouseMoveEvent", *corner)
+    mouse("LeftButtonReleaseEvent", *corners[-1])
+    xy = curator.display_coordinates()
+    inside = (xy[:, 0] > 400) & (xy[:, 0] < 700) & (xy[:, 1] > 100) & (xy[:, 1] < 500)
+    assert inside.sum() > 100 and np.array_equal(curator.selected, inside), "the drawn polygon selects"
+    key("f")
+    assert np.array_equal(np.sum(curator.curation.normals * cloud.normals, axis=1) < 0, inside)
+    key("u")
+    assert np.allclose(curator.curation.normals, cloud.normals)
+    key("2")
+    key("s")
+    plotter.close()
+    back = read_ply(tmp_path / "curated.ply")
+    assert np.array_equal(back.properties["label"] == 2, inside), "2 relabels the selection; s saves"
 
 
 def test_view_and_curate_commands_write_screenshots_and_refuse_bad_input(phantom, tmp_path):

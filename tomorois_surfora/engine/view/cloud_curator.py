@@ -130,22 +130,66 @@ class CloudCurator:
             plotter.add_key_event(str(digit), lambda label=digit: self.relabel(label))
 
     def _start_polygon(self):
-        from vtkmodules.vtkInteractionStyle import vtkInteractorStyleDrawPolygon
+        """Draw a polygon with the left button; on release, select the points inside it.
+
+        While drawing, the camera stays still (a passive interactor style) and the outline is drawn as a 2D
+        overlay in display coordinates; the previous style comes back on release."""
+        from vtkmodules.vtkInteractionStyle import vtkInteractorStyleUser
 
         interactor = self.plotter.iren.interactor
         previous = interactor.GetInteractorStyle()
-        style = vtkInteractorStyleDrawPolygon()
+        outline, observers = [], []
+
+        def record(*_):
+            if observers and outline is not None:
+                outline.append(interactor.GetEventPosition())
+                self._draw_outline(outline)
 
         def finished(*_):
-            points = style.GetPolygonPoints()
-            polygon = [(points[i][0], points[i][1]) for i in range(len(points))]
+            record()
+            for tag in observers:
+                interactor.RemoveObserver(tag)
+            observers.clear()
             interactor.SetInteractorStyle(previous)
-            if len(polygon) >= 3:
-                self.select_polygon(polygon)
+            self.plotter.remove_actor("outline")
+            if len(outline) >= 3:
+                self.select_polygon(outline)
+            else:
+                self._report("a polygon needs at least 3 corners")
 
-        style.AddObserver("SelectionChangedEvent", finished)
-        interactor.SetInteractorStyle(style)
+        def started(*_):
+            outline.clear()
+            record()
+
+        observers.extend([interactor.AddObserver("LeftButtonPressEvent", started),
+                          interactor.AddObserver("MouseMoveEvent", lambda *_: outline and record()),
+                          interactor.AddObserver("LeftButtonReleaseEvent", finished)])
+        interactor.SetInteractorStyle(vtkInteractorStyleUser())
         self._report("drag a polygon with the left button")
+
+    def _draw_outline(self, outline):
+        """The polygon being drawn, as a magenta line over the scene (display coordinates)."""
+        from vtkmodules.vtkCommonCore import vtkPoints
+        from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+        from vtkmodules.vtkRenderingCore import vtkActor2D, vtkPolyDataMapper2D
+
+        points, line = vtkPoints(), vtkCellArray()
+        for x, y in outline + outline[:1]:
+            points.InsertNextPoint(x, y, 0)
+        line.InsertNextCell(len(outline) + 1)
+        for index in range(len(outline) + 1):
+            line.InsertCellPoint(index)
+        poly = vtkPolyData()
+        poly.SetPoints(points)
+        poly.SetLines(line)
+        mapper = vtkPolyDataMapper2D()
+        mapper.SetInputData(poly)
+        actor = vtkActor2D()
+        actor.SetMapper(mapper)
+        actor.GetProperty().SetColor(1, 0, 1)
+        actor.GetProperty().SetLineWidth(2)
+        self.plotter.add_actor(actor, name="outline", reset_camera=False)
+        self.plotter.render()
 
     def show(self):
         """Open the window; on close with unsaved edits, write them beside the output so nothing is lost."""
