@@ -85,7 +85,7 @@ def test_napari_volume_viewer_layers_scale_contrast_and_rois(phantom):
 @needs_display
 def test_roi_curation_session_flags_saves_and_feeds_fine_tuning(phantom, tmp_path):
     from tomorois_surfora.engine.view.roi_curator import open_curator
-    from tomorois_surfora.engine.view.volume_viewer import load_volume_set
+    from tomorois_surfora.engine.view.volume_viewer import load_volume_set, napari_screenshot
 
     volumes = load_volume_set(phantom["tomogram"], phantom["probabilities"], phantom["rois"])
     decoys = read_mrc(phantom["decoys"]).data > 0
@@ -114,11 +114,22 @@ def test_roi_curation_session_flags_saves_and_feeds_fine_tuning(phantom, tmp_pat
         threshold.value = 0.7
         widget.callbacks["Re-extract ROIs"]()
         assert np.array_equal(curator.labels > 0, truth > 0), "and not a 0.7 one"
+        # The field in view shrinks about its centre as the user zooms in.
+        napari_screenshot(viewer)
+        viewer.camera.zoom *= 4
+        near = curator.visible_region()
+        viewer.camera.zoom *= 2
+        nearer = curator.visible_region()
+        for axis in (1, 2):
+            width, half = near[axis].stop - near[axis].start, nearer[axis].stop - nearer[axis].start
+            assert 20 < width < 96 and abs(half - width / 2) <= 2, "twice the zoom, half the field"
+            assert abs((nearer[axis].start + nearer[axis].stop) - 96) <= 4, "centred on the (96-voxel) field"
         widget.callbacks["Save"]()
         assert not curator.unsaved
         labels_path, penalty_path = curator.saved_paths
         _closing_asks_before_losing_edits(viewer, curator, tmp_path)
     finally:
+        viewer.window._qt_window.removeEventFilter(curator._close_guard)  # a failed test must not wait on a dialog
         viewer.close()
     saved_labels, voxel = read_mrc(labels_path)
     saved_penalty, _ = read_mrc(penalty_path)

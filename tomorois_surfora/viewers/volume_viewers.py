@@ -76,6 +76,8 @@ class TomoRoisSetViewer(Viewer):
     MAX_WINDOWS = 3
 
     def _visualize(self, obj, **kwargs):
+        if not isinstance(self.protocol, ProtTomoRoisExtract):
+            return [self.errorMessage("Open the ROIs from the extract protocol that made them.")]
         layers = volumeLayers(self.protocol)
         return [EngineView(["view", "volume", *files], title=tsId)
                 for tsId, files in list(layers.items())[:self.MAX_WINDOWS]]

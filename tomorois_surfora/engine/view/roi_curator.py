@@ -111,7 +111,8 @@ class RoiCurator:
         """Slices of the (y, x) field in view (all sections): the region the re-extraction redoes."""
         shape = self.labels.shape
         centre, zoom = np.asarray(self.viewer.camera.center)[-2:], self.viewer.camera.zoom
-        half_extent = np.asarray(self.viewer._canvas_size, float) / zoom / 2.0  # (h, w) pixels → nm
+        # napari keeps the canvas size (h, w pixels) only privately; zoom is pixels per world unit (nm).
+        half_extent = np.asarray(self.viewer._canvas_size, float) / zoom / 2.0
         scale = np.asarray(self.layers["rois"].scale)[-2:]
         low = np.floor((centre - half_extent) / scale).astype(int)
         high = np.ceil((centre + half_extent) / scale).astype(int)
