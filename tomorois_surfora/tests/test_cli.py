@@ -141,6 +141,23 @@ def test_roi_train_3d_then_predict(tmp_path):
     assert probability.shape == (48, 96, 96) and 0 < probability.min() and probability.max() < 1
 
 
+def test_a_time_limit_alone_bounds_training_and_the_stop_is_explained(tmp_path):
+    from tomorois_surfora.engine.roi.model_file import load_model
+
+    assert run_cli("synth", "contacts", "--out", tmp_path / "ds", *SMALL, "--quiet").returncode == 0
+    common = ["roi", "train", "--tomograms", tmp_path / "ds" / "contacts_000.mrc", "--masks",
+              tmp_path / "ds" / "contacts_000_rois.mrc", "--depth", 2, "--patch", 24, "--steps-per-epoch", 1,
+              "--batch-size", 1]
+    result = run_cli(*common, "--time-limit", 0.05, "--out", tmp_path / "timed")
+    assert result.returncode == 0, result.stderr
+    assert "time limit of 0.05 min reached" in result.stderr
+    assert load_model(tmp_path / "timed" / "model.pt").training["parameters"]["epochs"] >= 1_000_000, \
+        "no epoch limit when only the time limit is given"
+    result = run_cli(*common, "--time-limit", 10, "--epochs", 2, "--out", tmp_path / "capped")
+    assert result.returncode == 0, result.stderr
+    assert "stopped at the epoch limit (2)" in result.stderr and "raise the epochs" in result.stderr
+
+
 def test_demo_runs_phantoms_then_tomorois_end_to_end(tmp_path):
     result = run_cli("demo", "--out", tmp_path / "demo", "--n", 2, "--train-minutes", 0.05, "--quiet")
     assert result.returncode == 0, result.stderr

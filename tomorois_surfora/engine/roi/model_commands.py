@@ -5,6 +5,18 @@ from pathlib import Path
 from ..errors import EngineError
 
 
+UNLIMITED_EPOCHS = 1_000_000
+
+
+def _epochs(args):
+    """--epochs, else the default, or no epoch limit when only --time-limit bounds the training."""
+    from .train import TrainingParameters
+
+    if args.epochs is not None:
+        return args.epochs
+    return UNLIMITED_EPOCHS if args.time_limit is not None else TrainingParameters().epochs
+
+
 def add_model_commands(stages, positive_float, positive_int):
     """Register ``roi train`` and ``roi predict`` on the ``roi`` subparsers."""
     from .predict import TileParameters
@@ -44,8 +56,9 @@ def add_model_commands(stages, positive_float, positive_int):
     train.add_argument("--patch", type=positive_int, default=d.patch, help="patch side, voxels (default %(default)s)")
     train.add_argument("--batch-size", type=positive_int, default=d.batch_size,
                        help="patches per training step (default %(default)s)")
-    train.add_argument("--epochs", type=positive_int, default=d.epochs,
-                       help="epochs, each of --steps-per-epoch steps then a validation (default %(default)s)")
+    train.add_argument("--epochs", type=positive_int, default=None,
+                       help=f"epochs, each of --steps-per-epoch steps then a validation (default {d.epochs}, or as "
+                            f"many as fit in --time-limit when that is given)")
     train.add_argument("--steps-per-epoch", type=positive_int, default=d.steps_per_epoch,
                        help="training steps per epoch (default %(default)s)")
     train.add_argument("--lr", type=positive_float, default=d.learning_rate, help="Adam learning rate "
@@ -113,7 +126,7 @@ def run_train(args):
     params = TrainingParameters(
         dims=args.dims, depth=args.depth, width=args.width, context=args.context,
         far_context=args.far_context, planes=args.planes, voxel_size=args.model_voxel_size,
-        patch=args.patch, batch_size=args.batch_size, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
+        patch=args.patch, batch_size=args.batch_size, epochs=_epochs(args), steps_per_epoch=args.steps_per_epoch,
         learning_rate=args.lr, lr_schedule=args.lr_schedule, penalty_weight=args.penalty_weight,
         dice_weight=args.dice_weight, near_miss_fraction=args.near_miss, near_miss_nm=args.near_miss_reach,
         validation_fraction=args.validation_fraction,

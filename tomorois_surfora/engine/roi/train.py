@@ -336,6 +336,10 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
         if limit_s is not None and state["seconds"] > limit_s:
             progress.info(f"time limit of {params.time_limit_min:g} min reached after epoch {state['epoch']}")
             break
+    else:
+        if limit_s is not None:
+            progress.info(f"stopped at the epoch limit ({params.epochs}) after {state['seconds'] / 60:.1f} of "
+                          f"{params.time_limit_min:g} min; raise the epochs to train for the whole time limit")
     return {"epochs": state["epoch"], "best_epoch": state["best_epoch"], "best_val_loss": state["best_loss"],
             "best_val_dice": state["best_dice"], "seconds": round(state["seconds"], 1),
             "device": str(device), "model": str(out_dir / MODEL_FILE),
