@@ -30,7 +30,7 @@ from results_json import write_result
 
 from tomorois_surfora.engine.cores import available_cores
 from tomorois_surfora.engine.io import read_mrc
-from tomorois_surfora.engine.roi.extract import ExtractionParameters, drop_unsure_labels, extract_rois
+from tomorois_surfora.engine.roi.extract import ExtractionParameters, extract_rois
 from tomorois_surfora.engine.roi.metrics import combine_evaluations, describe_overlapping_errors, evaluate_rois
 from tomorois_surfora.engine.roi.model_file import load_model
 from tomorois_surfora.engine.roi.predict import (TileParameters, choose_device, predict_file, probability_file_name,
@@ -42,10 +42,6 @@ from tomorois_surfora.engine.synth.layout import ContactSceneSpec
 
 TARGETS = {"contacts": {"fp_rate": 0.10, "fn_rate": 0.03, "dice": 0.90, "iou": 0.83},
            "invaginations": {"fp_rate": 0.08, "fn_rate": 0.01}}
-THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
-MIN_VOLUMES_NM3 = (2000.0, 8000.0)
-MIN_CONFIDENCES = (0.0, 0.9, 0.95)  # mean confidence of an ROI; 0 keeps all
-CLOSINGS_NM = (2.0, 5.0)  # a wider closing merges fragments of one ROI split by low-confidence cracks
 
 
 def dataset(work, kind, role, n, seed, field=None, contacts=None, distractors=None):
@@ -123,44 +119,11 @@ def _pool(tasks):
     return ProcessPoolExecutor(max_workers=max(1, min(tasks, available_cores())))
 
 
-def _f1_dice(maps, tomograms, setting):
-    """(object F1, Dice) of ``setting`` for every minimum confidence: ROIs are extracted once, then filtered."""
-    threshold, split, min_volume, closing = setting
-    extraction = ExtractionParameters(threshold=threshold, split=split, min_volume_nm3=min_volume, closing_nm=closing)
-    per_confidence = {c: [] for c in MIN_CONFIDENCES}
-    for prob_path, tomogram in zip(maps, tomograms):
-        probabilities, voxel_size = read_mrc(prob_path)
-        labels, _ = extract_rois(probabilities, voxel_size, extraction)
-        truth, _ = read_mrc(sibling(tomogram, "rois"))
-        for confidence in MIN_CONFIDENCES:
-            per_confidence[confidence].append(evaluate_rois(drop_unsure_labels(labels, probabilities, confidence),
-                                                            truth))
-    scores = {}
-    for confidence, results in per_confidence.items():
-        pooled = combine_evaluations(results)
-        scores[confidence] = (2 * pooled["tp"] / max(1, 2 * pooled["tp"] + pooled["fp"] + pooled["fn"]),
-                              pooled["dice"] or 0.0)
-    return scores
-
-
 def choose_extraction(maps, tomograms):
-    """Extraction settings (threshold, split or not, minimum volume, closing radius, minimum mean confidence)
-    with the best object F1 (then Dice) on training tomograms; the test set plays no part; on a tie the
-    earlier setting in the grid wins: the lower threshold, no watershed split, no confidence filter (a step
-    that changes nothing on the calibration tomograms is not taken). Settings are scored in parallel."""
-    import functools
-    import itertools
+    """The engine's calibration (``roi calibrate``) on training tomograms: the test set plays no part."""
+    from tomorois_surfora.engine.roi.calibrate import choose_extraction as calibrate
 
-    settings = list(itertools.product(THRESHOLDS, (False, True), MIN_VOLUMES_NM3, CLOSINGS_NM))
-    with _pool(len(settings)) as pool:
-        scored = pool.map(functools.partial(_f1_dice, maps, tomograms), settings)
-        scores = {setting + (confidence,): score for setting, by_confidence in zip(settings, scored)
-                  for confidence, score in by_confidence.items()}
-    threshold, split, min_volume, closing, min_confidence = max(scores, key=scores.get)
-    return (ExtractionParameters(threshold=threshold, split=split, min_volume_nm3=min_volume, closing_nm=closing,
-                                 min_confidence=min_confidence),
-            {f"threshold {k[0]}, split {k[1]}, min volume {k[2]}, closing {k[3]}, min confidence {k[4]}": v
-             for k, v in scores.items()})
+    return calibrate(maps, [sibling(t, "rois") for t in tomograms], workers=available_cores())
 
 
 def calibrate_and_score(calibration_maps, calibrators, maps, tomograms):

@@ -36,15 +36,16 @@ def byKey(items):
     return {item.getKey(): item.clone() for item in items}
 
 
-def insertStepPerKey(protocol, step, keys):
-    """Insert ``step(key)`` for every key, all free to run in parallel, then ``protocol.createOutputStep``."""
-    steps = [protocol._insertFunctionStep(step, key, prerequisites=[]) for key in sorted(keys)]
+def insertStepPerKey(protocol, step, keys, after=()):
+    """Insert ``step(key)`` for every key, all free to run in parallel once the steps ``after`` are done, then
+    ``protocol.createOutputStep``."""
+    steps = [protocol._insertFunctionStep(step, key, prerequisites=list(after)) for key in sorted(keys)]
     protocol._insertFunctionStep(protocol.createOutputStep, prerequisites=steps)
 
 
-def insertStepPerTsId(protocol, step, objects):
+def insertStepPerTsId(protocol, step, objects, after=()):
     """Insert ``step(tsId)`` for every item of ``objects`` (see :func:`insertStepPerKey`)."""
-    insertStepPerKey(protocol, step, byTsId(objects))
+    insertStepPerKey(protocol, step, byTsId(objects), after)
 
 
 def runEngine(protocol, key, *args):

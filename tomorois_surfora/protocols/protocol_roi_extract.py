@@ -12,6 +12,7 @@ from ..objects import SetOfTomoRois, TomoRoi
 from .common import byTsId, failureSummary, failures, insertStepPerTsId, newMaskLike, recordFailure
 
 OUTPUT_LABELS, OUTPUT_ROIS = "roiLabels", "rois"
+CALIBRATION_FILE = "calibration.json"
 
 
 class ProtTomoRoisExtract(EMProtocol):
@@ -21,6 +22,10 @@ class ProtTomoRoisExtract(EMProtocol):
     the minimum volume are dropped, and touching ROIs are split by a watershed whose seeds must stand
     ``seed depth`` above the neck between them, so elongated contact regions stay whole. Every ROI is
     recorded with its tomogram, label, volume, centroid (nm), box and confidence.
+
+    *Calibrate* chooses threshold, split, minimum volume, closing and minimum mean confidence instead, on the
+    probability maps of annotated tomograms (the best object F1, then Dice; ``roi calibrate``), and uses
+    them; the choice and every setting's score are in extra/calibration.json.
     """
 
     _label = "extract ROIs"
@@ -44,11 +49,32 @@ class ProtTomoRoisExtract(EMProtocol):
         form.addParam("split", params.BooleanParam, default=d.split, label="Split touching ROIs")
         form.addParam("seedDepthNm", params.FloatParam, default=d.seed_depth_nm, condition="split",
                       label="Seed depth (nm)", help="A neck must be this much narrower than both sides to split.")
+        form.addSection(label="Calibration")
+        form.addParam("calibrate", params.BooleanParam, default=False, label="Calibrate on annotated tomograms",
+                      help="Choose threshold, split, minimum volume, closing and minimum mean confidence on the "
+                           "probability maps of tomograms whose ROIs are known (predicted by the same model), "
+                           "instead of the values above.")
+        form.addParam("calibrationMaps", params.PointerParam, pointerClass="SetOfTomoMasks", allowsNull=True,
+                      condition="calibrate", label="Probability maps of annotated tomograms")
+        form.addParam("calibrationTruth", params.PointerParam, pointerClass="SetOfTomoMasks", allowsNull=True,
+                      condition="calibrate", label="Their true ROI labels", help="Paired with the maps by tsId.")
         form.addParallelSection(threads=2, mpi=0)
 
     # --------------------------------------------------------------------------------- steps
     def _insertAllSteps(self):
-        insertStepPerTsId(self, self.extractStep, self.inputProbabilities.get())
+        after = [self._insertFunctionStep(self.calibrateStep, prerequisites=[])] if self.calibrate.get() else []
+        insertStepPerTsId(self, self.extractStep, self.inputProbabilities.get(), after)
+
+    def calibrateStep(self):
+        from .common import runEngine
+
+        maps, truth = byTsId(self.calibrationMaps.get()), byTsId(self.calibrationTruth.get())
+        tsIds = sorted(set(maps) & set(truth))
+        ok = runEngine(self, "calibration", "roi", "calibrate", [maps[t].getFileName() for t in tsIds], "--truth",
+                       [truth[t].getFileName() for t in tsIds], "--out", self._getExtraPath(CALIBRATION_FILE),
+                       "--workers", self.numberOfThreads.get())
+        if not ok:
+            raise RuntimeError("Calibration failed: " + failures(self).get("calibration", ""))
 
     def extractStep(self, tsId):
         from ..engine.io import read_mrc, write_mrc
@@ -89,6 +115,12 @@ class ProtTomoRoisExtract(EMProtocol):
 
     # --------------------------------------------------------------------------------- info
     def _parameters(self):
+        """The form's settings, or the calibrated ones once the calibration step has run."""
+        if self.calibrate.get() and os.path.exists(self._getExtraPath(CALIBRATION_FILE)):
+            from ..engine.roi.calibrate import extraction_from_record
+
+            with open(self._getExtraPath(CALIBRATION_FILE)) as handle:
+                return extraction_from_record(json.load(handle))
         return ExtractionParameters(threshold=self.threshold.get(), opening_nm=self.openingNm.get(),
                                     closing_nm=self.closingNm.get(), min_volume_nm3=self.minVolumeNm3.get(),
                                     split=self.split.get(), seed_depth_nm=self.seedDepthNm.get(),
@@ -103,6 +135,12 @@ class ProtTomoRoisExtract(EMProtocol):
             errors.append("Radii and the minimum volume must be 0 or more, and the seed depth positive.")
         if not 0 <= p.min_confidence < 1:
             errors.append(f"The minimum mean confidence must be in [0, 1), got {p.min_confidence:g}.")
+        if self.calibrate.get():
+            maps, truth = self.calibrationMaps.get(), self.calibrationTruth.get()
+            if maps is None or truth is None:
+                errors.append("Calibration needs the probability maps of annotated tomograms and their true ROIs.")
+            elif not set(byTsId(maps)) & set(byTsId(truth)):
+                errors.append("No calibration map has true ROIs with the same tsId.")
         return errors
 
     def _summary(self):
@@ -110,8 +148,12 @@ class ProtTomoRoisExtract(EMProtocol):
             return ["ROIs not ready yet."] + failureSummary(self)
         rois = getattr(self, OUTPUT_ROIS)
         volumes = [roi.getVolumeNm3() for roi in rois]
+        p = self._parameters()
         lines = [f"{len(volumes)} ROIs in {getattr(self, OUTPUT_LABELS).getSize()} tomograms "
-                 f"(threshold {self.threshold.get():g})."]
+                 f"(threshold {p.threshold:g}{', calibrated' if self.calibrate.get() else ''})."]
+        if self.calibrate.get():
+            lines.append(f"Calibrated: split {p.split}, minimum volume {p.min_volume_nm3:g} nm³, closing "
+                         f"{p.closing_nm:g} nm, minimum mean confidence {p.min_confidence:g}.")
         if volumes:
             lines.append(f"ROI volume {min(volumes):.0f}–{max(volumes):.0f} nm³, median "
                          f"{sorted(volumes)[len(volumes) // 2]:.0f} nm³.")

@@ -68,7 +68,7 @@ LEAVES = [list(words) for words, _ in leaf_commands()]
 
 def test_the_command_line_has_every_stage():
     assert [" ".join(w) for w in LEAVES] == [
-        "synth contacts", "synth invaginations", "roi train", "roi predict", "roi extract", "roi evaluate",
+        "synth contacts", "synth invaginations", "roi train", "roi predict", "roi extract", "roi calibrate", "roi evaluate",
         "surface restrict", "surface extract", "surface orient", "surface mesh", "surface split",
         "measure distance", "measure curvature", "measure roughness", "measure area", "view volume", "view surface",
         "curate rois", "curate cloud", "demo"]
@@ -156,6 +156,52 @@ def test_a_time_limit_alone_bounds_training_and_the_stop_is_explained(tmp_path):
     result = run_cli(*common, "--time-limit", 10, "--epochs", 2, "--out", tmp_path / "capped")
     assert result.returncode == 0, result.stderr
     assert "stopped at the epoch limit (2)" in result.stderr and "raise the epochs" in result.stderr
+
+
+def test_roi_calibrate_chooses_stores_and_extract_uses_it(tmp_path):
+    """Probability maps that are 0.9 on the true ROIs and 0.65 on decoys: calibration must pick a threshold
+    above the decoys, store it in the model, and `roi extract --model` must use it unless told otherwise."""
+    from scipy import ndimage
+
+    from tomorois_surfora.engine.io import write_mrc
+    from tomorois_surfora.engine.roi.model_file import load_model
+
+    ds = tmp_path / "ds"
+    assert run_cli("synth", "contacts", "--out", ds, "--n", 2, *SMALL, "--quiet").returncode == 0
+    maps = []
+    for name in ("contacts_000", "contacts_001"):
+        rois, size = read_mrc(ds / f"{name}_rois.mrc")
+        decoys, _ = read_mrc(ds / f"{name}_decoys.mrc")
+        values = np.where(rois > 0, 0.9, np.where(decoys > 0, 0.65, 0.02)).astype(np.float32)
+        maps.append(tmp_path / f"{name}_prob.mrc")
+        write_mrc(maps[-1], ndimage.uniform_filter(values, 3), size)
+    assert run_cli("roi", "train", "--tomograms", ds / "contacts_000.mrc", "--masks", ds / "contacts_000_rois.mrc",
+                   "--depth", 2, "--patch", 24, "--epochs", 1, "--steps-per-epoch", 1, "--batch-size", 1,
+                   "--out", tmp_path / "m", "--quiet").returncode == 0
+    model = tmp_path / "m" / "model.pt"
+    result = run_cli("roi", "extract", maps[0], "--model", model, "--out", tmp_path / "none")
+    assert result.returncode == 1 and "holds no calibrated extraction settings" in result.stderr
+    result = run_cli("roi", "calibrate", *maps, "--truth", ds / "contacts_000_rois.mrc", ds / "contacts_001_rois.mrc",
+                     "--model", model, "--out", tmp_path / "calibration.json", "--workers", 1)
+    assert result.returncode == 0, result.stderr
+    assert "(40/40)" in result.stderr, "progress per setting"
+    chosen = json.loads((tmp_path / "calibration.json").read_text())
+    assert chosen["parameters"]["threshold"] >= 0.7 and chosen["f1_dice"][0] == 1.0
+    assert len(chosen["scores"]) == 5 * 2 * 2 * 2 * 3
+    assert load_model(model).training["extraction"]["parameters"] == chosen["parameters"]
+    truth_count = len(np.unique(read_mrc(ds / "contacts_001_rois.mrc").data)) - 1
+    for extra, expected in (([], truth_count), (["--threshold", 0.5, "--min-confidence", 0], None)):
+        out = tmp_path / f"extracted{len(extra)}"
+        result = run_cli("roi", "extract", maps[1], "--model", model, "--out", out, *extra)
+        assert result.returncode == 0, result.stderr
+        labels, _ = read_mrc(out / "contacts_001_prob_rois.mrc")
+        if expected is not None:
+            assert len(np.unique(labels)) - 1 == expected, "the calibrated settings find exactly the true ROIs"
+        else:
+            assert len(np.unique(labels)) - 1 > truth_count, "an explicit threshold of 0.5 lets the decoys in"
+    result = run_cli("roi", "calibrate", maps[0], "--truth", ds / "contacts_000_rois.mrc", ds / "contacts_001_rois.mrc",
+                     "--out", tmp_path / "x.json")
+    assert result.returncode == 1 and "one true ROI map per probability map" in result.stderr
 
 
 def test_demo_runs_phantoms_then_tomorois_end_to_end(tmp_path):

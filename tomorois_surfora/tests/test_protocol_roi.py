@@ -2,6 +2,7 @@
 
 Runs under pytest and under Scipion's runner (see test_protocol_phantoms.py).
 """
+import json
 import os
 
 import mrcfile
@@ -117,6 +118,18 @@ class TestProtTomoRois(PhantomProjectTest):
             x, y, z = roi.getCentroidNm()
             self.assertTrue(x0 * 2 <= x <= x1 * 2 and y0 * 2 <= y <= y1 * 2 and z0 * 2 <= z <= z1 * 2)
             self.assertGreater(roi.getMeanConfidence(), 0.5)
+
+        calibrated = self._run(ProtTomoRoisExtract, inputProbabilities=imported.tomomasks, calibrate=True,
+                               calibrationMaps=imported.tomomasks, calibrationTruth=self.phantoms.roiMasks,
+                               threshold=0.99)  # the form's threshold is replaced by the calibrated one
+        with open(calibrated._getExtraPath("calibration.json")) as handle:
+            choice = json.load(handle)
+        self.assertEqual(choice["f1_dice"][0], 1.0, "calibration finds every true ROI and nothing else")
+        self.assertEqual(len(list(calibrated.rois)), sum(truthCounts.values()))
+        self.assertIn(f"threshold {choice['parameters']['threshold']:g}, calibrated",
+                      "\n".join(calibrated.summary()))
+        invalid = self.newProtocol(ProtTomoRoisExtract, inputProbabilities=imported.tomomasks, calibrate=True)
+        self.assertIn("Calibration needs", "\n".join(invalid.validate()))
 
         evaluate = self._run(ProtTomoRoisEvaluate, inputPredicted=extract.roiLabels,
                              inputTruth=self.phantoms.roiMasks)

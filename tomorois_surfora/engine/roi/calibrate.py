@@ -1,0 +1,106 @@
+"""Choose ROI extraction settings on annotated tomograms: what ``roi calibrate`` does and the benchmarks use.
+
+Every setting of a small grid (threshold, watershed split, minimum volume, closing radius, minimum mean
+confidence) extracts ROIs from the probability maps of tomograms with known ROIs; the setting with the best
+pooled object F1, then voxel Dice, wins. On a tie the earlier setting of the grid wins: the lower threshold,
+no split, no confidence filter (a step that changes nothing on the calibration tomograms is not taken).
+The chosen settings can be stored in the model file, so ``roi extract --model`` uses them.
+"""
+import functools
+import itertools
+from dataclasses import asdict
+
+from ..errors import InputError
+from ..io import read_mrc
+from .extract import ExtractionParameters, drop_unsure_labels, extract_rois
+from .metrics import combine_evaluations, evaluate_rois
+
+THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
+MIN_VOLUMES_NM3 = (2000.0, 8000.0)
+MIN_CONFIDENCES = (0.0, 0.9, 0.95)  # mean confidence of an ROI; 0 keeps all
+CLOSINGS_NM = (2.0, 5.0)  # a wider closing merges fragments of one ROI split by low-confidence cracks
+EXTRACTION_KEY = "extraction"  # where the chosen settings live in a model file's training record
+
+
+def score_setting(maps, truths, setting):
+    """{min confidence: (object F1, Dice)} of one (threshold, split, min volume, closing) setting over the
+    (probability map, true ROI labels) file pairs: ROIs are extracted once, then filtered by confidence."""
+    threshold, split, min_volume, closing = setting
+    extraction = ExtractionParameters(threshold=threshold, split=split, min_volume_nm3=min_volume, closing_nm=closing)
+    per_confidence = {c: [] for c in MIN_CONFIDENCES}
+    for map_path, truth_path in zip(maps, truths):
+        probabilities, voxel_size = read_mrc(map_path)
+        truth, _ = read_mrc(truth_path, voxel_size)
+        if truth.shape != probabilities.shape:
+            raise InputError(f"{truth_path}: shape {truth.shape} differs from the probability map {map_path}'s "
+                             f"{probabilities.shape}")
+        labels, _ = extract_rois(probabilities, voxel_size, extraction, source=str(map_path))
+        for confidence in MIN_CONFIDENCES:
+            per_confidence[confidence].append(evaluate_rois(drop_unsure_labels(labels, probabilities, confidence),
+                                                            truth))
+    scores = {}
+    for confidence, results in per_confidence.items():
+        pooled = combine_evaluations(results)
+        scores[confidence] = (2 * pooled["tp"] / max(1, 2 * pooled["tp"] + pooled["fp"] + pooled["fn"]),
+                              pooled["dice"] or 0.0)
+    return scores
+
+
+def choose_extraction(maps, truths, workers=1, progress=None):
+    """The best extraction settings on annotated tomograms.
+
+    Parameters
+    ----------
+    maps, truths : list of path
+        Probability maps (``roi predict``) and the true ROI label maps of the same tomograms, paired by order.
+    workers : int
+        Settings scored side by side in processes.
+    progress : callable, optional
+        Called with a message after each scored setting.
+
+    Returns
+    -------
+    params : ExtractionParameters
+    scores : dict
+        ``"threshold t, split s, min volume v, closing c, min confidence m"`` → (object F1, Dice).
+    """
+    if not maps or len(maps) != len(truths):
+        raise InputError(f"give one true ROI map per probability map: {len(maps)} maps, {len(truths)} truths")
+    settings = list(itertools.product(THRESHOLDS, (False, True), MIN_VOLUMES_NM3, CLOSINGS_NM))
+    score = functools.partial(score_setting, list(maps), list(truths))
+    scored = []
+
+    def report(results):
+        for setting, result in zip(settings, results):
+            scored.append(result)
+            if progress:
+                progress(f"({len(scored)}/{len(settings)}) threshold {setting[0]}, split {setting[1]}, min volume "
+                         f"{setting[2]:g}, closing {setting[3]:g}: object F1 {max(v[0] for v in result.values()):.3f}")
+
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            report(pool.map(score, settings))
+    else:
+        report(map(score, settings))
+    scores = {setting + (confidence,): value for setting, by_confidence in zip(settings, scored)
+              for confidence, value in by_confidence.items()}
+    threshold, split, min_volume, closing, min_confidence = max(scores, key=scores.get)
+    chosen = ExtractionParameters(threshold=threshold, split=split, min_volume_nm3=min_volume, closing_nm=closing,
+                                  min_confidence=min_confidence)
+    return chosen, {f"threshold {k[0]}, split {k[1]}, min volume {k[2]}, closing {k[3]}, min confidence {k[4]}": v
+                    for k, v in scores.items()}
+
+
+def extraction_record(params, scores=None, maps=()):
+    """A JSON-friendly record of chosen settings (and, if given, their score and the maps they came from)."""
+    record = {"parameters": asdict(params), "calibrated_on": [str(m) for m in maps]}
+    if scores:
+        record["f1_dice"] = max(scores.values())
+    return record
+
+
+def extraction_from_record(record):
+    """ExtractionParameters from :func:`extraction_record`'s output."""
+    return ExtractionParameters(**record["parameters"])
