@@ -52,6 +52,16 @@ class TestProtTomoRoisCurate(PhantomProjectTest):
         self.assertFalse(penalties[second].any())
         self.assertIn(f"input ROIs passed through: {second}", "\n".join(curate.summary()))
 
+        from tomorois_surfora.tests.viewer_checks import ourViewers, renderViews, viewsOf
+        from tomorois_surfora.viewers import TomoRoisVolumeViewer
+
+        self.assertEqual(ourViewers(curate), [TomoRoisVolumeViewer])
+        views = viewsOf(self, TomoRoisVolumeViewer, curate, curate)
+        self.assertEqual(views[0].args[3:], ["--rois", curated[first.getTsId()].getFileName(), "--penalty",
+                                             next(m for m in curate.penaltyMasks
+                                                  if m.getTsId() == first.getTsId()).getFileName()])
+        renderViews(self, views, self.proj.getTmpPath("viewer_curate"))
+
         train = self._run(ProtTomoRoisTrain, inputTomograms=self.phantoms.tomograms, inputMasks=curate.curatedRois,
                           penaltyMasks=curate.penaltyMasks, depth=4, width=1, epochs=1, stepsPerEpoch=2, patch=48,
                           batchSize=2)

@@ -121,6 +121,12 @@ class TestProtSurface(PhantomProjectTest):
         expected[flipped] *= -1
         self.assertTrue(np.allclose(back.normals, expected, atol=1e-6), "exactly that membrane is flipped")
         self.assertIn("1 of", "\n".join(curate.summary()))
+        from tomorois_surfora.viewers import SurfOraViewer
+
+        self.assertEqual(ourViewers(curate), [SurfOraViewer])
+        views = viewsOf(self, SurfOraViewer, curate, curate)
+        self.assertEqual(views[0].args[:3], ["view", "surface", sorted(
+            c.getFileName() for c in curate.curatedClouds if c.getKey() == first.getKey())[0]])
 
     def checkViewers(self, restrict, orient, measure):
         """Every viewer Scipion offers for these results opens on them and shows what it should."""

@@ -16,7 +16,7 @@ from tomorois_surfora.engine.roi.predict import TileParameters, blend_window, pr
 from tomorois_surfora.engine.roi.resample import resample_into, resample_volume
 from tomorois_surfora.engine.roi.sections import SectionChannels, channel_count, section_offsets
 from tomorois_surfora.engine.roi.train import (TrainingParameters, learning_rate_at, soft_dice_loss, split_rows,
-                                               train_files)
+                                               train_files, validation_rows)
 from tomorois_surfora.engine.synth import PhantomParameters, write_dataset
 
 # Unit class weights and cross-entropy alone: a zero-initialised last layer then starts at a loss of exactly ln 2.
@@ -251,6 +251,35 @@ def test_models_with_far_slabs_train_save_as_version_2_and_predict(phantoms, tmp
 def test_split_rows_keeps_a_gap_between_training_and_validation():
     assert split_rows(128, 0.2) == ((0, 98), (102, 128))
     assert split_rows(20, 0.2) == ((0, 20), (0, 20)), "too small to split: validate on training data"
+
+
+def test_validation_band_moves_to_where_the_rois_are_only_when_the_last_band_has_none():
+    rows = np.zeros(128, int)
+    rows[100:110] = 5
+    assert validation_rows(rows, 0.2, 24) == ([(0, 98)], (102, 128)), "ROIs in the last band: unchanged"
+    assert validation_rows(np.zeros(128, int), 0.2, 24) == ([(0, 98)], (102, 128)), "no ROI: unchanged"
+    rows = np.zeros(128, int)
+    rows[40:80] = 3  # every ROI in the middle rows
+    train, (start, stop) = validation_rows(rows, 0.2, 24)
+    held = rows[start:stop].sum() / rows.sum()
+    assert stop - start == 26 and 0.5 * 0.2 < held < 2 * 0.2, "about a fifth of the ROI voxels validate"
+    assert all(hi - lo >= 24 for lo, hi in train), "no training piece shorter than a patch"
+    assert all(hi + 4 <= start or lo >= stop + 4 for lo, hi in train), "training keeps the gap"
+    assert rows[[r for lo, hi in train for r in range(lo, hi)]].sum() > 0.5 * rows.sum(), "most ROIs train"
+
+
+def test_training_validates_on_rois_that_lie_away_from_the_last_rows(phantoms, tmp_path):
+    tomograms, masks, _ = phantoms
+    data, size = read_mrc(masks[0])
+    middle = np.zeros_like(data)
+    middle[:, 30:70] = data[:, 30:70]  # of 112 rows: the default validation rows 90-111 hold no ROI
+    assert middle[:, 90:].max() == 0 and middle.max() > 0
+    write_mrc(tmp_path / "middle.mrc", middle, size)
+    result = train_files([tomograms[0]], [tmp_path / "middle.mrc"], TINY, tmp_path / "out", quiet=True)
+    model = load_model(result["model"])
+    start, stop = model.training["validation_rows"][0]
+    assert middle[:, start:stop].any(), "the validation band holds ROI voxels"
+    assert result["best_val_dice"] is not None, "so the validation Dice is defined"
 
 
 def test_tiles_cover_the_volume_and_windows_blend_to_positive_weights():

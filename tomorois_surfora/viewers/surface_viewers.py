@@ -6,10 +6,12 @@ from pyworkflow.protocol import params
 from pyworkflow.viewer import DESKTOP_TKINTER, ProtocolViewer, Viewer
 
 from ..objects import SetOfSurfaceClouds, SetOfSurfaceMeshes
-from ..protocols import ProtSurfaceExtract, ProtSurfaceMeasure, ProtSurfaceMesh, ProtSurfaceOrient, ProtSurfaceSplit
+from ..protocols import (ProtSurfaceCurate, ProtSurfaceExtract, ProtSurfaceMeasure, ProtSurfaceMesh,
+                         ProtSurfaceOrient, ProtSurfaceSplit)
 from .views import EngineView, FigureView
 
-OUTPUTS = {ProtSurfaceExtract: "clouds", ProtSurfaceOrient: "orientedClouds", ProtSurfaceMesh: "meshes",
+OUTPUTS = {ProtSurfaceExtract: "clouds", ProtSurfaceOrient: "orientedClouds", ProtSurfaceCurate: "curatedClouds",
+           ProtSurfaceMesh: "meshes",
            ProtSurfaceMeasure: "measuredMeshes", ProtSurfaceSplit: "leaflets"}
 
 

@@ -4,7 +4,8 @@ from pyworkflow.protocol import params
 from pyworkflow.viewer import DESKTOP_TKINTER, ProtocolViewer, Viewer
 
 from ..objects import SetOfTomoRois
-from ..protocols import ProtSurfaceRestrict, ProtTomoRoisExtract, ProtTomoRoisPhantoms, ProtTomoRoisPredict
+from ..protocols import (ProtSurfaceRestrict, ProtTomoRoisCurate, ProtTomoRoisExtract, ProtTomoRoisPhantoms,
+                         ProtTomoRoisPredict)
 from .views import EngineView
 
 
@@ -16,8 +17,9 @@ def _files(maskSet):
 def volumeLayers(protocol):
     """{tsId: [tomogram, option, file, option, file, ...]}: what ``view volume`` shows for a protocol's results.
 
-    Phantoms: membranes, ROIs and decoys (as the penalty); predict: probabilities; extract: probabilities and
-    ROI labels; restrict: membranes and ROIs. The tomogram is the one each mask names.
+    Phantoms: membranes, ROIs and decoys (as the penalty); curation: probabilities, curated ROIs and penalty;
+    predict: probabilities; extract: probabilities and ROI labels; restrict: membranes and ROIs. The tomogram
+    is the one each mask names.
     """
     if isinstance(protocol, ProtTomoRoisPhantoms):
         pairs = [("--membranes", protocol.membraneMasks), ("--rois", protocol.roiMasks),
@@ -26,6 +28,9 @@ def volumeLayers(protocol):
         pairs = [("--probabilities", protocol.probabilities)]
     elif isinstance(protocol, ProtTomoRoisExtract):
         pairs = [("--probabilities", protocol.inputProbabilities.get()), ("--rois", protocol.roiLabels)]
+    elif isinstance(protocol, ProtTomoRoisCurate):
+        pairs = ([("--probabilities", protocol.inputProbabilities.get())] if protocol.inputProbabilities.get()
+                 else []) + [("--rois", protocol.curatedRois), ("--penalty", protocol.penaltyMasks)]
     elif isinstance(protocol, ProtSurfaceRestrict):
         pairs = [("--membranes", protocol.inputMembranes.get())] + (
             [("--rois", protocol.inputRois.get())] if protocol.inputRois.get() is not None else [])
@@ -45,7 +50,8 @@ class TomoRoisVolumeViewer(ProtocolViewer):
 
     _label = "TomoROIS volume viewer (napari)"
     _environments = [DESKTOP_TKINTER]
-    _targets = [ProtTomoRoisPhantoms, ProtTomoRoisPredict, ProtTomoRoisExtract, ProtSurfaceRestrict]
+    _targets = [ProtTomoRoisPhantoms, ProtTomoRoisCurate, ProtTomoRoisPredict, ProtTomoRoisExtract,
+                ProtSurfaceRestrict]
 
     def _defineParams(self, form):
         self._layers = volumeLayers(self.protocol)

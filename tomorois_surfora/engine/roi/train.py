@@ -6,7 +6,8 @@ The loss is binary cross-entropy on random patches. ROIs are a few percent of a 
 confidence there down. With ``dice_weight`` > 0 a soft Dice term over each batch is added, which rewards
 overlap with the ROIs directly rather than voxel by voxel. The last ``validation_fraction`` of every
 tomogram's rows (y) is held out for validation (objects spread evenly in x–y, while z often has empty
-margins); the model with the lowest validation loss is kept. The learning rate anneals (cosine) over the
+margins), or, when that band holds no ROI, the band that holds about that share of the ROIs
+(:func:`validation_rows`); the model with the lowest validation loss is kept. The learning rate anneals (cosine) over the
 epochs or the time limit. Every epoch writes a checkpoint, from which training resumes.
 """
 import math
@@ -148,6 +149,46 @@ def split_rows(rows, fraction, gap=4):
     return (0, rows - n_val - gap), (rows - n_val, rows)
 
 
+def validation_rows(roi_per_row, fraction, min_piece, gap=4):
+    """Training row ranges and the validation row range of one tomogram.
+
+    The validation band is the last ``fraction`` of the rows (:func:`split_rows`) unless that band holds no
+    ROI voxel while the tomogram has some: then the band whose share of the ROI voxels is closest to
+    ``fraction`` is taken, so that validation sees ROIs (a model chosen on background alone is chosen
+    blind). The rows on both sides of it train, each side only if at least ``min_piece`` rows long (shorter
+    pieces would shrink every training patch).
+
+    Parameters
+    ----------
+    roi_per_row : array of int
+        ROI voxels in each row (y) of the tomogram.
+
+    Returns
+    -------
+    train : list of (int, int)
+    validation : (int, int)
+    """
+    rows = len(roi_per_row)
+    train, validation = split_rows(rows, fraction, gap)
+    total = int(np.sum(roi_per_row))
+    n_val = validation[1] - validation[0]
+    if train == validation or total == 0 or np.sum(roi_per_row[validation[0]:validation[1]]) > 0:
+        return [train], validation
+    cumulative = np.concatenate([[0], np.cumsum(roi_per_row)])
+    best = None
+    for start in range(0, rows - n_val + 1, max(1, n_val // 8)):
+        share = (cumulative[start + n_val] - cumulative[start]) / total
+        pieces = [(lo, hi) for lo, hi in ((0, start - gap), (start + n_val + gap, rows)) if hi - lo >= min_piece]
+        if share == 0 or not pieces:
+            continue
+        key = (abs(share - fraction), -start)
+        if best is None or key < best[0]:
+            best = (key, pieces, (start, start + n_val))
+    if best is None:
+        return [train], validation
+    return best[1], best[2]
+
+
 def _build_model(params, init_model, voxel_size, device):
     if init_model is not None:
         model = load_model(init_model, device)
@@ -265,20 +306,27 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
     torch.manual_seed(params.seed)
     model = _build_model(params, init_model, voxel_size, device)
     dims, context = model.dims, model.context
-    splits = [split_rows(item.image.shape[1], params.validation_fraction) for item in items]
+    splits = [validation_rows(np.count_nonzero(item.target, axis=(0, 2)), params.validation_fraction,
+                              min(params.patch, item.image.shape[1] // 2)) for item in items]
     from .patches import PatchSampler, section_channels
 
     positive_weight = params.positive_weight or balancing_weight(items)
     channels = section_channels(items, context, model.far_context, model.planes) if dims == 2 else None
     near_reach = max(1, round(10 * params.near_miss_nm / model.voxel_size))
-    make = lambda rows, near: PatchSampler(items, rows, dims, context, params.patch,  # noqa: E731
-                                           params.foreground_fraction, on_penalty=0.25,
-                                           penalty_weight=params.penalty_weight, positive_weight=positive_weight,
-                                           far_context=model.far_context, planes=model.planes, channels=channels,
-                                           near_miss=near, near_reach=near_reach)
-    train_batches = _Batches(make([s[0] for s in splits], params.near_miss_fraction), device)
+
+    def make(owners, rows, near):
+        """A sampler over the row ranges ``rows`` of items ``owners`` (an item may own several ranges)."""
+        chosen = None if channels is None else {plane: [per_item[i] for i in owners]
+                                                for plane, per_item in channels.items()}
+        return PatchSampler([items[i] for i in owners], rows, dims, context, params.patch,
+                            params.foreground_fraction, on_penalty=0.25, penalty_weight=params.penalty_weight,
+                            positive_weight=positive_weight, far_context=model.far_context, planes=model.planes,
+                            channels=chosen, near_miss=near, near_reach=near_reach)
+    pieces = [(index, rows) for index, (train_rows, _) in enumerate(splits) for rows in train_rows]
+    train_batches = _Batches(make([i for i, _ in pieces], [r for _, r in pieces], params.near_miss_fraction),
+                             device)
     # Validation keeps the plain mix, so that validation losses compare across near-miss settings.
-    val_batches = _Batches(make([s[1] for s in splits], 0.0), device)
+    val_batches = _Batches(make(list(range(len(items))), [s[1] for s in splits], 0.0), device)
     validation = [val_batches(1, np.random.default_rng([params.seed, 99, i]), augment=False)
                   for i in range(params.validation_patches)]
     optimizer = torch.optim.Adam(model.net.parameters(), lr=params.learning_rate)
@@ -287,6 +335,7 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
     if resume:
         state = _restore(checkpoint_path, model, optimizer)
     model.training.update({"parameters": asdict(params), "items": [item.name for item in items],
+                           "validation_rows": [list(s[1]) for s in splits],
                            "penalty_voxels": [0 if item.penalty is None else int(np.count_nonzero(item.penalty))
                                               for item in items],
                            "positive_weight": positive_weight,
