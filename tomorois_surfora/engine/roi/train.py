@@ -174,6 +174,7 @@ def validation_rows(roi_per_row, fraction, min_piece, gap=4):
     n_val = validation[1] - validation[0]
     if train == validation or total == 0 or np.sum(roi_per_row[validation[0]:validation[1]]) > 0:
         return [train], validation
+    min_piece = min(min_piece, train[1] - train[0])
     cumulative = np.concatenate([[0], np.cumsum(roi_per_row)])
     best = None
     for start in range(0, rows - n_val + 1, max(1, n_val // 8)):
@@ -306,8 +307,8 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
     torch.manual_seed(params.seed)
     model = _build_model(params, init_model, voxel_size, device)
     dims, context = model.dims, model.context
-    splits = [validation_rows(np.count_nonzero(item.target, axis=(0, 2)), params.validation_fraction,
-                              min(params.patch, item.image.shape[1] // 2)) for item in items]
+    splits = [validation_rows(np.count_nonzero(item.target, axis=(0, 2)), params.validation_fraction, params.patch)
+              for item in items]
     from .patches import PatchSampler, section_channels
 
     positive_weight = params.positive_weight or balancing_weight(items)
