@@ -5,7 +5,7 @@ import os
 from pwem.protocols import EMProtocol
 from pyworkflow.protocol import params
 
-from ..engine.roi.train import LR_SCHEDULES, TrainingParameters
+from ..engine.roi.train import LR_SCHEDULES, UNLIMITED_EPOCHS, TrainingParameters
 from ..objects import TomoRoisModel
 from .common import byTsId, engineArgs, engineProgram, pairingProblems
 
@@ -64,7 +64,9 @@ class ProtTomoRoisTrain(EMProtocol):
                       help=f"Grid the network works on; 0 means the tomograms' voxel size, but at least "
                            f"{d.min_voxel_size:g} Å. Tomograms are resampled to it.")
         form.addSection(label="Training")
-        form.addParam("epochs", params.IntParam, default=d.epochs, label="Epochs")
+        form.addParam("epochs", params.IntParam, default=d.epochs, label="Epochs",
+                      help="0 with a time limit: as many epochs as fit in it. Training stops at whichever of "
+                           "the two comes first, and the log says which.")
         form.addParam("stepsPerEpoch", params.IntParam, default=d.steps_per_epoch, label="Steps per epoch")
         form.addParam("patch", params.IntParam, default=d.patch, label="Patch side (voxels)")
         form.addParam("batchSize", params.IntParam, default=d.batch_size, label="Batch size")
@@ -144,10 +146,14 @@ class ProtTomoRoisTrain(EMProtocol):
             far_context=self.farContext.get(),
             planes=PLANE_CHOICES[self.planes.get()] if self.dims.get() == 0 else "xy",
             voxel_size=self.modelVoxelSize.get() or None, patch=self.patch.get(), batch_size=self.batchSize.get(),
-            epochs=self.epochs.get(), steps_per_epoch=self.stepsPerEpoch.get(), learning_rate=self.learningRate.get(),
+            epochs=self._epochs(), steps_per_epoch=self.stepsPerEpoch.get(), learning_rate=self.learningRate.get(),
             lr_schedule=LR_SCHEDULES[self.lrSchedule.get()], penalty_weight=self.penaltyWeight.get(),
             dice_weight=self.diceWeight.get(), near_miss_fraction=self.nearMiss.get(),
             near_miss_nm=self.nearMissReach.get(), time_limit_min=self.timeLimit.get() or None, seed=self.seed.get())
+
+    def _epochs(self):
+        """The form's epochs; 0 with a time limit means no epoch limit (as the CLI without --epochs)."""
+        return UNLIMITED_EPOCHS if self.epochs.get() == 0 and (self.timeLimit.get() or 0) > 0 else self.epochs.get()
 
     def _validate(self):
         errors = self._parameters().problems()

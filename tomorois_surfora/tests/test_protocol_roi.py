@@ -167,3 +167,7 @@ class TestProtTomoRois(PhantomProjectTest):
         self.assertIn("does not match the tomogram's", errors)
         self.assertIn("epochs must be at least 1", errors)
         self.assertIn("near-miss fraction must be in [0, 1 - foreground fraction], got 0.6", errors)
+        timed = self.newProtocol(ProtTomoRoisTrain, inputTomograms=self.phantoms.tomograms,
+                                 inputMasks=self.phantoms.roiMasks, epochs=0, timeLimit=5.0)
+        self.assertEqual(timed.validate(), [], "0 epochs with a time limit: train for the time limit")
+        self.assertGreaterEqual(timed._parameters().epochs, 1_000_000)

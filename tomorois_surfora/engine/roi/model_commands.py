@@ -5,12 +5,9 @@ from pathlib import Path
 from ..errors import EngineError
 
 
-UNLIMITED_EPOCHS = 1_000_000
-
-
 def _epochs(args):
     """--epochs, else the default, or no epoch limit when only --time-limit bounds the training."""
-    from .train import TrainingParameters
+    from .train import UNLIMITED_EPOCHS, TrainingParameters
 
     if args.epochs is not None:
         return args.epochs

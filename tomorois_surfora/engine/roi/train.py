@@ -27,6 +27,7 @@ from .sections import channel_count
 
 MODEL_FILE, CHECKPOINT_FILE, HISTORY_FILE = "model.pt", "checkpoint.pt", "history.csv"
 LR_SCHEDULES = ("cosine", "constant")
+UNLIMITED_EPOCHS = 1_000_000  # "train until the time limit"
 
 
 @dataclass
