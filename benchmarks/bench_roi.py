@@ -35,7 +35,7 @@ from tomorois_surfora.engine.roi.metrics import combine_evaluations, describe_ov
 from tomorois_surfora.engine.roi.model_file import load_model
 from tomorois_surfora.engine.roi.predict import (TileParameters, choose_device, predict_file, probability_file_name,
                                                  use_all_cores)
-from tomorois_surfora.engine.roi.train import TrainingParameters, new_model, train_files
+from tomorois_surfora.engine.roi.train import UNLIMITED_EPOCHS, TrainingParameters, new_model, train_files
 from tomorois_surfora.engine.synth import write_dataset
 from tomorois_surfora.engine.synth.dataset import PhantomParameters, ts_id_for
 from tomorois_surfora.engine.synth.layout import ContactSceneSpec
@@ -186,7 +186,7 @@ def accuracy(args):
                  "patch": args.patch, "batch_size": args.batch_size, "dice_weight": args.dice_weight,
                  "near_miss_fraction": args.near_miss, "voxel_size": args.grid, "seed": args.seed}
         params = (TrainingParameters(epochs=args.epochs, **shape) if args.epochs else
-                  TrainingParameters(epochs=100000, time_limit_min=args.minutes, **shape))
+                  TrainingParameters(epochs=UNLIMITED_EPOCHS, time_limit_min=args.minutes, **shape))
         model_dir = work / args.kind / f"model_{name}"
         penalties = [sibling(t, "decoys") for t in train] if args.with_penalty else None
         summary = train_files(train, [sibling(t, "rois") for t in train], params, model_dir, penalties=penalties,
@@ -239,7 +239,7 @@ def penalty(args):
     base = work / "contacts" / "model_contacts" / "model.pt"
     if not base.is_file():
         sys.exit(f"{base}: run the contacts accuracy section first")
-    params = TrainingParameters(epochs=100000, time_limit_min=args.minutes, seed=1)
+    params = TrainingParameters(epochs=UNLIMITED_EPOCHS, time_limit_min=args.minutes, seed=1)
     masks = [sibling(t, "rois") for t in train]
     runs = {"base": base}
     for name, penalties in (("without penalty", None), ("with penalty", [sibling(t, "decoys") for t in train])):

@@ -11,6 +11,11 @@ def engineProgram():
     return sys.executable, f"-m {ENGINE_MODULE}"
 
 
+def engineCommand(*args):
+    """The engine's command line as a list (for subprocess): this Python, ``-m`` the engine, ``args``."""
+    return [sys.executable, "-m", ENGINE_MODULE, *map(str, args)]
+
+
 def engineArgs(*parts):
     """Quote engine arguments for ``runJob``; None parts are skipped, (nested) lists are expanded."""
     words = []

@@ -7,40 +7,39 @@ curation on new inputs, in batch, or in a test.
 """
 import os
 import subprocess
-import sys
 
 from pwem.protocols import EMProtocol
 from pyworkflow.protocol import params
 from tomo.objects import SetOfTomoMasks
 
 from ..objects import SetOfSurfaceClouds
-from .common import ENGINE_MODULE, byKey, byTsId, fileStem, newMaskLike
+from ..engine.view import has_display
+from .common import byKey, byTsId, engineCommand, fileStem, newMaskLike
 from .protocol_surface_extract import newCloud
 
 OUTPUT_ROIS, OUTPUT_PENALTY, OUTPUT_CLOUDS = "curatedRois", "penaltyMasks", "curatedClouds"
 
 
-def runCurationWindow(protocol, args, log):
-    """Run ``tomorois-surfora curate ...`` and wait for the window to close; its output goes to ``log``."""
+def curateItem(protocol, args, editNames):
+    """Run ``tomorois-surfora curate ARGS`` for one item and wait for its window to close; with the protocol's
+    replay folder, replay the first of ``editNames`` found there instead (items without one are skipped).
+    The command's output goes to logs/curation.log."""
+    folder = protocol.replayFolder.get()
+    if folder:
+        edits = next((os.path.join(folder, n) for n in editNames if os.path.isfile(os.path.join(folder, n))), None)
+        if edits is None:
+            return
+        args = list(args) + ["--replay", edits]
+    log = protocol._getLogsPath("curation.log")
     with open(log, "a") as handle:
-        result = subprocess.run([sys.executable, "-m", ENGINE_MODULE, "curate", *map(str, args)], stdout=handle,
-                                stderr=subprocess.STDOUT)
+        result = subprocess.run(engineCommand("curate", *args), stdout=handle, stderr=subprocess.STDOUT)
     if result.returncode != 0:
         protocol.warning(f"curate {' '.join(map(str, args[:2]))} exited with {result.returncode}: see {log}")
 
 
-def replayFile(folder, names):
-    """The first ``folder/<name>`` that exists, or None (no folder given: None)."""
-    for name in names if folder else ():
-        path = os.path.join(folder, name)
-        if os.path.isfile(path):
-            return path
-    return None
-
-
 def displayProblem(replayFolder):
     """A validation message when windows would be needed and there is no display."""
-    if replayFolder or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform == "darwin":
+    if replayFolder or has_display():
         return []
     return ["Curation opens windows, and there is no display: run Scipion on a desktop, or give a folder of "
             "saved edits to replay."]
@@ -97,10 +96,7 @@ class ProtTomoRoisCurate(EMProtocol):
             args = ["rois", tomogram.getFileName(), "--out", self._getExtraPath()]
             for option, path in maps.get(tsId, {}).items():
                 args += [option, path]
-            edits = replayFile(self.replayFolder.get(), [f"{fileStem(tomogram)}_edits.json", f"{tsId}_edits.json"])
-            if self.replayFolder.get() and edits is None:
-                continue
-            runCurationWindow(self, args + (["--replay", edits] if edits else []), self._getLogsPath("curation.log"))
+            curateItem(self, args, [f"{fileStem(tomogram)}_edits.json", f"{tsId}_edits.json"])
 
     def _saved(self):
         """{tsId: (tomogram, ROI labels file, penalty file)} of the tomograms whose curation was saved."""
@@ -193,12 +189,9 @@ class ProtSurfaceCurate(EMProtocol):
         self._insertFunctionStep(self.createOutputStep)
 
     def curateStep(self):
-        for key, cloud in sorted(byKey(self.inputClouds.get()).items()):
-            edits = replayFile(self.replayFolder.get(), [f"{fileStem(cloud)}.edits.json"])
-            if self.replayFolder.get() and edits is None:
-                continue
-            args = ["cloud", cloud.getFileName(), "--out", self._getExtraPath()]
-            runCurationWindow(self, args + (["--replay", edits] if edits else []), self._getLogsPath("curation.log"))
+        for _, cloud in sorted(byKey(self.inputClouds.get()).items()):
+            curateItem(self, ["cloud", cloud.getFileName(), "--out", self._getExtraPath()],
+                       [f"{fileStem(cloud)}.edits.json"])
 
     def createOutputStep(self):
         output = SetOfSurfaceClouds.create(self._getPath(), template="surfaceclouds%s.sqlite")

@@ -16,9 +16,10 @@ from tomorois_surfora.engine.io import read_mrc
 SMALL = ["--shape", "48", "96", "96", "--voxel-size", "20"]
 
 
-def run_cli(*args):
+def run_cli(*args, env=None):
+    """Run the engine CLI in a subprocess (with ``env`` as its environment when given)."""
     return subprocess.run([sys.executable, "-m", "tomorois_surfora.engine", *map(str, args)],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, env=env)
 
 
 def test_synth_contacts_writes_tomograms_truth_and_manifest(tmp_path):

@@ -1,8 +1,6 @@
 """Real windows: napari (under Xvfb) and PyVista (off-screen), on phantom outputs; what they show is checked."""
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -10,14 +8,10 @@ import pytest
 from tomorois_surfora.engine.io import Mesh, PointCloud, read_mrc, read_ply, write_mrc, write_ply, write_vtp
 from tomorois_surfora.engine.synth import PhantomParameters, write_dataset
 from tomorois_surfora.engine.view.contrast import robust_limits
+from tomorois_surfora.tests.test_cli import run_cli
 
 needs_display = pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="napari needs a display (run under Xvfb)")
 VOXEL = 20.0
-
-
-def run_cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "tomorois_surfora.engine", *map(str, args)],
-                          capture_output=True, text=True, timeout=300, env=env)
 
 
 @pytest.fixture(scope="module")

@@ -2,11 +2,11 @@
 
 Both can also render to a PNG (``save``), which the tests and the docs' figure script use.
 """
-import os
 import subprocess
-import sys
 
 from pyworkflow.viewer import View
+
+from ..protocols.common import engineCommand
 
 
 class EngineView(View):
@@ -22,7 +22,7 @@ class EngineView(View):
     def command(self, screenshot=None):
         """The command line (a list), rendering to ``screenshot`` instead of opening a window when given."""
         extra = [] if screenshot is None else ["--screenshot", str(screenshot)]
-        return [sys.executable, "-m", "tomorois_surfora.engine", *self.args, *extra]
+        return engineCommand(*self.args, *extra)
 
     def show(self):
         self.process = subprocess.Popen(self.command())
@@ -30,8 +30,7 @@ class EngineView(View):
 
     def save(self, path, timeout=300):
         """Render off-screen to ``path`` (PNG); raises RuntimeError with the engine's message on failure."""
-        result = subprocess.run(self.command(path), capture_output=True, text=True, timeout=timeout,
-                                env=dict(os.environ))
+        result = subprocess.run(self.command(path), capture_output=True, text=True, timeout=timeout)
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(self.command(path))} failed: {result.stderr.strip()}")
         return path

@@ -7,8 +7,8 @@ confidence there down. With ``dice_weight`` > 0 a soft Dice term over each batch
 overlap with the ROIs directly rather than voxel by voxel. The last ``validation_fraction`` of every
 tomogram's rows (y) is held out for validation (objects spread evenly in x–y, while z often has empty
 margins), or, when that band holds no ROI, the band that holds about that share of the ROIs
-(:func:`validation_rows`); the model with the lowest validation loss is kept. The learning rate anneals (cosine) over the
-epochs or the time limit. Every epoch writes a checkpoint, from which training resumes.
+(:func:`validation_rows`); the model with the lowest validation loss is kept. The learning rate anneals
+(cosine) over the epochs or the time limit. Every epoch writes a checkpoint, from which training resumes.
 """
 import math
 import time

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .cloud_edits import CloudCuration, inside_polygon, project_to_display, rectangle
-from .surface_scene import SELECTION_COLOUR, label_colours, median_spacing, normal_arrows
+from .surface_scene import SELECTION_COLOUR, add_cloud, arrow_length, label_colours
 
 KEYS = {"r": "rectangle selection", "p": "polygon selection (drag)", "f": "flip selected normals",
         "l": "flip labels in selection", "x": "delete selection", "1-9": "relabel selection",
@@ -36,7 +36,7 @@ class CloudCurator:
         self.curation, self.out_path = curation, Path(out_path)
         self.plotter = plotter or pv.Plotter(title="SurfORA: curate normals")
         self.selected = np.zeros(len(curation.points), bool)
-        self.arrow_length = 3 * median_spacing(curation.points)
+        self.arrow_length = arrow_length(curation.points)
         self.plotter.add_text("  ".join(f"{k} {v}" for k, v in KEYS.items()), position="upper_left",
                               font_size=8, name="keys")
         self.message = ""
@@ -45,21 +45,12 @@ class CloudCurator:
     # ---------------------------------------------------------------------------------------- display
     def refresh(self):
         """Redraw points (selected ones magenta), normals and the status line."""
-        import pyvista as pv
-
         cloud = self.curation.cloud()
         kept = self.curation.kept
         colours = label_colours(cloud.properties["label"])
         colours[self.selected[kept]] = SELECTION_COLOUR
-        poly = pv.PolyData(cloud.points if len(cloud.points) else np.zeros((0, 3)))
-        poly.point_data["rgb"] = colours
-        self.plotter.add_mesh(poly, scalars="rgb", rgb=True, point_size=7, render_points_as_spheres=True,
-                              name="points", reset_camera=False)
-        glyphs = normal_arrows(cloud, self.arrow_length)
-        if glyphs is not None:
-            self.plotter.add_mesh(glyphs, color="#d1478f", name="normals", reset_camera=False)
-        else:
-            self.plotter.remove_actor("normals")
+        add_cloud(self.plotter, cloud, point_size=7, colours=colours, length_nm=self.arrow_length,
+                  reset_camera=False)
         status = (f"{int(kept.sum())} points, {int(self.selected.sum())} selected"
                   f"{', unsaved edits' if self.curation.unsaved else ''}   {self.message}")
         self.plotter.add_text(status, position="lower_left", font_size=9, name="status")

@@ -1,6 +1,5 @@
 """``tomorois-surfora view volume|surface`` and ``curate rois|cloud``: open a window, or with ``--screenshot``
 render it off-screen to a PNG and exit (headless use, figures, tests)."""
-import os
 from pathlib import Path
 
 from ..errors import EngineError, InputError
@@ -15,7 +14,7 @@ def add_view_commands(subparsers, positive_float, positive_int):
     volume = kinds.add_parser("volume", help="a tomogram with its maps in napari, in nm",
                               description="Open a tomogram in napari with any of its probability map, ROI label "
                                           "map, membrane mask and penalty mask as layers (same grid), in nm.")
-    _add_volume_inputs(volume, positive_float, probabilities_required=False)
+    _add_volume_inputs(volume, positive_float)
     volume.add_argument("--membranes", type=Path, help="membrane mask or label map (MRC)")
     _add_screenshot(volume)
     volume.set_defaults(handler=run_view_volume)
@@ -46,7 +45,7 @@ def add_view_commands(subparsers, positive_float, positive_int):
                                           "closing), delete or flag ROIs as false positives; Save writes "
                                           "OUT/<name>_rois.mrc and OUT/<name>_penalty.mrc, the inputs of "
                                           "`roi train --masks ... --penalty ...`.")
-    _add_volume_inputs(rois, positive_float, probabilities_required=False)
+    _add_volume_inputs(rois, positive_float)
     rois.add_argument("--out", required=True, type=Path, help="output folder for the curated maps")
     _add_replay(rois, "<name>_edits.json")
     _add_screenshot(rois)
@@ -63,9 +62,9 @@ def add_view_commands(subparsers, positive_float, positive_int):
     cloud.set_defaults(handler=run_curate_cloud)
 
 
-def _add_volume_inputs(parser, positive_float, probabilities_required):
+def _add_volume_inputs(parser, positive_float):
     parser.add_argument("tomogram", type=Path, help="tomogram (MRC)")
-    parser.add_argument("--probabilities", type=Path, required=probabilities_required,
+    parser.add_argument("--probabilities", type=Path,
                         help="ROI probability map (MRC, `roi predict`)")
     parser.add_argument("--rois", type=Path, help="ROI label map (MRC, `roi extract` or a curated one)")
     parser.add_argument("--penalty", type=Path, help="penalty mask (MRC): patterns flagged as false positives")
@@ -95,7 +94,9 @@ def _add_screenshot(parser):
 
 
 def _require_display(tool):
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    from . import has_display
+
+    if not has_display():
         raise EngineError(f"{tool} needs a display; on a machine without one run the command under "
                           f"`xvfb-run -a`")
 

@@ -62,23 +62,24 @@ class RoiCurator:
         labels, penalty = self._saved_state
         return not (np.array_equal(labels, self.labels) and np.array_equal(penalty, self.penalty))
 
-    def _apply(self, edit, labels, penalty=None):
-        self._history.append(self._state())
-        self.edits.append(edit)
+    def _show(self, labels, penalty):
+        """Put labels (with their ROI table) and the penalty mask into the layers."""
         layer = self.layers["rois"]
         layer.data = np.asarray(labels, np.int32)
         layer.features = roi_features(layer.data, self.volumes.probabilities, self.volumes.voxel_size)
-        if penalty is not None:
-            self.layers["penalty"].data = np.asarray(penalty, np.uint8)
+        self.layers["penalty"].data = np.asarray(penalty, np.uint8)
+
+    def _apply(self, edit, labels, penalty=None):
+        self._history.append(self._state())
+        self.edits.append(edit)
+        self._show(labels, self.penalty if penalty is None else penalty)
 
     def undo(self):
         """Revert the last curation step (not napari paint strokes, which napari's own Ctrl-Z undoes)."""
         if not self._history:
             return False
-        labels, penalty = self._history.pop()
         self.edits.pop()
-        self.layers["rois"].data = labels
-        self.layers["penalty"].data = penalty.astype(np.uint8)
+        self._show(*self._history.pop())
         return True
 
     # ------------------------------------------------------------------------------------------- edits
@@ -191,14 +192,14 @@ def curation_widget(curator):
     return widget
 
 
-def open_curator(volumes, out_dir, show=True):
+def open_curator(volumes, out_dir):
     """Open napari with the curation widget docked; returns (viewer, curator, widget).
 
     Closing the window with unsaved changes asks whether to save.
     """
     import napari
 
-    viewer = napari.Viewer(title=f"TomoROIS curation: {volumes.name}", show=show)
+    viewer = napari.Viewer(title=f"TomoROIS curation: {volumes.name}")
     curator = RoiCurator(viewer, volumes, out_dir)
     widget = curation_widget(curator)
     viewer.window.add_dock_widget(widget, name="ROI curation", area="right")

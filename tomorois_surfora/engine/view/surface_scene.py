@@ -75,26 +75,27 @@ def normal_arrows(cloud, length_nm, max_arrows=MAX_ARROWS, seed=0):
                                                                                     tip_radius=0.12))
 
 
-def median_spacing(points):
-    """Median nearest-neighbour distance of a cloud (nm); 1 for fewer than 2 points."""
-    from scipy.spatial import cKDTree
+def arrow_length(points):
+    """Normal arrows are 3 point spacings long (3 nm where there is no spacing: fewer than 2 distinct points)."""
+    from ..surface.mesh import point_spacing
 
-    points = np.asarray(points, float)
-    if len(points) < 2:
-        return 1.0
-    sample = points[:: max(1, len(points) // 2000)]
-    distances, _ = cKDTree(points).query(sample, k=2)
-    return float(np.median(distances[:, 1])) or 1.0
+    return 3 * ((point_spacing(points) if len(points) >= 2 else 0.0) or 1.0)
 
 
-def add_cloud(plotter, cloud, arrows=True, point_size=6.0):
-    """Show a cloud: points coloured by label, normals as arrows 3 point spacings long. Returns the actors."""
+def add_cloud(plotter, cloud, arrows=True, point_size=6.0, colours=None, length_nm=None, reset_camera=None):
+    """Show a cloud: points coloured by label (or by ``colours``, RGB per point), normals as arrows
+    ``length_nm`` long (default :func:`arrow_length`). Returns the actors; redrawing replaces them."""
     poly = cloud_polydata(cloud)
+    if colours is not None:
+        poly.point_data["rgb"] = colours
     actors = {"points": plotter.add_mesh(poly, scalars="rgb", rgb=True, point_size=point_size,
-                                         render_points_as_spheres=True, name="points")}
-    glyphs = normal_arrows(cloud, 3 * median_spacing(cloud.points)) if arrows else None
+                                         render_points_as_spheres=True, name="points", reset_camera=reset_camera)}
+    glyphs = normal_arrows(cloud, length_nm if length_nm is not None else arrow_length(cloud.points)) if arrows \
+        else None
     if glyphs is not None:
-        actors["normals"] = plotter.add_mesh(glyphs, color="#d1478f", name="normals")
+        actors["normals"] = plotter.add_mesh(glyphs, color="#d1478f", name="normals", reset_camera=reset_camera)
+    else:
+        plotter.remove_actor("normals")
     return actors
 
 

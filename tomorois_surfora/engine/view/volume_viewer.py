@@ -120,11 +120,12 @@ def add_penalty_layer(viewer, penalty, scale):
                              opacity=0.5, colormap=colours)
 
 
-def volume_viewer(volumes, show=True):
-    """Open a napari viewer on a :class:`VolumeSet`; returns (viewer, layers)."""
+def volume_viewer(volumes):
+    """Open a napari viewer on a :class:`VolumeSet`; returns (viewer, layers). The window is shown: napari
+    renders a hidden canvas black."""
     import napari
 
-    viewer = napari.Viewer(title=f"TomoROIS: {volumes.name}", show=show)
+    viewer = napari.Viewer(title=f"TomoROIS: {volumes.name}")
     return viewer, add_volume_layers(viewer, volumes)
 
 
