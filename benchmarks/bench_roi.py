@@ -39,17 +39,24 @@ from tomorois_surfora.engine.roi.train import UNLIMITED_EPOCHS, TrainingParamete
 from tomorois_surfora.engine.synth import write_dataset
 from tomorois_surfora.engine.synth.dataset import PhantomParameters, ts_id_for
 from tomorois_surfora.engine.synth.layout import ContactSceneSpec
+from tomorois_surfora.engine.synth.pm_layout import PmContactSceneSpec
 
 TARGETS = {"contacts": {"fp_rate": 0.10, "fn_rate": 0.03, "dice": 0.90, "iou": 0.83},
-           "invaginations": {"fp_rate": 0.08, "fn_rate": 0.01}}
+           "invaginations": {"fp_rate": 0.08, "fn_rate": 0.01},
+           # the second family, written apart from the first and never used to choose defaults (issue 32)
+           "pm_contacts": {"fp_rate": 0.10, "fn_rate": 0.03, "dice": 0.85}}
 
 
 def dataset(work, kind, role, n, seed, field=None, contacts=None, distractors=None):
     """Phantoms of ``kind`` (made once, then reused): ``field`` is their shape, ``contacts`` the number of
     contact sites and ``distractors`` the number of each kind of distractor (vesicle in vesicle, lone tube,
-    lone vesicle) asked for per tomogram (default: the phantom generator's)."""
+    lone vesicle) asked for per tomogram (default: the phantom generator's). For ``pm_contacts`` the
+    look-alikes scale with the field's area and ``distractors`` is not used."""
     folder = dataset_folder(work, kind, role, field, contacts, distractors)
     params = PhantomParameters() if field is None else PhantomParameters(shape=tuple(field))
+    if kind == "pm_contacts":
+        params.pm_contacts = pm_spec(params, contacts)
+        return phantom_files(_write_once(folder, kind, n, seed, params), kind, n)
     spec = {}
     if contacts is not None:
         spec["contacts"] = contacts
@@ -57,10 +64,28 @@ def dataset(work, kind, role, n, seed, field=None, contacts=None, distractors=No
         spec.update(vesicle_in_vesicle=distractors, isolated_tubes=distractors, isolated_vesicles=distractors)
     if spec:
         params.contacts = ContactSceneSpec(**spec)
+    return phantom_files(_write_once(folder, kind, n, seed, params), kind, n)
+
+
+def _write_once(folder, kind, n, seed, params):
     # phantom i depends on (seed, i) only, so the first n of a larger set are the n-phantom set
     if not (folder / "dataset.json").is_file() or json.loads((folder / "dataset.json").read_text())["n"] < n:
         write_dataset(kind, folder, n, seed=seed, params=params, quiet=True)
-    return phantom_files(folder, kind, n)
+    return folder
+
+
+def pm_spec(params, contacts=None):
+    """The second family's scene for a field of ``params.shape``: look-alikes and particles in proportion to
+    the x–y area, contacts to the field's side (they line the one membrane crossing it); the generator's
+    counts are for 256×256 voxels of 10 Å."""
+    default = PmContactSceneSpec()
+    area = params.shape[1] * params.shape[2] * (params.voxel_size / 10.0) ** 2 / (256 * 256)
+    scaled = {name: max(1, int(round(getattr(default, name) * area)))
+              for name in ("cisternae", "lone_tubes", "vesicles", "particles")}
+    scaled["contacts"] = max(1, int(round(default.contacts * np.sqrt(area))))
+    if contacts is not None:
+        scaled["contacts"] = contacts
+    return dataclasses.replace(default, **scaled)
 
 
 def phantom_files(folder, kind, n):
@@ -363,7 +388,8 @@ def _status_kib(pid, key):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("section", choices=("accuracy", "penalty", "throughput", "memory"))
-    parser.add_argument("--kind", choices=("contacts", "invaginations"), default="contacts")
+    parser.add_argument("--kind", choices=tuple(TARGETS), default="contacts",
+                        help="phantom family: pm_contacts is the second, independent family, never tuned on")
     parser.add_argument("--train", type=int, default=10, help="training tomograms")
     parser.add_argument("--test", type=int, default=10, help="held-out test tomograms")
     parser.add_argument("--minutes", type=float, default=25.0, help="training (or fine-tuning) time limit")

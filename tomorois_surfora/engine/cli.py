@@ -48,8 +48,13 @@ def _add_synth(subparsers):
     kinds = synth.add_subparsers(dest="kind", metavar="{" + ",".join(KINDS) + "}", required=True)
     helps = {"contacts": "vesicles beside nanotubes (contact sites) with distractors: lone tubes, lone vesicles, "
                          "vesicle-in-vesicle pairs at similar gaps",
-             "invaginations": "vesicles with inward buds (openings along z and in x-y) and plain vesicles"}
+             "invaginations": "vesicles with inward buds (openings along z and in x-y) and plain vesicles",
+             "pm_contacts": "second, independent family: a plasma membrane crossing the field, bent tubes at different "
+                            "depths that each come close to it at one place (the contact sites, bounded in z), "
+                            "look-alikes (cisternae, lone tubes, vesicles, particles) and its own imaging (tilt "
+                            "axis x, ±50°, 5 µm defocus, coloured noise)"}
     for kind in KINDS:
+        imaging = defaults.pm_imaging if kind == "pm_contacts" else microscope
         p = kinds.add_parser(kind, help=helps[kind], description=helps[kind])
         p.add_argument("--out", required=True, type=Path, help="output folder (created if needed)")
         p.add_argument("--n", type=_positive_int, default=1, help="number of tomograms (default 1)")
@@ -58,9 +63,9 @@ def _add_synth(subparsers):
                        help="volume size in voxels (default %(default)s)")
         p.add_argument("--voxel-size", type=_positive_float, default=defaults.voxel_size, metavar="Å",
                        help="voxel size in Å (default %(default)s)")
-        p.add_argument("--snr", type=_positive_float, default=microscope.snr,
+        p.add_argument("--snr", type=_positive_float, default=imaging.snr,
                        help="signal-to-noise ratio, signal variance / noise variance (default %(default)s)")
-        p.add_argument("--tilt-range", type=_positive_float, default=microscope.tilt_range, metavar="DEG",
+        p.add_argument("--tilt-range", type=_positive_float, default=imaging.tilt_range, metavar="DEG",
                        help="tilt range ±DEG; the missing wedge is what lies beyond (default %(default)s)")
         p.add_argument("--workers", type=_positive_int, default=None,
                        help="phantoms generated side by side (default: one per core, at most --n)")
@@ -69,10 +74,16 @@ def _add_synth(subparsers):
 
 
 def _phantom_parameters(args):
-    from .synth import Microscope, PhantomParameters
+    from dataclasses import replace
 
-    return PhantomParameters(shape=tuple(args.shape), voxel_size=args.voxel_size,
-                             microscope=Microscope(snr=args.snr, tilt_range=args.tilt_range))
+    from .synth import PhantomParameters
+
+    params = PhantomParameters(shape=tuple(args.shape), voxel_size=args.voxel_size)
+    if args.kind == "pm_contacts":
+        params.pm_imaging = replace(params.pm_imaging, snr=args.snr, tilt_range=args.tilt_range)
+    else:
+        params.microscope = replace(params.microscope, snr=args.snr, tilt_range=args.tilt_range)
+    return params
 
 
 def _run_synth(args):

@@ -1,4 +1,5 @@
 """Protocol: generate synthetic membrane tomograms with ground truth inside a Scipion project."""
+import dataclasses
 import json
 
 from pwem.objects import Transform
@@ -34,10 +35,13 @@ class ProtTomoRoisPhantoms(EMProtocol):
 
     def _defineParams(self, form):
         form.addSection(label="Phantoms")
-        form.addParam("kind", params.EnumParam, choices=["contact sites", "invaginations"], default=0,
+        form.addParam("kind", params.EnumParam, choices=["contact sites", "invaginations", "plasma-membrane contacts"], default=0,
                       display=params.EnumParam.DISPLAY_HLIST, label="Phantom kind",
                       help="Contact sites: vesicles beside nanotubes, with distractors. "
-                           "Invaginations: vesicles with inward buds, with plain vesicles.")
+                           "Invaginations: vesicles with inward buds, with plain vesicles. "
+                           "Plasma-membrane contacts: the second, independent family (a membrane crossing the "
+                           "field, bent tubes at different depths touching it at one place, look-alikes, coloured "
+                           "noise and tilt axis x); the imaging values below apply to it too.")
         form.addParam("nTomograms", params.IntParam, default=3, label="Number of tomograms")
         form.addParam("seed", params.IntParam, default=0, label="Random seed",
                       help="The same seed gives the same tomograms.")
@@ -114,9 +118,11 @@ class ProtTomoRoisPhantoms(EMProtocol):
         return KINDS[self.kind.get()]
 
     def _phantomParameters(self):
-        microscope = Microscope(snr=self.snr.get(), tilt_range=self.tiltRange.get(), defocus_um=self.defocus.get())
+        imaging = dict(snr=self.snr.get(), tilt_range=self.tiltRange.get(), defocus_um=self.defocus.get())
         shape = (self.sizeZ.get(), self.sizeY.get(), self.sizeX.get())
-        return PhantomParameters(shape=shape, voxel_size=self.samplingRate.get(), microscope=microscope)
+        params = PhantomParameters(shape=shape, voxel_size=self.samplingRate.get(), microscope=Microscope(**imaging))
+        params.pm_imaging = dataclasses.replace(params.pm_imaging, **imaging)
+        return params
 
     def _newVolume(self, volume, fileName, tsId, acquisition):
         sampling = self.samplingRate.get()

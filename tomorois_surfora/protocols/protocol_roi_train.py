@@ -19,7 +19,7 @@ class ProtTomoRoisTrain(EMProtocol):
     Tomograms and ROI masks are paired by tsId. Optional penalty masks flag patterns that must not be
     detected (false positives seen in an earlier round): their voxels weigh more in the loss. Give an
     initial model to fine-tune it. Training runs through the engine command line
-    (``tomorois-surfora roi train``), so a queue can run it; the model with the best validation loss is kept.
+    (``tomorois-surfora roi train``), so a queue can run it; the model with the best validation Dice is kept.
     """
 
     _label = "train ROI model (MS-D)"

@@ -15,7 +15,7 @@ from tomorois_surfora.engine.roi.patches import PatchSampler, near_miss_mask
 from tomorois_surfora.engine.roi.predict import TileParameters, blend_window, predict_array, predict_file, tile_layout
 from tomorois_surfora.engine.roi.resample import resample_into, resample_volume
 from tomorois_surfora.engine.roi.sections import SectionChannels, channel_count, section_offsets
-from tomorois_surfora.engine.roi.train import (TrainingParameters, learning_rate_at, soft_dice_loss, split_rows,
+from tomorois_surfora.engine.roi.train import (TrainingParameters, better_epoch, learning_rate_at, soft_dice_loss, split_rows,
                                                train_files, validation_rows)
 from tomorois_surfora.engine.synth import PhantomParameters, write_dataset
 
@@ -280,6 +280,19 @@ def test_training_validates_on_rois_that_lie_away_from_the_last_rows(phantoms, t
     start, stop = model.training["validation_rows"][0]
     assert middle[:, start:stop].any(), "the validation band holds ROI voxels"
     assert result["best_val_dice"] is not None, "so the validation Dice is defined"
+    assert model.training["selected_by"] == "validation Dice"
+    history = model.training["history"]
+    best = max(row["val_dice"] for row in history)
+    assert result["best_val_dice"] == best, "the kept epoch is the one with the highest validation Dice"
+
+
+def test_model_selection_counts_rois_and_falls_back_to_the_loss():
+    assert better_epoch(0.8, 0.9, 0.7, 0.1), "a higher Dice wins over a lower loss"
+    assert not better_epoch(0.6, 0.05, 0.7, 0.1)
+    assert better_epoch(0.7, 0.05, 0.7, 0.1), "equal Dice: the lower loss"
+    assert better_epoch(0.1, 1.0, None, math.inf), "the first epoch"
+    assert better_epoch(0.0, 0.2, None, 0.3, by_dice=False), "no ROI in validation: the loss alone"
+    assert not better_epoch(0.9, 0.4, None, 0.3, by_dice=False)
 
 
 def test_tiles_cover_the_volume_and_windows_blend_to_positive_weights():

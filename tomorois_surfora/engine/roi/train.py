@@ -7,7 +7,8 @@ confidence there down. With ``dice_weight`` > 0 a soft Dice term over each batch
 overlap with the ROIs directly rather than voxel by voxel. The last ``validation_fraction`` of every
 tomogram's rows (y) is held out for validation (objects spread evenly in x–y, while z often has empty
 margins), or, when that band holds no ROI, the band that holds about that share of the ROIs
-(:func:`validation_rows`); the model with the lowest validation loss is kept. The learning rate anneals
+(:func:`validation_rows`); the model with the highest validation Dice is kept (the lowest validation loss
+when validation holds no ROI, :func:`better_epoch`). The learning rate anneals
 (cosine) over the epochs or the time limit. Every epoch writes a checkpoint, from which training resumes.
 """
 import math
@@ -287,7 +288,7 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
         Tomograms and masks already on the model's grid (see :func:`.data.load_training_item`).
     params : TrainingParameters
     out_dir : path
-        Receives ``model.pt`` (best validation loss), ``checkpoint.pt`` (latest epoch) and ``history.csv``.
+        Receives ``model.pt`` (best validation Dice, see :func:`better_epoch`), ``checkpoint.pt`` (latest epoch) and ``history.csv``.
     init_model : path, optional
         A model to fine-tune; its architecture, voxel size, context (near and far) and planes replace those
         in ``params``.
@@ -331,6 +332,7 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
     val_batches = _Batches(make(list(range(len(items))), [s[1] for s in splits], 0.0), device)
     validation = [val_batches(1, np.random.default_rng([params.seed, 99, i]), augment=False)
                   for i in range(params.validation_patches)]
+    by_dice = any(bool((batch[1] > 0.5).any()) for batch in validation)
     optimizer = torch.optim.Adam(model.net.parameters(), lr=params.learning_rate)
     state = {"epoch": 0, "best_loss": math.inf, "best_epoch": 0, "best_dice": None, "seconds": 0.0, "history": []}
     checkpoint_path = out_dir / CHECKPOINT_FILE
@@ -338,6 +340,7 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
         state = _restore(checkpoint_path, model, optimizer)
     model.training.update({"parameters": asdict(params), "items": [item.name for item in items],
                            "validation_rows": [list(s[1]) for s in splits],
+                           "selected_by": "validation Dice" if by_dice else "validation loss",
                            "penalty_voxels": [0 if item.penalty is None else int(np.count_nonzero(item.penalty))
                                               for item in items],
                            "positive_weight": positive_weight,
@@ -374,7 +377,7 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
         row = {"epoch": state["epoch"], "train_loss": float(np.mean(losses)), "val_loss": val_loss,
                "val_dice": val_dice, "seconds": round(state["seconds"], 1), "learning_rate": rate}
         state["history"].append(row)
-        improved = val_loss < state["best_loss"]
+        improved = better_epoch(val_dice, val_loss, state["best_dice"], state["best_loss"], by_dice)
         if improved:
             state.update(best_loss=val_loss, best_epoch=state["epoch"], best_dice=val_dice)
             model.training["history"] = state["history"]
@@ -395,6 +398,19 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
             "best_val_dice": state["best_dice"], "seconds": round(state["seconds"], 1),
             "device": str(device), "model": str(out_dir / MODEL_FILE),
             "fine_tuned_from": model.training.get("fine_tuned_from")}
+
+
+def better_epoch(dice, loss, best_dice, best_loss, by_dice=True):
+    """Whether an epoch with validation ``dice`` and ``loss`` beats the best so far.
+
+    With ``by_dice`` (the validation patches hold ROI voxels) the validation Dice (ROI voxels at probability
+    0.5) decides: it scores what extraction will see, where the loss also rewards confident background. Ties
+    fall back to the loss, and so does a validation set without ROI voxels (``by_dice`` False).
+    """
+    if by_dice and dice is not None:
+        if best_dice is None or dice != best_dice:
+            return best_dice is None or dice > best_dice
+    return loss < best_loss
 
 
 def _fmt(value):

@@ -5,6 +5,10 @@ For each tomogram ``<tsId>`` the output folder gets ``<tsId>.mrc`` (the tomogram
 where a contact would be between vesicle-in-vesicle distractors, a ready-made penalty mask) and
 ``<tsId>.json`` (every object's
 parameters, in nm, points as x, y, z); ``dataset.json`` lists them all.
+
+``pm_contacts`` is the second, independently written family (:mod:`.pm_layout`, :mod:`.sheets`,
+:mod:`.coloured_imaging`): a plasma membrane crossing the field with partner tubes at different depths, and
+its own imaging. Benchmarks score defaults on it and never tune them on it.
 """
 import json
 import time
@@ -18,12 +22,15 @@ from ..cores import available_cores
 from ..errors import InputError, raise_problems
 from ..io import check_voxel_size, write_mrc
 from ..progress import Progress
+from .coloured_imaging import ColouredImaging, image_density_coloured
 from .imaging import BilayerModel, Microscope, image_density
 from .layout import ContactSceneSpec, InvaginationSceneSpec, layout_contacts, layout_invaginations
-from .render import rasterise_regions, render_scene
+from .pm_layout import PmContactSceneSpec, layout_pm_contacts
+from .render import add_particles, rasterise_regions, render_scene
 
-KINDS = ("contacts", "invaginations")
-_KIND_CODES = {"contacts": 1, "invaginations": 2}
+KINDS = ("contacts", "invaginations", "pm_contacts")
+_KIND_CODES = {"contacts": 1, "invaginations": 2, "pm_contacts": 3}
+PM_BILAYER = BilayerModel(leaflet_separation=4.0, leaflet_sigma=0.7, label_thickness=5.0)
 MIN_EXTENT_NM = {"z": 48.0, "xy": 96.0}
 
 
@@ -32,7 +39,8 @@ class PhantomParameters:
     """Everything that defines a phantom tomogram besides its seed and index.
 
     ``shape`` is (z, y, x) in voxels and ``voxel_size`` is in Å (Scipion's sampling rate); objects are
-    sized in nm, so a larger voxel size gives a larger field of view.
+    sized in nm, so a larger voxel size gives a larger field of view. ``microscope`` images the first two
+    kinds, ``pm_imaging`` the ``pm_contacts`` family.
     """
 
     shape: Tuple[int, int, int] = (128, 256, 256)
@@ -41,6 +49,8 @@ class PhantomParameters:
     bilayer: BilayerModel = field(default_factory=BilayerModel)
     contacts: ContactSceneSpec = field(default_factory=ContactSceneSpec)
     invaginations: InvaginationSceneSpec = field(default_factory=InvaginationSceneSpec)
+    pm_contacts: PmContactSceneSpec = field(default_factory=PmContactSceneSpec)
+    pm_imaging: ColouredImaging = field(default_factory=ColouredImaging)
 
     @property
     def voxel_size_nm(self):
@@ -65,11 +75,12 @@ class PhantomParameters:
             errors.append(f"the volume is {x:g}×{y:g}×{z:g} nm (x×y×z); phantoms need at least "
                           f"{MIN_EXTENT_NM['xy']:g} nm in x and y and {MIN_EXTENT_NM['z']:g} nm in z "
                           "(raise the shape or the voxel size)")
-        snr = self.microscope.snr
-        if snr is not None and not (np.isfinite(snr) and snr > 0):
-            errors.append(f"SNR must be positive, got {snr:g}")
-        if not 0 < self.microscope.tilt_range <= 90:
-            errors.append(f"tilt range must be in (0, 90] degrees, got {self.microscope.tilt_range:g}")
+        for imaging in (self.microscope, self.pm_imaging):
+            snr = imaging.snr
+            if snr is not None and not (np.isfinite(snr) and snr > 0):
+                errors.append(f"SNR must be positive, got {snr:g}")
+            if not 0 < imaging.tilt_range <= 90:
+                errors.append(f"tilt range must be in (0, 90] degrees, got {imaging.tilt_range:g}")
         if int(self.microscope.voltage_kv) not in (100, 200, 300):
             errors.append(f"voltage must be 100, 200 or 300 kV, got {self.microscope.voltage_kv:g}")
         return errors
@@ -106,8 +117,9 @@ def generate_phantom(kind, seed=0, index=0, params=None):
 
     Parameters
     ----------
-    kind : {'contacts', 'invaginations'}
-        Contact sites (vesicles beside nanotubes, with distractors) or vesicles with inward buds.
+    kind : {'contacts', 'invaginations', 'pm_contacts'}
+        Contact sites (vesicles beside nanotubes, with distractors), vesicles with inward buds, or the second
+        family: contact sites between a plasma membrane and bent tubes at different depths, with look-alikes.
     seed, index : int
         The dataset seed and the item's index; together they fix the result.
     params : PhantomParameters, optional
@@ -125,17 +137,27 @@ def generate_phantom(kind, seed=0, index=0, params=None):
     extent = params.extent_nm()
     if kind == "contacts":
         scene = layout_contacts(extent, rng, params.contacts)
-    else:
+    elif kind == "invaginations":
         scene = layout_invaginations(extent, rng, params.invaginations)
+    else:
+        scene = layout_pm_contacts(extent, rng, params.pm_contacts)
     if not scene.rois:
         raise InputError(f"no {kind[:-1]} fits in a {extent[0]:g}×{extent[1]:g}×{extent[2]:g} nm volume; "
                          "raise the shape or the voxel size")
     shape = tuple(int(s) for s in params.shape)
-    density, membranes, rois = render_scene(scene, shape, params.voxel_size_nm, params.bilayer)
+    bilayer = PM_BILAYER if kind == "pm_contacts" else params.bilayer
+    density, membranes, rois = render_scene(scene, shape, params.voxel_size_nm, bilayer)
     decoys = rasterise_regions(scene.decoys, shape, params.voxel_size_nm)
-    tomogram, signal_variance = image_density(density, params.voxel_size_nm, params.microscope, rng)
+    if kind == "pm_contacts":
+        add_particles(density, scene.particles, params.voxel_size_nm)
+        tomogram, signal_variance = image_density_coloured(density, params.voxel_size_nm, params.pm_imaging, rng)
+    else:
+        tomogram, signal_variance = image_density(density, params.voxel_size_nm, params.microscope, rng)
     ts_id = ts_id_for(kind, index)
     truth = _truth(ts_id, kind, seed, index, params, scene, rois)
+    if kind == "pm_contacts":
+        truth["imaging"], truth["bilayer"] = params.pm_imaging.to_json(), bilayer.to_json()
+        truth["particles"] = len(scene.particles)
     truth["signal_variance"] = signal_variance
     truth["seconds"] = round(time.perf_counter() - start, 3)
     return Phantom(ts_id, tomogram, membranes, rois, truth, decoys)
@@ -251,7 +273,8 @@ def write_dataset(kind, out_dir, n, seed=0, params=None, quiet=False, workers=No
         items.append(item)
         progress.step(f"{item['tsId']}: {item['rois']} ROI{'' if item['rois'] == 1 else 's'}, "
                       f"{membranes} membranes, {item['seconds']:.1f} s")
+    imaging = params.pm_imaging if kind == "pm_contacts" else params.microscope
     manifest = {"kind": kind, "seed": int(seed), "n": n, "shape_zyx": list(params.shape),
-                "voxel_size_A": params.voxel_size, "imaging": params.microscope.to_json(), "items": items}
+                "voxel_size_A": params.voxel_size, "imaging": imaging.to_json(), "items": items}
     (out_dir / "dataset.json").write_text(json.dumps(manifest, indent=1))
     return manifest
