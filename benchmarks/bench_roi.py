@@ -31,7 +31,8 @@ from results_json import write_result
 from tomorois_surfora.engine.cores import available_cores
 from tomorois_surfora.engine.io import read_mrc
 from tomorois_surfora.engine.roi.extract import ExtractionParameters, extract_rois
-from tomorois_surfora.engine.roi.metrics import combine_evaluations, describe_overlapping_errors, evaluate_rois
+from tomorois_surfora.engine.roi.metrics import (combine_evaluations, describe_depth, describe_overlapping_errors,
+                                                 evaluate_rois)
 from tomorois_surfora.engine.roi.model_file import load_model
 from tomorois_surfora.engine.roi.predict import (TileParameters, choose_device, predict_file, probability_file_name,
                                                  use_all_cores)
@@ -183,6 +184,7 @@ def print_scores(scored, n_calibrators):
         print(f"{label:>10}{r['predicted']:>6}{r['true']:>6}{r['tp']:>5}{r['fp']:>5}{r['fn']:>5}"
               f"{fmt(r['fp_rate']):>9}{fmt(r['fn_rate']):>9}{fmt(r['dice']):>7}{fmt(r['iou']):>7}")
     print(f"at {threshold} (cal.): {describe_overlapping_errors(scored['test'])}")
+    print(f"at {threshold} (cal.): {describe_depth(scored['test'])}")
 
 
 def _full_history(model_path):

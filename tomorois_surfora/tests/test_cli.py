@@ -1,5 +1,6 @@
 """The ``tomorois-surfora`` command line, run as a real subprocess."""
 import json
+import re
 import subprocess
 import sys
 
@@ -69,7 +70,8 @@ LEAVES = [list(words) for words, _ in leaf_commands()]
 
 def test_the_command_line_has_every_stage():
     assert [" ".join(w) for w in LEAVES] == [
-        "synth contacts", "synth invaginations", "roi train", "roi predict", "roi extract", "roi calibrate", "roi evaluate",
+        "synth contacts", "synth invaginations", "synth pm_contacts",
+        "roi train", "roi predict", "roi extract", "roi calibrate", "roi evaluate",
         "surface restrict", "surface extract", "surface orient", "surface mesh", "surface split",
         "measure distance", "measure curvature", "measure roughness", "measure area", "view volume", "view surface",
         "curate rois", "curate cloud", "demo"]
@@ -115,6 +117,7 @@ def test_roi_extract_and_evaluate_recover_phantom_rois_and_survive_a_bad_input(t
     assert "FP rate 0.000" in result.stdout
     assert "0 of 0 missed and 0 of 0 false ROIs overlap" in result.stdout
     assert metrics["fn_overlapping"] == metrics["fp_overlapping"] == 0
+    assert all(abs(p - t) <= 2 for t, p in metrics["depth_spans"]) and "depth: the predicted ROIs span" in result.stdout
     ious = [iou for _, _, iou in metrics["matches"]]  # (predicted, true, IoU) per match
     strictest = (min(ious) + 1) / 2
     result = run_cli("roi", "evaluate", "--predicted", tmp_path / "ex" / "prob_rois.mrc", "--iou", strictest,
@@ -136,10 +139,24 @@ def test_roi_train_3d_then_predict(tmp_path):
     model = load_model(tmp_path / "m" / "model.pt")
     assert model.net.config["dims"] == 3 and model.context == 0 and model.training["parameters"]["dims"] == 3
     result = run_cli("roi", "predict", tmp_path / "ds" / "contacts_000.mrc", "--model", tmp_path / "m" / "model.pt",
-                     "--out", tmp_path / "p", "--quiet")
+                     "--out", tmp_path / "p")
     assert result.returncode == 0, result.stderr
     probability, _ = read_mrc(tmp_path / "p" / "contacts_000_prob.mrc")
     assert probability.shape == (48, 96, 96) and 0 < probability.min() and probability.max() < 1
+    assert re.search(r"sections \d+/48, [\d.]+ sections/s, about \d+ s left", result.stderr), \
+        "progress inside the tomogram, with rate and time left"
+
+
+def test_synth_pm_contacts_has_its_own_imaging_and_takes_the_options(tmp_path):
+    result = run_cli("synth", "pm_contacts", "--out", tmp_path, "--quiet", "--shape", 64, 96, 96,
+                     "--voxel-size", 20)
+    assert result.returncode == 0, result.stderr
+    imaging = json.loads((tmp_path / "pm_contacts_000.json").read_text())["imaging"]
+    assert imaging["tilt_axis"] == "x" and imaging["tilt_range_deg"] == 50 and imaging["snr"] == 0.4
+    result = run_cli("synth", "pm_contacts", "--out", tmp_path / "b", "--quiet", "--shape", 64, 96, 96,
+                     "--voxel-size", 20, "--snr", 1, "--tilt-range", 40)
+    imaging = json.loads((tmp_path / "b" / "pm_contacts_000.json").read_text())["imaging"]
+    assert imaging["snr"] == 1 and imaging["tilt_range_deg"] == 40
 
 
 def test_a_time_limit_alone_bounds_training_and_the_stop_is_explained(tmp_path):

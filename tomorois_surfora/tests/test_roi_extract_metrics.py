@@ -113,6 +113,19 @@ def test_an_roi_found_in_the_wrong_shape_is_an_overlapping_miss_and_false_positi
     assert (pooled["tp"], pooled["fn_overlapping"], pooled["fp_overlapping"]) == (2, 1, 1)
 
 
+def test_depth_spans_show_rois_that_reach_too_far_in_z():
+    truth = np.zeros((40, 30, 30), np.int16)
+    truth[10:20, 2:10, 2:10] = 1   # 10 sections deep
+    truth[10:20, 20:28, 20:28] = 2
+    predicted = np.zeros_like(truth)
+    predicted[0:40, 2:10, 2:10] = 7  # the whole depth: 4 times too deep
+    result = evaluate_rois(predicted, truth)
+    assert result["depth_spans"] == [(10, 40), (10, 0)], "a missed ROI has no predicted span"
+    pooled = combine_evaluations([result, evaluate_rois(truth, truth)])
+    assert pooled["median_depth_ratio"] == pytest.approx(1.0), "median over found ROIs of 4, 1, 1"
+    assert combine_evaluations([result])["median_depth_ratio"] == pytest.approx(4.0)
+
+
 def test_bad_input_is_named():
     with pytest.raises(InputError, match="does not match the ground truth"):
         evaluate_rois(np.zeros((2, 3, 4)), np.zeros((2, 3, 5)))

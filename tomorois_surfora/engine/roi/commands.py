@@ -163,7 +163,7 @@ def flat_rows(table):
 
 def run_evaluate(args):
     from ..io import read_mrc
-    from .metrics import describe_overlapping_errors, evaluate_rois
+    from .metrics import describe_depth, describe_overlapping_errors, evaluate_rois
 
     predicted, _ = read_mrc(args.predicted, voxel_size=1.0)
     truth, _ = read_mrc(args.truth, voxel_size=1.0)
@@ -173,6 +173,7 @@ def run_evaluate(args):
           f"FN {result['fn']}  FP rate {fmt(result['fp_rate'])}  FN rate {fmt(result['fn_rate'])}  "
           f"Dice {fmt(result['dice'])}  IoU {fmt(result['iou'])}")
     print(describe_overlapping_errors(result))
+    print(describe_depth(result))
     if args.json:
         from ..io import atomic_output
 

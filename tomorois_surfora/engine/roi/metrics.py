@@ -34,6 +34,54 @@ def pairwise_iou(predicted, truth):
     return iou, predicted_ids, true_ids
 
 
+def depth_spans(predicted, truth, iou, predicted_ids, true_ids):
+    """Sections (z) each true ROI spans and those of the predicted ROI that overlaps it most (0 when none does).
+
+    A 2D network that marks a contact at every depth shows as predicted spans far beyond the true ones.
+
+    Returns
+    -------
+    list of (int, int)
+        (true span, predicted span) per true ROI, in label order.
+    """
+    def spans(labels, ids):
+        if not len(ids):
+            return {}
+        objects = _bounding_slices(labels, ids)
+        return {label: (box[0].stop - box[0].start if box is not None else 0) for label, box in zip(ids, objects)}
+
+    true_span, predicted_span = spans(truth, true_ids), spans(predicted, predicted_ids)
+    result = []
+    for j, label in enumerate(true_ids):
+        best = int(np.argmax(iou[:, j])) if iou.shape[0] and iou[:, j].max() > 0 else None
+        result.append((int(true_span[label]), 0 if best is None else int(predicted_span[predicted_ids[best]])))
+    return result
+
+
+def median_depth_ratio(spans):
+    """Median of predicted / true depth span over the (true, predicted) pairs with a prediction; None if none."""
+    found = [p / t for t, p in spans if p > 0 and t > 0]
+    return float(np.median(found)) if found else None
+
+
+def describe_depth(result):
+    """One line on how deep the predicted ROIs reach against the true ones (:func:`depth_spans`)."""
+    spans = result.get("depth_spans", [])
+    ratio = median_depth_ratio(spans)
+    if ratio is None:
+        return "depth: no true ROI has an overlapping prediction"
+    found = sum(1 for t, p in spans if p > 0)
+    return (f"depth: the predicted ROIs span {ratio:.2f}× the sections of the true ones they overlap most "
+            f"(median over {found} of {len(spans)} true ROIs)")
+
+
+def _bounding_slices(labels, ids):
+    from scipy import ndimage
+
+    boxes = ndimage.find_objects(labels.astype(np.int64, copy=False), max_label=int(ids.max()))
+    return [boxes[int(label) - 1] for label in ids]
+
+
 def evaluate_rois(predicted, truth, iou_threshold=0.5, source="predicted ROIs"):
     """Compare predicted ROI labels with true ROI labels.
 
@@ -77,6 +125,7 @@ def evaluate_rois(predicted, truth, iou_threshold=0.5, source="predicted ROIs"):
         "iou": intersection / union if union else None,
         "iou_threshold": iou_threshold, "matches": matches,
         "fn_overlapping": fn_overlapping, "fp_overlapping": fp_overlapping,
+        "depth_spans": depth_spans(predicted, truth, iou, predicted_ids, true_ids),
         "voxels": {"intersection": int(intersection), "predicted": int(np.count_nonzero(p)),
                    "true": int(np.count_nonzero(t)), "union": int(union)},
     }
@@ -86,13 +135,17 @@ def combine_evaluations(results):
     """Pool per-tomogram results of :func:`evaluate_rois` into dataset totals.
 
     Counts are summed; the FP and FN rates are recomputed from the sums (FP among all predicted ROIs, FN
-    among all true ROIs) and Dice and IoU from the pooled voxel counts.
+    among all true ROIs) and Dice and IoU from the pooled voxel counts. ``median_depth_ratio`` is the median
+    over true ROIs with an overlapping prediction of predicted / true depth span (1: bounded in z as the truth).
     """
     total = {key: sum(r[key] for r in results)
              for key in ("predicted", "true", "tp", "fp", "fn", "fn_overlapping", "fp_overlapping")}
     voxels = {key: sum(r["voxels"][key] for r in results) for key in ("intersection", "predicted", "true", "union")}
     both = voxels["predicted"] + voxels["true"]
+    spans = [pair for r in results for pair in r.get("depth_spans", [])]
     total.update({
+        "depth_spans": spans,
+        "median_depth_ratio": median_depth_ratio(spans),
         "tomograms": len(results),
         "fp_rate": total["fp"] / total["predicted"] if total["predicted"] else None,
         "fn_rate": total["fn"] / total["true"] if total["true"] else None,

@@ -158,7 +158,7 @@ def run_predict(args):
     for path in args.tomograms:
         try:
             info = predict_file(model, path, out / probability_file_name(path), args.voxel_size, tiles, device,
-                                quiet=True)
+                                quiet=args.quiet)
             progress.step(f"{path.name}: {info['network_seconds']:.1f} s network, {info['seconds']:.1f} s total")
         except EngineError as exc:
             failures.append(str(exc))

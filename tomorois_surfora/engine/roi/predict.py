@@ -157,8 +157,15 @@ def _predict_sections(model, image, out, tiles, device, progress, label=""):
             out[z0:z0 + done] = acc[:done] / weights[:done]
             acc, weights = _shift(acc, done), _shift(weights, done)
             if progress is not None and (zi + 1) % max(1, len(z_starts) // 10) == 0:
-                progress.info(f"{label}sections {z0 + done}/{depth}")
+                progress.info(f"{label}{section_rate(z0 + done, depth, time.perf_counter() - started)}")
     return time.perf_counter() - started
+
+
+def section_rate(done, total, seconds):
+    """Progress text: sections done of ``total``, the rate and the time left at that rate."""
+    rate = done / seconds if seconds > 0 else float("inf")
+    left = (total - done) / rate if rate > 0 else float("inf")
+    return f"sections {done}/{total}, {rate:.1f} sections/s, about {left:.0f} s left"
 
 
 def _shift(array, by):
