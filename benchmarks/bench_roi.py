@@ -7,6 +7,7 @@
         --model bench_roi_work/contacts/finetune_with_penalty/model.pt --name contacts_penalty  # that model
     .venv/bin/python benchmarks/bench_roi.py accuracy --kind contacts --field 128 512 512 --contacts 6 \
         --with-penalty --device cuda --epochs 180 --name gpu_c6_e180   # a fixed step count, on a GPU
+    .venv/bin/python benchmarks/bench_roi.py depth --name NAME --field 128 512 512  # depth spans of a run
     .venv/bin/python benchmarks/bench_roi.py throughput
     .venv/bin/python benchmarks/bench_roi.py memory --shape 300 1000 1000
 
@@ -258,6 +259,23 @@ def accuracy(args):
     write_result(f"roi_accuracy_{name}.json", report)
 
 
+def depth(args):
+    """Re-score the test maps of an accuracy run (``--name``) with its calibrated extraction and add the depth
+    spans (predicted against true sections per ROI) to its JSON: for runs made before the spans were scored."""
+    path = Path(__file__).parent / "results" / f"roi_accuracy_{args.name}.json"
+    report = json.loads(path.read_text())
+    extraction = ExtractionParameters(threshold=report["threshold"], **report["extraction"])
+    test = phantom_files(dataset_folder(args.work, report["kind"], "test", args.field, args.contacts), report["kind"],
+                         report["test_tomograms"])
+    maps = [args.work / report["kind"] / f"predicted_{args.name}" / f"{t.stem}_prob.mrc" for t in test]
+    rescored = evaluate_maps(maps, test, extraction, parallel=True)
+    for key in ("depth_spans", "median_depth_ratio"):
+        report["test"][key] = rescored[key]
+    print(f"{args.name} at {extraction.threshold} (cal.): {describe_depth(rescored)}")
+    report.pop("run", None)
+    write_result(path.name, report)
+
+
 def penalty(args):
     """Fine-tune the contacts model with and without decoy penalty masks; compare confidence on decoys."""
     work = args.work
@@ -389,7 +407,7 @@ def _status_kib(pid, key):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("section", choices=("accuracy", "penalty", "throughput", "memory"))
+    parser.add_argument("section", choices=("accuracy", "depth", "penalty", "throughput", "memory"))
     parser.add_argument("--kind", choices=tuple(TARGETS), default="contacts",
                         help="phantom family: pm_contacts is the second, independent family, never tuned on")
     parser.add_argument("--train", type=int, default=10, help="training tomograms")
@@ -450,7 +468,8 @@ def main():
     parser.add_argument("--work", type=Path, default=Path("bench_roi_work"), help="data and models folder")
     args = parser.parse_args()
     use_all_cores()
-    {"accuracy": accuracy, "penalty": penalty, "throughput": throughput, "memory": memory}[args.section](args)
+    {"accuracy": accuracy, "depth": depth, "penalty": penalty, "throughput": throughput,
+     "memory": memory}[args.section](args)
 
 
 if __name__ == "__main__":
