@@ -39,9 +39,9 @@ def _positive_int(text):
 
 
 def _add_synth(subparsers):
-    from .synth import KINDS, Microscope, PhantomParameters
+    from .synth import KINDS, PhantomParameters
 
-    defaults, microscope = PhantomParameters(), Microscope()
+    defaults = PhantomParameters()
     synth = subparsers.add_parser("synth", help="generate phantom tomograms with ground truth",
                                   description="Generate synthetic cryo-ET tomograms with membrane and ROI "
                                               "ground truth (MRC + JSON), deterministic by seed.")
@@ -54,7 +54,7 @@ def _add_synth(subparsers):
                             "look-alikes (cisternae, lone tubes, vesicles, particles) and its own imaging (tilt "
                             "axis x, ±50°, 5 µm defocus, coloured noise)"}
     for kind in KINDS:
-        imaging = defaults.pm_imaging if kind == "pm_contacts" else microscope
+        imaging = defaults.imaging(kind)
         p = kinds.add_parser(kind, help=helps[kind], description=helps[kind])
         p.add_argument("--out", required=True, type=Path, help="output folder (created if needed)")
         p.add_argument("--n", type=_positive_int, default=1, help="number of tomograms (default 1)")
@@ -79,10 +79,8 @@ def _phantom_parameters(args):
     from .synth import PhantomParameters
 
     params = PhantomParameters(shape=tuple(args.shape), voxel_size=args.voxel_size)
-    if args.kind == "pm_contacts":
-        params.pm_imaging = replace(params.pm_imaging, snr=args.snr, tilt_range=args.tilt_range)
-    else:
-        params.microscope = replace(params.microscope, snr=args.snr, tilt_range=args.tilt_range)
+    imaging = PhantomParameters.imaging_field(args.kind)
+    setattr(params, imaging, replace(getattr(params, imaging), snr=args.snr, tilt_range=args.tilt_range))
     return params
 
 

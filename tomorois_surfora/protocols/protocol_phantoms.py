@@ -35,7 +35,8 @@ class ProtTomoRoisPhantoms(EMProtocol):
 
     def _defineParams(self, form):
         form.addSection(label="Phantoms")
-        form.addParam("kind", params.EnumParam, choices=["contact sites", "invaginations", "plasma-membrane contacts"], default=0,
+        form.addParam("kind", params.EnumParam, choices=["contact sites", "invaginations", "plasma-membrane contacts"],
+                      default=0,
                       display=params.EnumParam.DISPLAY_HLIST, label="Phantom kind",
                       help="Contact sites: vesicles beside nanotubes, with distractors. "
                            "Invaginations: vesicles with inward buds, with plain vesicles. "

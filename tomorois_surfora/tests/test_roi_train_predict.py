@@ -15,8 +15,8 @@ from tomorois_surfora.engine.roi.patches import PatchSampler, near_miss_mask
 from tomorois_surfora.engine.roi.predict import TileParameters, blend_window, predict_array, predict_file, tile_layout
 from tomorois_surfora.engine.roi.resample import resample_into, resample_volume
 from tomorois_surfora.engine.roi.sections import SectionChannels, channel_count, section_offsets
-from tomorois_surfora.engine.roi.train import (TrainingParameters, better_epoch, learning_rate_at, soft_dice_loss, split_rows,
-                                               train_files, validation_rows)
+from tomorois_surfora.engine.roi.train import (TrainingParameters, better_epoch, learning_rate_at, soft_dice_loss,
+                                               split_rows, train_files, validation_rows)
 from tomorois_surfora.engine.synth import PhantomParameters, write_dataset
 
 # Unit class weights and cross-entropy alone: a zero-initialised last layer then starts at a loss of exactly ln 2.

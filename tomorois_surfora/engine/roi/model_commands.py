@@ -25,7 +25,8 @@ def add_model_commands(stages, positive_float, positive_int):
         description="Train a Mixed-Scale Dense network on annotated tomograms. Writes OUT/model.pt (the model "
                     "with the best validation Dice, or loss where validation holds no ROI), OUT/checkpoint.pt "
                     "(to --resume), OUT/history.csv and OUT/training.json. The last --validation-fraction of "
-                    "every tomogram's rows (y) is held out, or where that band holds no ROI, the band holding about that share of the ROIs.")
+                    "every tomogram's rows (y) is held out, or where that band holds no ROI, the band holding "
+                    "about that share of the ROIs.")
     train.add_argument("--tomograms", nargs="+", required=True, type=Path, help="training tomograms (MRC)")
     train.add_argument("--masks", nargs="+", required=True, type=Path,
                        help="ROI masks, one per tomogram in the same order (nonzero = ROI)")

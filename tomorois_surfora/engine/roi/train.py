@@ -8,8 +8,8 @@ overlap with the ROIs directly rather than voxel by voxel. The last ``validation
 tomogram's rows (y) is held out for validation (objects spread evenly in x–y, while z often has empty
 margins), or, when that band holds no ROI, the band that holds about that share of the ROIs
 (:func:`validation_rows`); the model with the highest validation Dice is kept (the lowest validation loss
-when validation holds no ROI, :func:`better_epoch`). The learning rate anneals
-(cosine) over the epochs or the time limit. Every epoch writes a checkpoint, from which training resumes.
+when validation holds no ROI, :func:`better_epoch`). The learning rate anneals (cosine) over the epochs or
+the time limit. Every epoch writes a checkpoint, from which training resumes.
 """
 import math
 import time
@@ -288,7 +288,8 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
         Tomograms and masks already on the model's grid (see :func:`.data.load_training_item`).
     params : TrainingParameters
     out_dir : path
-        Receives ``model.pt`` (best validation Dice, see :func:`better_epoch`), ``checkpoint.pt`` (latest epoch) and ``history.csv``.
+        Receives ``model.pt`` (best validation Dice, see :func:`better_epoch`), ``checkpoint.pt`` (latest
+        epoch) and ``history.csv``.
     init_model : path, optional
         A model to fine-tune; its architecture, voxel size, context (near and far) and planes replace those
         in ``params``.

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.fft
 
-from .imaging import Microscope, frequency_grids, phase_flipped_ctf
+from .imaging import Microscope, frequency_grids, phase_flipped_ctf, standardise
 
 
 @dataclass
@@ -82,8 +82,4 @@ def image_density_coloured(density, voxel_size_nm, imaging, rng):
     if imaging.background > 0 and signal_variance > 0:
         tomogram += _slow_background(shape, voxel_size_nm, rng) * np.float32(imaging.background
                                                                              * np.sqrt(signal_variance))
-    tomogram -= tomogram.mean()
-    std = tomogram.std()
-    if std > 0:
-        tomogram /= std
-    return tomogram, signal_variance
+    return standardise(tomogram), signal_variance

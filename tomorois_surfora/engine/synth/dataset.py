@@ -31,6 +31,10 @@ from .render import add_particles, rasterise_regions, render_scene
 KINDS = ("contacts", "invaginations", "pm_contacts")
 _KIND_CODES = {"contacts": 1, "invaginations": 2, "pm_contacts": 3}
 PM_BILAYER = BilayerModel(leaflet_separation=4.0, leaflet_sigma=0.7, label_thickness=5.0)
+# per kind: layout function, and the PhantomParameters fields of its scene spec and its imaging
+_LAYOUTS = {"contacts": (layout_contacts, "contacts", "microscope"),
+            "invaginations": (layout_invaginations, "invaginations", "microscope"),
+            "pm_contacts": (layout_pm_contacts, "pm_contacts", "pm_imaging")}
 MIN_EXTENT_NM = {"z": 48.0, "xy": 96.0}
 
 
@@ -51,6 +55,19 @@ class PhantomParameters:
     invaginations: InvaginationSceneSpec = field(default_factory=InvaginationSceneSpec)
     pm_contacts: PmContactSceneSpec = field(default_factory=PmContactSceneSpec)
     pm_imaging: ColouredImaging = field(default_factory=ColouredImaging)
+
+    @staticmethod
+    def imaging_field(kind):
+        """Name of the field holding ``kind``'s imaging: ``microscope`` or ``pm_imaging``."""
+        return _LAYOUTS[kind][2]
+
+    def imaging(self, kind):
+        """The imaging parameters of ``kind`` (a :class:`Microscope` or a :class:`ColouredImaging`)."""
+        return getattr(self, self.imaging_field(kind))
+
+    def bilayer_for(self, kind):
+        """The bilayer model of ``kind``: the second family keeps its own (:data:`PM_BILAYER`)."""
+        return PM_BILAYER if kind == "pm_contacts" else self.bilayer
 
     @property
     def voxel_size_nm(self):
@@ -135,29 +152,20 @@ def generate_phantom(kind, seed=0, index=0, params=None):
     start = time.perf_counter()
     rng = item_rng(seed, kind, index)
     extent = params.extent_nm()
-    if kind == "contacts":
-        scene = layout_contacts(extent, rng, params.contacts)
-    elif kind == "invaginations":
-        scene = layout_invaginations(extent, rng, params.invaginations)
-    else:
-        scene = layout_pm_contacts(extent, rng, params.pm_contacts)
+    layout, spec_field, _ = _LAYOUTS[kind]
+    scene = layout(extent, rng, getattr(params, spec_field))
     if not scene.rois:
         raise InputError(f"no {kind[:-1]} fits in a {extent[0]:g}×{extent[1]:g}×{extent[2]:g} nm volume; "
                          "raise the shape or the voxel size")
     shape = tuple(int(s) for s in params.shape)
-    bilayer = PM_BILAYER if kind == "pm_contacts" else params.bilayer
-    density, membranes, rois = render_scene(scene, shape, params.voxel_size_nm, bilayer)
+    density, membranes, rois = render_scene(scene, shape, params.voxel_size_nm, params.bilayer_for(kind))
     decoys = rasterise_regions(scene.decoys, shape, params.voxel_size_nm)
-    if kind == "pm_contacts":
-        add_particles(density, scene.particles, params.voxel_size_nm)
-        tomogram, signal_variance = image_density_coloured(density, params.voxel_size_nm, params.pm_imaging, rng)
-    else:
-        tomogram, signal_variance = image_density(density, params.voxel_size_nm, params.microscope, rng)
+    add_particles(density, scene.particles, params.voxel_size_nm)
+    imaging = params.imaging(kind)
+    form_image = image_density_coloured if isinstance(imaging, ColouredImaging) else image_density
+    tomogram, signal_variance = form_image(density, params.voxel_size_nm, imaging, rng)
     ts_id = ts_id_for(kind, index)
     truth = _truth(ts_id, kind, seed, index, params, scene, rois)
-    if kind == "pm_contacts":
-        truth["imaging"], truth["bilayer"] = params.pm_imaging.to_json(), bilayer.to_json()
-        truth["particles"] = len(scene.particles)
     truth["signal_variance"] = signal_variance
     truth["seconds"] = round(time.perf_counter() - start, 3)
     return Phantom(ts_id, tomogram, membranes, rois, truth, decoys)
@@ -179,11 +187,12 @@ def _truth(ts_id, kind, seed, index, params, scene, rois):
         "shape_zyx": [int(s) for s in params.shape], "voxel_size_A": float(params.voxel_size),
         "extent_nm_xyz": [float(e) for e in params.extent_nm()],
         "coordinates": "nm; x = column × voxel size, y = row × voxel size, z = section × voxel size",
-        "imaging": params.microscope.to_json(), "bilayer": params.bilayer.to_json(),
+        "imaging": params.imaging(kind).to_json(), "bilayer": params.bilayer_for(kind).to_json(),
         "gap_definition": "closest distance between the two membranes' mid-surfaces (bilayer centres)",
         "membranes": [m.to_json() for m in scene.membranes], "rois": roi_records,
         "distractors": scene.distractors,
         "placement": {"requested": scene.requested, "placed": scene.placed},
+        **({"particles": len(scene.particles)} if scene.particles else {}),
     }
 
 
@@ -273,8 +282,7 @@ def write_dataset(kind, out_dir, n, seed=0, params=None, quiet=False, workers=No
         items.append(item)
         progress.step(f"{item['tsId']}: {item['rois']} ROI{'' if item['rois'] == 1 else 's'}, "
                       f"{membranes} membranes, {item['seconds']:.1f} s")
-    imaging = params.pm_imaging if kind == "pm_contacts" else params.microscope
     manifest = {"kind": kind, "seed": int(seed), "n": n, "shape_zyx": list(params.shape),
-                "voxel_size_A": params.voxel_size, "imaging": imaging.to_json(), "items": items}
+                "voxel_size_A": params.voxel_size, "imaging": params.imaging(kind).to_json(), "items": items}
     (out_dir / "dataset.json").write_text(json.dumps(manifest, indent=1))
     return manifest

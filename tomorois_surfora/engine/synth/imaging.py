@@ -116,8 +116,13 @@ def image_density(density, voxel_size_nm, microscope, rng):
     if microscope.snr is not None and signal_variance > 0:
         noise_std = np.sqrt(signal_variance / microscope.snr)
         tomogram += rng.standard_normal(shape, dtype=np.float32) * np.float32(noise_std)
+    return standardise(tomogram), signal_variance
+
+
+def standardise(tomogram):
+    """Shift and scale ``tomogram`` in place to mean 0 and standard deviation 1 (a flat one only to mean 0)."""
     tomogram -= tomogram.mean()
     std = tomogram.std()
     if std > 0:
         tomogram /= std
-    return tomogram, signal_variance
+    return tomogram

@@ -50,7 +50,8 @@ class InvaginationSceneSpec:
 
 @dataclass
 class Scene:
-    """Placed membranes, ground-truth ROIs, distractor records and what was requested versus placed."""
+    """Placed membranes, ground-truth ROIs, distractor records, what was requested versus placed, and dense
+    particles (centre (x, y, z) nm, radius nm; density only, not labelled)."""
 
     membranes: List[object] = field(default_factory=list)
     rois: List[object] = field(default_factory=list)
@@ -58,6 +59,7 @@ class Scene:
     decoys: List[object] = field(default_factory=list)
     requested: dict = field(default_factory=dict)
     placed: dict = field(default_factory=dict)
+    particles: List[Tuple[np.ndarray, float]] = field(default_factory=list)
 
 
 class _Placer:

@@ -4,8 +4,8 @@ that each come close to it at one place, and look-alikes (cisternae, lone tubes,
 Candidates are kept only when they stay ``separation`` nm from everything already placed, except a contact
 tube's own approach to the sheet. Everything is in nm, points as (x, y, z).
 """
-from dataclasses import dataclass, field
-from typing import List, Tuple
+from dataclasses import dataclass
+from typing import Tuple
 
 import numpy as np
 
@@ -35,13 +35,6 @@ class PmContactSceneSpec:
     sheet_tilt_deg: float = 12.0
     margin: float = 6.0
     separation: float = 20.0
-
-
-@dataclass
-class PmScene(Scene):
-    """A :class:`~.layout.Scene` plus the particles' centres and radii (density only, not labelled)."""
-
-    particles: List[Tuple[np.ndarray, float]] = field(default_factory=list)
 
 
 def _sheet(extent, rng, spec):
@@ -128,7 +121,7 @@ def _free_point(room, rng, reach):
 
 def _cisterna(room, rng, spec):
     gap = rng.uniform(*spec.gap)
-    radius = rng.uniform(spec.cisterna_radius[0], spec.cisterna_radius[1])
+    radius = rng.uniform(*spec.cisterna_radius)
     radius = min(radius, room.extent[2] / 2 - PAD_NM - gap)
     if radius < 20.0:
         return None
@@ -181,13 +174,13 @@ def layout_pm_contacts(extent, rng, spec=None):
 
     Returns
     -------
-    PmScene
+    Scene
         One :class:`~.sheets.SheetContactRegion` ROI per contact tube; cisternae, lone tubes and vesicles
         are recorded as distractors, the cisternae's lumens as decoys (a ready-made penalty mask).
     """
     spec = spec or PmContactSceneSpec()
     extent = np.asarray(extent, dtype=float)
-    scene = PmScene()
+    scene = Scene()
     sheet = _sheet(extent, rng, spec)
     scene.membranes.append(sheet)
     room = _Room(extent, sheet, spec.separation)
