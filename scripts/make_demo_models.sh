@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Re-make the demo's starting models in tomorois_surfora/engine/demo_models/ (about 2.5 h on a 2-core CPU).
+# Re-make the demo's starting models in tomorois_surfora/engine/demo_models/ (about 3.5 h on a 2-core CPU).
 # Each is the model of a README accuracy benchmark: trained for 25 minutes from scratch on phantoms of seeds
 # 1000+ (the demo's own phantoms use seed 0), then scored on held-out phantoms of seeds 2000+. The scores go
 # to benchmarks/results/roi_accuracy_<name>.json. Run scripts/install.sh first.
@@ -22,4 +22,9 @@ cp "$WORK/contacts/model_contacts_big40_d50_w2_z4_far3_dice1_t30/model.pt" "$DES
 "${BENCH[@]}" --kind invaginations --train 5 --test 10 --depth 30 --width 2 --context 2 --far-context 3 --dice-weight 1 \
   --planes xy,xz,yz --name invaginations_d30_w2_far3_dice1_planes
 cp "$WORK/invaginations/model_invaginations_d30_w2_far3_dice1_planes/model.pt" "$DEST/invaginations.pt"
-echo "[demo models] wrote $DEST/contacts.pt and $DEST/invaginations.pt"
+
+# membranes: the hybrid 2.5D network of the membrane benchmark, 12 minutes from scratch on 3 contact and
+# 3 invagination phantoms of seed 100 (the U-Net and the sheet filter are scored beside it)
+.venv/bin/python benchmarks/bench_membrane.py accuracy --train-each 3 --test 10 --minutes 12 --name t12
+cp bench_membrane_work/models/hybrid_t12/model.pt "$DEST/membranes.pt"
+echo "[demo models] wrote $DEST/contacts.pt, $DEST/invaginations.pt and $DEST/membranes.pt"

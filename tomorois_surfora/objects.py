@@ -56,6 +56,41 @@ class TomoRoisModel(EMObject):
                 f"validation Dice {'n/a' if dice is None else f'{dice:.3f}'})")
 
 
+class TomoMembraneModel(EMObject):
+    """A trained membrane segmentation model (hybrid 2.5D network or plain U-Net): the model file, its grid,
+    architecture, the sections it reads and its best validation Dice."""
+
+    def __init__(self, path=None, voxelSize=None, architecture=None, sections=None, bestEpoch=None,
+                 validationDice=None, **kwargs):
+        super().__init__(**kwargs)
+        self._path = pwobj.String(path)
+        self._voxelSize = pwobj.Float(voxelSize)
+        self._architecture = pwobj.String(architecture)
+        self._sections = pwobj.Integer(sections)
+        self._bestEpoch = pwobj.Integer(bestEpoch)
+        self._validationDice = pwobj.Float(validationDice)
+
+    def getPath(self):
+        return self._path.get()
+
+    def getVoxelSize(self):
+        return self._voxelSize.get()
+
+    def getArchitecture(self):
+        return self._architecture.get()
+
+    def getSections(self):
+        return self._sections.get()
+
+    def getValidationDice(self):
+        return self._validationDice.get()
+
+    def __str__(self):
+        dice = self._validationDice.get()
+        return (f"TomoMembraneModel ({self.getArchitecture()}, stacks of {self.getSections()} sections, "
+                f"{self.getVoxelSize():g} Å grid, validation Dice {'n/a' if dice is None else f'{dice:.3f}'})")
+
+
 class TomoRoi(EMObject):
     """One extracted ROI: its tomogram, its label in the ROI label map, size, centroid (nm) and box (voxels)."""
 

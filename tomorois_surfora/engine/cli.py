@@ -11,6 +11,7 @@ from pathlib import Path
 from .. import __version__
 from .errors import EngineError
 from .measure.commands import add_measure_commands
+from .membrane.commands import add_membrane_commands
 from .roi.commands import add_roi_commands
 from .surface.commands import add_surface_commands
 from .view.commands import add_view_commands
@@ -129,6 +130,7 @@ def build_parser():
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_synth(subparsers)
     add_roi_commands(subparsers, _positive_float, _positive_int)
+    add_membrane_commands(subparsers, _positive_float, _positive_int)
     add_surface_commands(subparsers, _positive_float, _positive_int)
     add_measure_commands(subparsers, _positive_float, _positive_int)
     add_view_commands(subparsers, _positive_float, _positive_int)

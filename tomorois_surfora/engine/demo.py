@@ -2,7 +2,9 @@
 datasets (contact sites and invaginations), then, for each, fine-tunes the shipped starting model (or, with
 ``from_scratch``, trains a new one) on all tomograms but the last, predicts and extracts the ROIs of the
 last one and scores them against its ground truth; then SurfORA measures the membranes of the first
-contact phantom's true ROIs (see demo_surface.py).
+contact phantom's true ROIs (see demo_surface.py); last, the whole chain runs on the held-out contact
+phantom with no ground truth in between: its predicted ROIs, membranes segmented inside them by the
+shipped membrane model, SurfORA (see demo_chain.py).
 
 The starting models in ``demo_models/`` were trained for 25 CPU minutes on phantoms of other seeds by
 ``scripts/make_demo_models.sh`` (see ``demo_models/PROVENANCE.md``): a minute of training from scratch
@@ -69,6 +71,13 @@ def run_demo(out_dir, n=2, seed=0, quiet=False, train_minutes=1.0, from_scratch=
     rows, _ = surface_stage(out_dir / "contacts", contacts["items"][0], out_dir / "contacts" / "surfaces")
     results["contacts"]["surfaces"] = rows
     print_surface_table(rows)
+    from .demo_chain import chain_stage, print_chain_table, shipped_membrane_model
+
+    predicted = out_dir / "contacts" / "model" / f"{contacts['items'][-1]['tsId']}_predicted_rois.mrc"
+    if predicted.is_file() and shipped_membrane_model() is not None:
+        results["contacts"]["chain"] = chain_stage(out_dir / "contacts", contacts["items"][-1], predicted,
+                                                   out_dir / "contacts" / "chain", quiet=quiet)
+        print_chain_table(results["contacts"]["chain"])
     return results
 
 

@@ -22,37 +22,54 @@ def surface_stage(folder, item, out):
     ts_id = item["tsId"]  # file names as write_phantom writes them
     membranes, voxel_size = read_mrc(folder / f"{ts_id}_membranes.mrc")
     rois, _ = read_mrc(folder / f"{ts_id}_rois.mrc")
-    truth = {roi["label"]: roi for roi in json.loads((folder / f"{ts_id}.json").read_text())["rois"]}
+    gaps = {roi["label"]: roi["gap_nm"] for roi in json.loads((folder / f"{ts_id}.json").read_text())["rois"]}
+    return measure_roi_membranes(membranes, rois, voxel_size, gaps, ts_id, out, f"{ts_id}_membranes.mrc")
+
+
+def measure_roi_membranes(membranes, rois, voxel_size, gaps, name, out, source="membranes"):
+    """Restrict ``membranes`` (labels) to each ROI of ``rois``, mesh the ROI's two first membranes and measure
+    their distances, curvature and roughness; ``gaps`` maps ROI labels to the true gap (nm) shown beside.
+
+    Returns
+    -------
+    rows : list of dict
+        One per ROI (an ``error`` entry where it failed, e.g. fewer than two membranes).
+    problems : list of str
+        ROIs the restriction skipped, and why.
+    """
     vs = voxel_size / 10.0
-    crops, problems = restrict_to_rois(membranes, rois, vs, source=f"{ts_id}_membranes.mrc")
+    crops, problems = restrict_to_rois(membranes, rois, vs, source=source)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     for crop in crops:
-        name = f"{ts_id}_roi{crop.roi}"
+        roi_name = f"{name}_roi{crop.roi}"
         origin = origin_nm(crop.offset_zyx, vs)
         try:
-            points, normals, labels, faces, info = crop_to_mesh(crop.labels, vs, origin, source=name)
-            write_ply(out / f"{name}_medial.ply", PointCloud(points, normals, {"label": labels}))
+            if len(crop.voxels) < 2:
+                raise EngineError(f"{len(crop.voxels)} membrane(s) in the ROI; a distance needs two")
+            points, normals, labels, faces, info = crop_to_mesh(crop.labels, vs, origin, source=roi_name)
+            write_ply(out / f"{roi_name}_medial.ply", PointCloud(points, normals, {"label": labels}))
             area = {label: piece["area_nm2"] for label, piece in info["mesh"].items()}
             first, second = (int(v) for v in np.unique(labels)[:2])
             distance = partner_distances(points, faces, labels, first, second)
-            curvature, _ = mesh_curvature(points, faces, normals, source=name)
-            roughness = mesh_roughness(points, faces, normals, ROUGHNESS_SCALE_NM, source=name)
-            write_vtp(out / f"{name}_mesh.vtp", Mesh(points, faces, {"Normals": normals, "label": labels,
-                                                                     "distance_nm": distance, **curvature,
-                                                                     "roughness_nm": roughness}))
-        except EngineError as exc:
-            rows.append({"roi": name, "error": str(exc)})
+            curvature, _ = mesh_curvature(points, faces, normals, source=roi_name)
+            roughness = mesh_roughness(points, faces, normals, ROUGHNESS_SCALE_NM, source=roi_name)
+            write_vtp(out / f"{roi_name}_mesh.vtp", Mesh(points, faces, {"Normals": normals, "label": labels,
+                                                                         "distance_nm": distance, **curvature,
+                                                                         "roughness_nm": roughness}))
+        except (EngineError, ValueError) as exc:
+            rows.append({"roi": roi_name, "label": int(crop.roi), "error": str(exc),
+                         "true_gap_nm": gaps.get(crop.roi)})
             continue
-        rows.append({"roi": name, "points": int(len(points)), "faces": int(len(faces)), "area_nm2": area,
-                     "distance": statistics(distance), "true_gap_nm": truth.get(crop.roi, {}).get("gap_nm"),
+        rows.append({"roi": roi_name, "label": int(crop.roi), "points": int(len(points)), "faces": int(len(faces)),
+                     "area_nm2": area, "distance": statistics(distance), "true_gap_nm": gaps.get(crop.roi),
                      "median_abs_H": float(np.nanmedian(np.abs(curvature["mean_curvature"]))),
                      "roughness": roughness_summary(roughness)})
     return rows, problems
 
 
-def print_surface_table(rows):
-    print("\nSurfORA on the true contact-site ROIs (medial surface, partner-oriented normals, gap-aware mesh,"
+def print_surface_table(rows, title="SurfORA on the true contact-site ROIs"):
+    print(f"\n{title} (medial surface, partner-oriented normals, gap-aware mesh,"
           f" curvature, roughness at {ROUGHNESS_SCALE_NM:g} nm):")
     print(f"{'ROI':<22}{'points':>7}{'faces':>7}{'area nm²':>16}{'min gap':>9}{'true gap':>9}{'mean ± sd nm':>15}"
           f"{'|H| 1/nm':>10}{'Rq nm':>7}")

@@ -24,3 +24,19 @@ def test_shipped_starting_model_loads_with_its_training_record(kind):
     assert 1 <= training["best_epoch"] == len(training["history"])
     assert len(training["items"]) == {"contacts": 10, "invaginations": 5}[kind]
     assert all(Path(name).name.startswith(kind) for name in training["items"])
+
+
+def test_shipped_membrane_model_loads_with_its_training_record():
+    from tomorois_surfora.engine.demo_chain import shipped_membrane_model
+    from tomorois_surfora.engine.membrane.model_file import load_membrane_model
+
+    path = shipped_membrane_model()
+    assert path is not None, "demo_models/membranes.pt is missing: run scripts/make_demo_models.sh"
+    model = load_membrane_model(path)
+    assert (model.net.config["architecture"], model.sections, model.voxel_size) == ("hybrid", 5, 10.0)
+    training = model.training
+    assert training.get("fine_tuned_from") is None and training["parameters"]["time_limit_min"] == 12.0
+    assert 1 <= training["best_epoch"] == len(training["history"])
+    names = [Path(name).name for name in training["items"]]
+    assert len(names) == 6 and {n.split("_")[0] for n in names} == {"contacts", "invaginations"}
+    assert model.preprocess.clahe and not model.preprocess.eed

@@ -24,7 +24,7 @@ def test_plugin_is_registered_and_all_its_protocols_discovered():
     plugins = domain.getPlugins()
     assert "tomorois_surfora" in plugins
     assert plugins["tomorois_surfora"]._pluginInstance.getName() == "tomorois_surfora"
-    assert len(OUR_PROTOCOLS) == 13
+    assert len(OUR_PROTOCOLS) == 17
     missing = [name for name in OUR_PROTOCOLS if name not in domain.getProtocols()]
     assert not missing, f"not discovered by Scipion: {missing}"
     from tomorois_surfora import viewers

@@ -16,7 +16,8 @@ from tomorois_surfora import protocols
 # (protocol, parameter to change, new value, parameters hidden by it, parameters shown by it)
 TOGGLES = [("ProtTomoRoisTrain", "dims", 1, ["context", "planes"], []),
            ("ProtTomoRoisExtract", "split", False, ["seedDepthNm"], []),
-           ("ProtSurfaceMeasure", "do_curvature", False, ["radiiNm"], [])]
+           ("ProtSurfaceMeasure", "do_curvature", False, ["radiiNm"], []),
+           ("ProtImportModel", "source", 3, ["filePath"], [])]
 
 
 @unittest.skipUnless(os.environ.get("DISPLAY"), "Tk forms need a display (run under Xvfb)")

@@ -155,7 +155,7 @@ def _predict_sections(model, image, out, tiles, device, progress, label=""):
                     weights[:, y0:y0 + ty, x0:x0 + tx] += w
             done = (z_starts[zi + 1] - z0) if zi + 1 < len(z_starts) else tz
             out[z0:z0 + done] = acc[:done] / weights[:done]
-            acc, weights = _shift(acc, done), _shift(weights, done)
+            acc, weights = shift_sections(acc, done), shift_sections(weights, done)
             if progress is not None and (zi + 1) % max(1, len(z_starts) // 10) == 0:
                 progress.info(f"{label}{section_rate(z0 + done, depth, time.perf_counter() - started)}")
     return time.perf_counter() - started
@@ -168,7 +168,7 @@ def section_rate(done, total, seconds):
     return f"sections {done}/{total}, {rate:.1f} sections/s, about {left:.0f} s left"
 
 
-def _shift(array, by):
+def shift_sections(array, by):
     """Drop the first ``by`` sections and append zeroed ones (the slab moves on)."""
     if by >= len(array):
         array[:] = 0

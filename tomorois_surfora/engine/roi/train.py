@@ -134,7 +134,7 @@ def learning_rate_at(params, fraction):
     return params.learning_rate * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * fraction)))
 
 
-def _budget_spent(params, epoch, step, seconds):
+def budget_spent(params, epoch, step, seconds):
     """Fraction of the training budget spent: epochs, or the time limit when it comes first."""
     spent = (epoch + step / params.steps_per_epoch) / params.epochs
     if params.time_limit_min is not None:
@@ -338,7 +338,7 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
     state = {"epoch": 0, "best_loss": math.inf, "best_epoch": 0, "best_dice": None, "seconds": 0.0, "history": []}
     checkpoint_path = out_dir / CHECKPOINT_FILE
     if resume:
-        state = _restore(checkpoint_path, model, optimizer)
+        state = restore_checkpoint(checkpoint_path, model, optimizer)
     model.training.update({"parameters": asdict(params), "items": [item.name for item in items],
                            "validation_rows": [list(s[1]) for s in splits],
                            "selected_by": "validation Dice" if by_dice else "validation loss",
@@ -361,7 +361,7 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
         model.net.train()
         losses = []
         for step in range(params.steps_per_epoch):
-            rate = learning_rate_at(params, _budget_spent(params, state["epoch"], step, time.perf_counter() - started))
+            rate = learning_rate_at(params, budget_spent(params, state["epoch"], step, time.perf_counter() - started))
             for group in optimizer.param_groups:
                 group["lr"] = rate
             loss, _, _ = _loss_and_counts(model.net, train_batches(params.batch_size, rng, augment=True),
@@ -384,7 +384,7 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
             model.training["history"] = state["history"]
             model.training["best_epoch"] = state["epoch"]
             save_model(out_dir / MODEL_FILE, model)
-        _save_checkpoint(checkpoint_path, model, optimizer, state)
+        save_checkpoint(checkpoint_path, model, optimizer, state)
         write_csv(out_dir / HISTORY_FILE, state["history"])  # older rows may lack newer columns: left empty
         progress.step(f"epoch {state['epoch']}: train loss {row['train_loss']:.4f}  val loss {val_loss:.4f}  "
                       f"val Dice {_fmt(val_dice)}{'  (best, saved)' if improved else ''}")
@@ -431,7 +431,8 @@ def _validate(net, validation, dice_weight=0.0):
     return total_loss / len(validation), (2 * inter / total if total > 0 else None)
 
 
-def _save_checkpoint(path, model, optimizer, state):
+def save_checkpoint(path, model, optimizer, state):
+    """Write the latest epoch's weights, optimiser state, loop ``state`` and training record atomically."""
     import torch
 
     payload = {"net": model.net.state_dict(), "optimizer": optimizer.state_dict(), "state": state,
@@ -440,7 +441,8 @@ def _save_checkpoint(path, model, optimizer, state):
         torch.save(payload, tmp)
 
 
-def _restore(path, model, optimizer):
+def restore_checkpoint(path, model, optimizer):
+    """Load a :func:`save_checkpoint` file into ``model`` and ``optimizer``; return the loop state."""
     import torch
 
     if not Path(path).is_file():

@@ -1,0 +1,219 @@
+"""Membrane probabilities for whole tomograms, or only inside ROI boxes: tiled 2.5D inference, bounded memory.
+
+The network reads stacks of ``model.sections`` consecutive sections; stacks overlap by ``overlap_z``
+sections and x–y tiles by ``overlap`` pixels, and each voxel gets the mean of its predictions weighted by
+smooth windows (:func:`..roi.predict.blend_window`). Sections are finished in order, so the accumulators hold
+one stack of tiles, not the volume. With ROI labels, only their bounding boxes plus a margin are segmented
+(the seed's workflow, and the fast path); the rest of the map is 0.
+"""
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from ..errors import InputError, raise_problems
+from ..progress import Progress
+from ..roi.predict import blend_window, section_rate, shift_sections, tile_layout
+
+
+@dataclass
+class MembraneTiles:
+    """Tile side and overlap (pixels of the model grid) and stack overlap (sections)."""
+
+    tile: int = 256
+    overlap: int = 32
+    overlap_z: int = 2
+
+    def problems(self, sections):
+        found = []
+        if self.tile < 32:
+            found.append(f"tile must be at least 32 pixels, got {self.tile}")
+        if not 0 <= self.overlap < self.tile // 2:
+            found.append("overlap must be 0 or more and less than half the tile")
+        if not 0 <= self.overlap_z < max(1, sections // 2 + 1) or (sections > 1 and self.overlap_z >= sections):
+            found.append(f"section overlap must be 0 to {sections // 2} for stacks of {sections} sections")
+        return found
+
+
+def _padded(block, multiple):
+    """``block`` (sections, h, w) reflect-padded at the end to multiples of ``multiple``, and the pad sizes."""
+    pad_y, pad_x = (-block.shape[1]) % multiple, (-block.shape[2]) % multiple
+    if pad_y or pad_x:
+        mode = "reflect" if min(block.shape[1:]) > max(pad_y, pad_x) else "edge"
+        block = np.pad(block, ((0, 0), (0, pad_y), (0, pad_x)), mode=mode)
+    return block
+
+
+def predict_membranes_array(model, image, out, tiles=None, device="cpu", progress=None, label=""):
+    """Write membrane probabilities for ``image`` (preprocessed, model grid) into ``out`` (same shape).
+
+    Returns the seconds spent.
+    """
+    import torch
+
+    tiles = tiles or MembraneTiles()
+    raise_problems(tiles.problems(model.sections))
+    net = model.net.to(device).eval()
+    depth, rows, cols = image.shape
+    sections = min(model.sections, depth)
+    tz, z_starts = tile_layout(depth, sections, tiles.overlap_z if sections > 1 else 0)
+    ty, y_starts = tile_layout(rows, tiles.tile, tiles.overlap)
+    tx, x_starts = tile_layout(cols, tiles.tile, tiles.overlap)
+    acc = np.zeros((tz, rows, cols), np.float32)
+    weights = np.zeros((tz, rows, cols), np.float32)
+    started = time.perf_counter()
+    report_every = max(1, len(z_starts) // 10)
+    with torch.inference_mode():
+        for zi, z0 in enumerate(z_starts):
+            wz = blend_window(tz, tiles.overlap_z, zi == 0, zi == len(z_starts) - 1)
+            for yi, y0 in enumerate(y_starts):
+                wy = blend_window(ty, tiles.overlap, yi == 0, yi == len(y_starts) - 1)
+                for xi, x0 in enumerate(x_starts):
+                    wx = blend_window(tx, tiles.overlap, xi == 0, xi == len(x_starts) - 1)
+                    block = _padded(image[z0:z0 + tz, y0:y0 + ty, x0:x0 + tx], model.net.multiple)
+                    logits, _ = net(torch.from_numpy(np.ascontiguousarray(block[None])).to(device))
+                    prob = torch.sigmoid(logits[0, :, :ty, :tx]).float().cpu().numpy()
+                    w = wz[:, None, None] * wy[None, :, None] * wx[None, None, :]
+                    acc[:, y0:y0 + ty, x0:x0 + tx] += prob * w
+                    weights[:, y0:y0 + ty, x0:x0 + tx] += w
+            done = (z_starts[zi + 1] - z0) if zi + 1 < len(z_starts) else tz
+            out[z0:z0 + done] = acc[:done] / weights[:done]
+            acc, weights = shift_sections(acc, done), shift_sections(weights, done)
+            if progress is not None and ((zi + 1) % report_every == 0 or zi + 1 == len(z_starts)):
+                progress.info(f"{label}{section_rate(z0 + done, depth, time.perf_counter() - started)}")
+    return time.perf_counter() - started
+
+
+def roi_boxes(rois, margin_voxels, factor=1.0, shape=None):
+    """Bounding boxes (tuples of slices) of the nonzero labels of ``rois`` on a grid with ``factor`` voxels
+    per voxel of ``rois``, grown by ``margin_voxels`` (of that grid) and clipped to ``shape``. Overlapping
+    boxes are merged."""
+    boxes = []
+    for found in ndimage.find_objects(np.asarray(rois).astype(np.int64, copy=False)):
+        if found is None:
+            continue
+        lo = [int(np.floor(s.start * factor)) - margin_voxels for s in found]
+        hi = [int(np.ceil(s.stop * factor)) + margin_voxels for s in found]
+        boxes.append([lo, hi])
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                a, b = boxes[i], boxes[j]
+                if all(a[0][k] < b[1][k] and b[0][k] < a[1][k] for k in range(3)):
+                    boxes[i] = [[min(a[0][k], b[0][k]) for k in range(3)], [max(a[1][k], b[1][k]) for k in range(3)]]
+                    del boxes[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    shape = shape or tuple(np.asarray(rois).shape)
+    return [tuple(slice(max(0, lo[k]), min(shape[k], hi[k])) for k in range(3)) for lo, hi in boxes]
+
+
+def membrane_file_names(tomogram):
+    """Output names for ``tomogram``: probability, binary mask and instance labels."""
+    from ..io import mrc_stem
+
+    stem = mrc_stem(tomogram)
+    return {"probability": f"{stem}_membrane_prob.mrc", "mask": f"{stem}_membrane_mask.mrc",
+            "labels": f"{stem}_membrane_labels.mrc"}
+
+
+def membrane_pieces(mask, voxel_size_nm, min_volume_nm3):
+    """Instance labels of the 26-connected pieces of ``mask`` of at least ``min_volume_nm3`` (int32), and
+    their count."""
+    labels, count = ndimage.label(mask, np.ones((3, 3, 3), bool))
+    if count == 0:
+        return labels.astype(np.int32), 0
+    sizes = np.bincount(labels.ravel())
+    keep = sizes * voxel_size_nm ** 3 >= min_volume_nm3
+    keep[0] = False
+    renumber = np.zeros(len(sizes), np.int32)
+    renumber[keep] = np.arange(1, int(keep.sum()) + 1)
+    return renumber[labels], int(keep.sum())
+
+
+def predict_membrane_file(model, tomogram, out_dir, voxel_size=None, rois=None, margin_nm=10.0, threshold=0.5,
+                          min_volume_nm3=500.0, tiles=None, device="cpu", quiet=False):
+    """Segment membranes in an MRC tomogram; write probability, mask and instance labels to ``out_dir``.
+
+    Parameters
+    ----------
+    rois : path, optional
+        ROI label map of the tomogram's shape: only the ROIs' bounding boxes plus ``margin_nm`` are segmented.
+    threshold : float
+        Probability above which a voxel is membrane.
+    min_volume_nm3 : float
+        Membrane pieces smaller than this are dropped from the mask and labels.
+
+    Returns
+    -------
+    dict
+        Output paths, shape, voxel sizes, seconds (network and total), sections per second, pieces.
+    """
+    from ..io import new_mrc_memmap, open_mrc, read_mrc, write_mrc
+    from ..roi.data import load_tomogram
+    from ..roi.resample import resample_into
+    from .preprocess import preprocess
+
+    started = time.perf_counter()
+    progress = Progress(f"membrane predict {os.path.basename(str(tomogram))}", 1, quiet=quiet)
+    image, (shape, size, factor) = load_tomogram(tomogram, model.voxel_size, voxel_size)
+    grid = image.shape
+    boxes = None
+    if rois is not None:
+        with open_mrc(rois, voxel_size=1.0) as (labels, _):
+            if tuple(labels.shape) != tuple(shape):
+                raise InputError(f"{rois}: ROI label shape {tuple(labels.shape)} does not match the tomogram's "
+                                 f"{tuple(shape)} (z, y, x)")
+            margin = int(np.ceil(10 * margin_nm / model.voxel_size))
+            boxes = roi_boxes(np.asarray(labels), margin, factor, grid)
+        if not boxes:
+            progress.info(f"{rois}: no ROI; nothing to segment")
+    progress.info(f"{shape} at {size:g} Å → model grid {grid} at {model.voxel_size:g} Å, "
+                  f"{model.preprocess.describe()}"
+                  + ("" if boxes is None else f", {len(boxes)} ROI box(es), {_box_share(boxes, grid):.0%} of the volume"))
+    coarse = np.zeros(grid, np.float32)
+    network_s = 0.0
+    if boxes is None:
+        image = preprocess(image, model.preprocess)
+        network_s = predict_membranes_array(model, image, coarse, tiles, device, progress)
+    else:
+        for index, box in enumerate(boxes):
+            crop = preprocess(image[box], model.preprocess)
+            part = np.empty(crop.shape, np.float32)
+            seconds = predict_membranes_array(model, crop, part, tiles, device)
+            network_s += seconds
+            coarse[box] = np.maximum(coarse[box], part)
+            progress.info(f"box {index + 1}/{len(boxes)}: {'×'.join(map(str, part.shape))} voxels in {seconds:.1f} s")
+    del image
+    names = membrane_file_names(tomogram)
+    paths = {key: os.path.join(str(out_dir), name) for key, name in names.items()}
+    with new_mrc_memmap(paths["probability"], shape, size) as out:
+        if grid == tuple(shape):
+            out[:] = coarse
+        else:
+            resample_into(coarse, out)
+    del coarse
+    probability = read_mrc(paths["probability"]).data
+    labels, pieces = membrane_pieces(probability >= threshold, size / 10, min_volume_nm3)
+    write_mrc(paths["mask"], (labels > 0).astype(np.int8), size)
+    write_mrc(paths["labels"], labels, size)
+    total = time.perf_counter() - started
+    segmented = sum(int(np.prod([s.stop - s.start for s in box])) for box in boxes) if boxes else (
+        0 if boxes is not None else int(np.prod(grid)))
+    sections = segmented / max(1, grid[1] * grid[2])
+    progress.step(f"{pieces} membrane pieces, {100 * np.mean(labels > 0):.2f}% of voxels; wrote "
+                  f"{names['probability']}, {names['mask']}, {names['labels']} in {total:.1f} s")
+    return {"paths": paths, "shape": list(shape), "voxel_size_A": size, "model_grid": list(grid),
+            "model_voxel_size_A": model.voxel_size, "network_seconds": round(network_s, 2),
+            "seconds": round(total, 2), "pieces": pieces, "boxes": None if boxes is None else len(boxes),
+            "full_sections_segmented": round(sections, 1)}
+
+
+def _box_share(boxes, grid):
+    return sum(int(np.prod([s.stop - s.start for s in box])) for box in boxes) / max(1, int(np.prod(grid)))
