@@ -145,7 +145,7 @@ def accuracy(args):
         items = [load_membrane_item(t, m, voxel_size, preprocessing) for t, m in train]
         started = time.perf_counter()
         choice = calibrate_ridge([item.image for item in items], [item.target for item in items])
-        methods["sheet filter"] = ("ridge", choice, {"seconds": round(time.perf_counter() - started, 1)})
+        methods["sheet filter"] = ("ridge", choice, {"seconds": round(time.perf_counter() - started, 1), **choice})
         del items
     for method, (kind, handle, summary) in methods.items():
         record = {"training": summary, "sets": {}}

@@ -133,3 +133,33 @@ def newMaskLike(template, fileName):
     mask.setVolName(template.getFileName() if not hasattr(template, "getVolName") or not template.getVolName()
                     else template.getVolName())
     return mask
+
+
+def evaluatePairs(protocol, predictedSet, truthSet, score, combine, fileName):
+    """Score every tsId the two mask sets share: ``score(predicted array, true array, predicted file)`` per
+    tomogram, ``combine(list of scores)`` pooled; write {pooled, tomograms, unpaired} to extra/``fileName``."""
+    import json
+
+    from ..engine.io import read_mrc
+
+    predicted, truth = byTsId(predictedSet), byTsId(truthSet)
+    perTomogram = {}
+    for tsId in sorted(set(predicted) & set(truth)):
+        labels, _ = read_mrc(predicted[tsId].getFileName(), voxel_size=1.0)
+        reference, _ = read_mrc(truth[tsId].getFileName(), voxel_size=1.0)
+        perTomogram[tsId] = score(labels, reference, predicted[tsId].getFileName())
+    result = {"pooled": combine(list(perTomogram.values())), "tomograms": perTomogram,
+              "unpaired": sorted(set(predicted) ^ set(truth))}
+    with open(protocol._getExtraPath(fileName), "w") as handle:
+        json.dump(result, handle, indent=1)
+
+
+def readExtraJson(protocol, fileName):
+    """The JSON file extra/``fileName`` of ``protocol``, or None before it is written."""
+    import json
+
+    try:
+        with open(protocol._getExtraPath(fileName)) as handle:
+            return json.load(handle)
+    except OSError:
+        return None

@@ -1,10 +1,8 @@
 """Protocol: compare membrane segmentations with true membrane masks (Dice, IoU, precision, recall, F1, mCov)."""
-import json
-
 from pwem.protocols import EMProtocol
 from pyworkflow.protocol import params
 
-from .common import byTsId
+from .common import byTsId, evaluatePairs, readExtraJson
 
 METRICS_FILE = "membrane_metrics.json"
 
@@ -30,27 +28,14 @@ class ProtMembraneEvaluate(EMProtocol):
         self._insertFunctionStep(self.evaluateStep)
 
     def evaluateStep(self):
-        from ..engine.io import read_mrc
         from ..engine.membrane.metrics import evaluate_membranes, pooled_scores
 
-        predicted, truth = byTsId(self.inputPredicted.get()), byTsId(self.inputTruth.get())
-        perTomogram = {}
-        for tsId in sorted(set(predicted) & set(truth)):
-            labels, _ = read_mrc(predicted[tsId].getFileName(), voxel_size=1.0)
-            reference, _ = read_mrc(truth[tsId].getFileName(), voxel_size=1.0)
-            perTomogram[tsId] = evaluate_membranes(labels, reference)
-        result = {"pooled": pooled_scores(list(perTomogram.values())), "tomograms": perTomogram,
-                  "unpaired": sorted(set(predicted) ^ set(truth))}
-        with open(self._getExtraPath(METRICS_FILE), "w") as handle:
-            json.dump(result, handle, indent=1)
+        evaluatePairs(self, self.inputPredicted.get(), self.inputTruth.get(),
+                      lambda labels, reference, _: evaluate_membranes(labels, reference), pooled_scores, METRICS_FILE)
 
     def metrics(self):
         """The pooled and per-tomogram scores (None before the protocol has run)."""
-        try:
-            with open(self._getExtraPath(METRICS_FILE)) as handle:
-                return json.load(handle)
-        except OSError:
-            return None
+        return readExtraJson(self, METRICS_FILE)
 
     def _validate(self):
         if self.inputPredicted.get() is not None and self.inputTruth.get() is not None:

@@ -79,7 +79,7 @@ class ProtMembraneSegment(EMProtocol):
             self._defineSourceRelation(self.inputModel, output)
 
     def _validate(self):
-        errors = MembraneTiles(self.tile.get()).problems(5)
+        errors = MembraneTiles(self.tile.get()).problems()
         if not 0 < self.threshold.get() < 1:
             errors.append("The probability threshold must be in (0, 1).")
         model = self.inputModel.get()

@@ -1,10 +1,8 @@
 """Protocol: compare extracted ROIs with ground-truth ROI masks (object-level FP/FN rates, voxel Dice/IoU)."""
-import json
-
 from pwem.protocols import EMProtocol
 from pyworkflow.protocol import params
 
-from .common import byTsId
+from .common import byTsId, evaluatePairs, readExtraJson
 
 METRICS_FILE = "metrics.json"
 
@@ -31,28 +29,16 @@ class ProtTomoRoisEvaluate(EMProtocol):
         self._insertFunctionStep(self.evaluateStep)
 
     def evaluateStep(self):
-        from ..engine.io import read_mrc
         from ..engine.roi.metrics import combine_evaluations, evaluate_rois
 
-        predicted, truth = byTsId(self.inputPredicted.get()), byTsId(self.inputTruth.get())
-        perTomogram = {}
-        for tsId in sorted(set(predicted) & set(truth)):
-            labels, _ = read_mrc(predicted[tsId].getFileName(), voxel_size=1.0)
-            reference, _ = read_mrc(truth[tsId].getFileName(), voxel_size=1.0)
-            perTomogram[tsId] = evaluate_rois(labels, reference, self.iouThreshold.get(),
-                                              source=predicted[tsId].getFileName())
-        result = {"pooled": combine_evaluations(list(perTomogram.values())), "tomograms": perTomogram,
-                  "unpaired": sorted(set(predicted) ^ set(truth))}
-        with open(self._getExtraPath(METRICS_FILE), "w") as handle:
-            json.dump(result, handle, indent=1)
+        iou = self.iouThreshold.get()
+        evaluatePairs(self, self.inputPredicted.get(), self.inputTruth.get(),
+                      lambda labels, reference, source: evaluate_rois(labels, reference, iou, source=source),
+                      combine_evaluations, METRICS_FILE)
 
     def metrics(self):
         """The pooled and per-tomogram metrics (None before the protocol has run)."""
-        try:
-            with open(self._getExtraPath(METRICS_FILE)) as handle:
-                return json.load(handle)
-        except OSError:
-            return None
+        return readExtraJson(self, METRICS_FILE)
 
     def _validate(self):
         errors = []

@@ -5,7 +5,7 @@ from pyworkflow.protocol import STEPS_PARALLEL, params
 
 from ..engine.surface.orient import CONVENTIONS, METHODS
 from ..objects import SetOfSurfaceClouds
-from .common import byKey, collectPerKey, failureSummary, fileStem, insertStepPerKey, runEngine
+from .common import byKey, collectPerKey, failureSummary, fileStem, insertStepPerKey, recordFailure, runEngine
 from .protocol_surface_extract import newCloud
 
 OUTPUT = "orientedClouds"
@@ -42,6 +42,9 @@ class ProtSurfaceOrient(EMProtocol):
 
     def orientStep(self, key):
         cloud = byKey(self.inputClouds.get())[key]
+        if self._convention() == "partner" and len(cloud.getMembraneLabels()) < 2:
+            recordFailure(self, key, "convention 'partner' needs two membranes; this ROI holds one (skipped)")
+            return
         runEngine(self, key, "surface", "orient", cloud.getFileName(), "--method", self._method(),
                   "--convention", self._convention(), "--neighbours", self.neighbours.get(),
                   "--out", self._getExtraPath(key))
@@ -62,14 +65,25 @@ class ProtSurfaceOrient(EMProtocol):
     def _convention(self):
         return CONVENTIONS[self.convention.get()]
 
+    def _singleMembrane(self):
+        """Keys of the input clouds with fewer than two membrane labels."""
+        return [c.getKey() for c in self.inputClouds.get() if len(c.getMembraneLabels()) < 2]
+
     def _validate(self):
         errors = [] if self.neighbours.get() >= 3 else ["Neighbours (k) must be at least 3."]
         if self._convention() == "partner" and self.inputClouds.get() is not None:
-            single = [c.getKey() for c in self.inputClouds.get() if len(c.getMembraneLabels()) < 2]
-            if single:
-                errors.append(f"Convention 'partner' needs two membrane labels per ROI; {', '.join(single[:5])} "
-                              "hold only one.")
+            single = self._singleMembrane()
+            if len(single) == self.inputClouds.get().getSize():
+                errors.append("Convention 'partner' needs two membrane labels per ROI; no ROI holds two.")
         return errors
+
+    def _warnings(self):
+        if self._convention() == "partner" and self.inputClouds.get() is not None:
+            single = self._singleMembrane()
+            if single:
+                return [f"Convention 'partner' needs two membrane labels per ROI; {', '.join(single[:5])} "
+                        f"{'holds' if len(single) == 1 else 'hold'} only one and will be skipped."]
+        return []
 
     def _summary(self):
         if not self.hasAttribute(OUTPUT):

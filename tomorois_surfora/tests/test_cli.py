@@ -247,6 +247,14 @@ def test_demo_runs_phantoms_then_tomorois_end_to_end(tmp_path):
         H = mesh.point_data["mean_curvature"]
         assert np.isfinite(H).mean() > 0.5 and np.isfinite(mesh.point_data["roughness_nm"]).mean() > 0.5
     assert "|H| 1/nm" in result.stdout and "Rq nm" in result.stdout
+    # the whole chain on the held-out contact phantom: membranes segmented inside its predicted ROIs
+    assert "The whole chain without ground truth" in result.stdout
+    chain = tmp_path / "demo" / "contacts" / "chain"
+    labels, _ = read_mrc(chain / "contacts_001_membrane_labels.mrc")
+    predicted, _ = read_mrc(tmp_path / "demo" / "contacts" / "model" / "contacts_001_predicted_rois.mrc")
+    assert labels.shape == predicted.shape and labels.max() >= 1
+    for mesh_file in (chain / "surfaces").glob("*_mesh.vtp"):
+        assert np.isfinite(pyvista.read(mesh_file).point_data["distance_nm"]).any()
 
 
 def test_roi_train_and_predict_from_the_command_line(tmp_path):

@@ -18,3 +18,25 @@ def test_readme_example_scripts_a_project(tmp_path):
     lines = [line for line in result.stdout.splitlines() if line.startswith("contacts_")]
     assert len(lines) == 2 and "(128, 128, 64)" in lines[0] and "20 Å/px" in lines[0]
     assert (tmp_path / "projects" / "example").is_dir()
+
+
+def test_whole_chain_example_measures_contacts_with_no_ground_truth_in_between(tmp_path):
+    """examples/whole_chain.py: phantoms → fine-tuned ROI model → predicted ROIs on a new tomogram → membranes
+    segmented inside them by the shipped model → SurfORA, in one real project; the closest distance of each
+    predicted ROI that overlaps a true contact is within 1 nm of the true gap."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "examples" / "whole_chain.py"
+    env = dict(os.environ, SCIPION_USER_DATA=str(tmp_path), SCIPION_HOME=str(tmp_path),
+               SCIPION_HOSTS=str(tmp_path / "config" / "hosts.conf"))
+    result = subprocess.run([sys.executable, str(script), "chain", "--minutes", "0.2"], capture_output=True,
+                            text=True, env=env, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    measured = re.findall(r"ROI \d+: closest membrane distance ([\d.]+) nm, true gap ([\d.]+) nm", result.stdout)
+    assert measured, result.stdout
+    assert all(abs(float(closest) - float(gap)) <= 1.0 for closest, gap in measured), measured
+    runs = sorted(p.name.split("_", 1)[1] for p in (tmp_path / "projects" / "chain" / "Runs").iterdir())
+    assert {"ProtMembraneSegment", "ProtSurfaceMeasure", "ProtTomoRoisPredict", "ProtImportModel"} <= set(runs)

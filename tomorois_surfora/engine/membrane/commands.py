@@ -7,7 +7,8 @@ from ..progress import Progress
 
 
 def add_membrane_commands(subparsers, positive_float, positive_int):
-    """Register ``membrane train|predict|evaluate`` on the CLI's subparsers."""
+    """Register ``membrane train|predict|evaluate|synthesize`` on the CLI's subparsers."""
+    from ..roi.model_commands import add_runtime_options
     from .network import ARCHITECTURES
     from .predict import MembraneTiles
     from .preprocess import PreprocessParameters
@@ -56,7 +57,7 @@ def add_membrane_commands(subparsers, positive_float, positive_int):
     train.add_argument("--init-model", type=Path,
                        help="fine-tune this membrane model (its architecture, grid and preprocessing are kept)")
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    _runtime_options(train)
+    add_runtime_options(train)
     train.set_defaults(handler=run_membrane_train)
 
     predict = stages.add_parser(
@@ -80,7 +81,7 @@ def add_membrane_commands(subparsers, positive_float, positive_int):
     predict.add_argument("--tile", type=positive_int, default=tiles.tile,
                          help="tile side, pixels of the model grid (default %(default)s)")
     predict.add_argument("--overlap", type=int, default=tiles.overlap, help="tile overlap (default %(default)s)")
-    _runtime_options(predict)
+    add_runtime_options(predict)
     predict.set_defaults(handler=run_membrane_predict)
 
     evaluate = stages.add_parser(
@@ -109,15 +110,8 @@ def add_membrane_commands(subparsers, positive_float, positive_int):
     synthesize.add_argument("--side", type=positive_int, default=256, help="pixels per side (default %(default)s)")
     synthesize.add_argument("--voxel-size", type=positive_float, metavar="Å", help="voxel size in Å (default: header)")
     synthesize.add_argument("--seed", type=int, default=0, help="default %(default)s")
-    _runtime_options(synthesize)
+    add_runtime_options(synthesize)
     synthesize.set_defaults(handler=run_membrane_synthesize)
-
-
-def _runtime_options(parser):
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
-                        help="where the network runs (default: cuda when available)")
-    parser.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
-    parser.add_argument("--quiet", action="store_true", help="no progress output")
 
 
 def run_membrane_train(args):

@@ -20,21 +20,25 @@ from ..roi.predict import blend_window, section_rate, shift_sections, tile_layou
 
 @dataclass
 class MembraneTiles:
-    """Tile side and overlap (pixels of the model grid) and stack overlap (sections)."""
+    """Tile side and overlap (pixels of the model grid) and stack overlap (sections; at most half a stack)."""
 
     tile: int = 256
     overlap: int = 32
     overlap_z: int = 2
 
-    def problems(self, sections):
+    def problems(self):
         found = []
         if self.tile < 32:
             found.append(f"tile must be at least 32 pixels, got {self.tile}")
         if not 0 <= self.overlap < self.tile // 2:
             found.append("overlap must be 0 or more and less than half the tile")
-        if not 0 <= self.overlap_z < max(1, sections // 2 + 1) or (sections > 1 and self.overlap_z >= sections):
-            found.append(f"section overlap must be 0 to {sections // 2} for stacks of {sections} sections")
+        if self.overlap_z < 0:
+            found.append(f"section overlap must be 0 or more, got {self.overlap_z}")
         return found
+
+    def section_overlap(self, sections):
+        """The stacks' overlap for a model of ``sections``: ``overlap_z``, at most (sections − 1) // 2."""
+        return min(self.overlap_z, max(0, (sections - 1) // 2))
 
 
 def _padded(block, multiple):
@@ -54,11 +58,12 @@ def predict_membranes_array(model, image, out, tiles=None, device="cpu", progres
     import torch
 
     tiles = tiles or MembraneTiles()
-    raise_problems(tiles.problems(model.sections))
+    raise_problems(tiles.problems())
     net = model.net.to(device).eval()
     depth, rows, cols = image.shape
     sections = min(model.sections, depth)
-    tz, z_starts = tile_layout(depth, sections, tiles.overlap_z if sections > 1 else 0)
+    overlap_z = tiles.section_overlap(sections)
+    tz, z_starts = tile_layout(depth, sections, overlap_z)
     ty, y_starts = tile_layout(rows, tiles.tile, tiles.overlap)
     tx, x_starts = tile_layout(cols, tiles.tile, tiles.overlap)
     acc = np.zeros((tz, rows, cols), np.float32)
@@ -67,7 +72,7 @@ def predict_membranes_array(model, image, out, tiles=None, device="cpu", progres
     report_every = max(1, len(z_starts) // 10)
     with torch.inference_mode():
         for zi, z0 in enumerate(z_starts):
-            wz = blend_window(tz, tiles.overlap_z, zi == 0, zi == len(z_starts) - 1)
+            wz = blend_window(tz, overlap_z, zi == 0, zi == len(z_starts) - 1)
             for yi, y0 in enumerate(y_starts):
                 wy = blend_window(ty, tiles.overlap, yi == 0, yi == len(y_starts) - 1)
                 for xi, x0 in enumerate(x_starts):

@@ -84,7 +84,7 @@ def add_model_commands(stages, positive_float, positive_int):
     train.add_argument("--init-model", type=Path, help="fine-tune this model instead of starting from scratch "
                                                        "(its architecture and voxel size are kept)")
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    _add_runtime_options(train)
+    add_runtime_options(train)
     train.set_defaults(handler=run_train)
 
     predict = stages.add_parser(
@@ -106,11 +106,12 @@ def add_model_commands(stages, positive_float, positive_int):
     predict.add_argument("--mirrored", action="store_true",
                          help="average the network over the volume and three mirrored copies (test-time "
                               "augmentation; 4x the time)")
-    _add_runtime_options(predict)
+    add_runtime_options(predict)
     predict.set_defaults(handler=run_predict)
 
 
-def _add_runtime_options(parser):
+def add_runtime_options(parser):
+    """--device, --threads and --quiet: the options of every command that runs a network."""
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                         help="where the network runs (default: cuda when available)")
     parser.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
