@@ -4,7 +4,7 @@ new tomogram → segment its membranes inside those ROIs (shipped membrane model
 surfaces → orient → mesh → measure distances. At the end, and only there, each ROI's closest membrane
 distance is printed beside the true gap of the phantom's contact it overlaps most.
 
-    .venv/bin/python examples/whole_chain.py [PROJECT_NAME] [--minutes 1]
+    .venv/bin/python examples/whole_chain.py [PROJECT_NAME] [--minutes 1] [--annotated 2] [--size 256 256 128]
 
 Runs headless (see examples/phantom_project.py); set SCIPION_USER_DATA to keep the project.
 """
@@ -27,7 +27,6 @@ from tomorois_surfora.protocols import (ProtImportModel, ProtMembraneSegment, Pr
                                         ProtTomoRoisExtract, ProtTomoRoisPhantoms, ProtTomoRoisPredict,
                                         ProtTomoRoisTrain)
 
-FIELD = dict(sizeX=256, sizeY=256, sizeZ=128, samplingRate=10.0)
 
 
 def run(project, protocolClass, label, **kwargs):
@@ -47,13 +46,18 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name", nargs="?", default="tomorois_whole_chain")
     parser.add_argument("--minutes", type=float, default=1.0, help="ROI fine-tuning time (default 1)")
+    parser.add_argument("--annotated", type=int, default=2, help="annotated phantoms to fine-tune on (default 2)")
+    parser.add_argument("--size", type=int, nargs=3, default=(256, 256, 128), metavar=("X", "Y", "Z"),
+                        help="phantom size in voxels of 10 Å (default 256 256 128)")
     args = parser.parse_args(argv)
+    field = dict(sizeX=args.size[0], sizeY=args.size[1], sizeZ=args.size[2], samplingRate=10.0)
     manager = Manager()
     project = manager.loadProject(args.name) if manager.hasProject(args.name) else manager.createProject(args.name)
     os.chdir(project.getPath())  # pyworkflow resolves a project's files relative to its folder
 
-    annotated = run(project, ProtTomoRoisPhantoms, "annotated phantoms", kind=0, nTomograms=2, seed=11, **FIELD)
-    new = run(project, ProtTomoRoisPhantoms, "new tomogram", kind=0, nTomograms=1, seed=12, **FIELD)
+    annotated = run(project, ProtTomoRoisPhantoms, "annotated phantoms", kind=0, nTomograms=args.annotated, seed=11,
+                    **field)
+    new = run(project, ProtTomoRoisPhantoms, "new tomogram", kind=0, nTomograms=1, seed=12, **field)
     roiStart = run(project, ProtImportModel, "shipped ROI model", source=1)
     roiModel = run(project, ProtTomoRoisTrain, "fine-tune ROI model", inputTomograms=annotated.tomograms,
                    inputMasks=annotated.roiMasks, penaltyMasks=annotated.decoyMasks, initialModel=roiStart.model,

@@ -71,14 +71,14 @@ def measure_roi_membranes(membranes, rois, voxel_size, gaps, name, out, source="
 def print_surface_table(rows, title="SurfORA on the true contact-site ROIs"):
     print(f"\n{title} (medial surface, partner-oriented normals, gap-aware mesh,"
           f" curvature, roughness at {ROUGHNESS_SCALE_NM:g} nm):")
-    print(f"{'ROI':<22}{'points':>7}{'faces':>7}{'area nm²':>16}{'min gap':>9}{'true gap':>9}{'mean ± sd nm':>15}"
+    print(f"{'ROI':<30}{'points':>7}{'faces':>7}{'area nm²':>16}{'min gap':>9}{'true gap':>9}{'mean ± sd nm':>15}"
           f"{'|H| 1/nm':>10}{'Rq nm':>7}")
     for row in rows:
         if "error" in row:
-            print(f"{row['roi']:<22} failed: {row['error']}")
+            print(f"{row['roi']:<30} failed: {row['error']}")
             continue
         d, true = row["distance"], row["true_gap_nm"]
         areas = " + ".join(f"{a:.0f}" for a in row["area_nm2"].values())
-        print(f"{row['roi']:<22}{row['points']:>7}{row['faces']:>7}{areas:>16}{d['min']:>9.1f}"
+        print(f"{row['roi']:<30}{row['points']:>7}{row['faces']:>7}{areas:>16}{d['min']:>9.1f}"
               f"{'n/a' if true is None else f'{true:.1f}':>9}{d['mean']:>9.1f} ± {d['std']:<4.1f}"
               f"{row['median_abs_H']:>10.4f}{row['roughness']['Rq_nm']:>7.2f}")

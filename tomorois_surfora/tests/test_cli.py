@@ -72,7 +72,7 @@ def test_the_command_line_has_every_stage():
     assert [" ".join(w) for w in LEAVES] == [
         "synth contacts", "synth invaginations", "synth pm_contacts",
         "roi train", "roi predict", "roi extract", "roi calibrate", "roi evaluate",
-        "surface restrict", "surface extract", "surface orient", "surface mesh", "surface split",
+        "membrane train", "membrane predict", "membrane evaluate", "membrane synthesize", "surface restrict", "surface extract", "surface orient", "surface mesh", "surface split",
         "measure distance", "measure curvature", "measure roughness", "measure area", "view volume", "view surface",
         "curate rois", "curate cloud", "demo"]
 

@@ -32,7 +32,8 @@ def test_whole_chain_example_measures_contacts_with_no_ground_truth_in_between(t
     script = Path(__file__).resolve().parents[2] / "examples" / "whole_chain.py"
     env = dict(os.environ, SCIPION_USER_DATA=str(tmp_path), SCIPION_HOME=str(tmp_path),
                SCIPION_HOSTS=str(tmp_path / "config" / "hosts.conf"))
-    result = subprocess.run([sys.executable, str(script), "chain", "--minutes", "0.2"], capture_output=True,
+    result = subprocess.run([sys.executable, str(script), "chain", "--minutes", "0.1", "--annotated", "1",
+                             "--size", "192", "192", "96"], capture_output=True,
                             text=True, env=env, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     measured = re.findall(r"ROI \d+: closest membrane distance ([\d.]+) nm, true gap ([\d.]+) nm", result.stdout)

@@ -1,5 +1,5 @@
-"""Membrane protocols in a real pyworkflow project: import, train, fine-tune, segment (whole and inside ROIs),
-evaluate, and the restrict protocol taking their output.
+"""Membrane protocols in a real pyworkflow project: import, train, fine-tune, segment inside ROIs, evaluate.
+(The whole chain through restrict and SurfORA is examples/whole_chain.py, run by test_examples.py.)
 
 Runs under pytest and under Scipion's runner (see test_protocol_phantoms.py).
 """
@@ -11,7 +11,7 @@ import torch
 from tomorois_surfora.engine.io import read_mrc
 from tomorois_surfora.engine.membrane.predict import roi_boxes
 from tomorois_surfora.protocols import (ProtImportModel, ProtMembraneEvaluate, ProtMembraneSegment,
-                                        ProtMembraneTrain, ProtSurfaceRestrict)
+                                        ProtMembraneTrain)
 from tomorois_surfora.tests.phantom_project import PhantomProjectTest
 
 SMALL = dict(sizeX=128, sizeY=128, sizeZ=64, samplingRate=10.0)
@@ -41,12 +41,10 @@ class TestProtMembrane(PhantomProjectTest):
         self.assertTrue(fine.preprocess.clahe, "fine-tuning keeps the starting model's preprocessing")
         self.assertFalse(all(torch.equal(a, b) for a, b in zip(fine.net.parameters(), saved.net.parameters())))
 
-        whole = self._run(ProtMembraneSegment, inputModel=model, inputTomograms=self.phantoms.tomograms)
         inside = self._run(ProtMembraneSegment, inputModel=model, inputTomograms=self.phantoms.tomograms,
                            inputRois=self.phantoms.roiMasks, margin=0.0)
-        for prot in (whole, inside):
-            self.assertSetSize(prot.membranes, 2)
-            self.assertSetSize(prot.membraneProbabilities, 2)
+        self.assertSetSize(inside.membranes, 2)
+        self.assertSetSize(inside.membraneProbabilities, 2)
         rois = {m.getTsId(): read_mrc(m.getFileName())[0] for m in self.phantoms.roiMasks}
         for item in inside.membraneProbabilities:
             probability, size = read_mrc(item.getFileName())
@@ -57,18 +55,16 @@ class TestProtMembrane(PhantomProjectTest):
             self.assertFalse(probability[outside].any(), "only the ROI boxes are segmented")
         self.assertIn("inside ROIs", "\n".join(inside.summary()))
 
-        evaluate = self._run(ProtMembraneEvaluate, inputPredicted=whole.membranes,
+        evaluate = self._run(ProtMembraneEvaluate, inputPredicted=inside.membranes,
                              inputTruth=self.phantoms.membraneMasks)
         metrics = evaluate.metrics()
         self.assertEqual(metrics["pooled"]["tomograms"], 2)
-        predicted = {m.getTsId(): read_mrc(m.getFileName())[0] for m in whole.membranes}
+        predicted = {m.getTsId(): read_mrc(m.getFileName())[0] for m in inside.membranes}
         truth = {m.getTsId(): read_mrc(m.getFileName())[0] for m in self.phantoms.membraneMasks}
         tp = sum(int(np.count_nonzero((predicted[t] > 0) & (truth[t] > 0))) for t in truth)
         self.assertEqual(metrics["pooled"]["tp"], tp, "the scores count the registered files' voxels")
         self.assertIn("tomograms pooled: Dice", "\n".join(evaluate.summary()))
-
-        restrict = self._run(ProtSurfaceRestrict, inputMembranes=inside.membranes, inputRois=self.phantoms.roiMasks)
-        self.assertGreaterEqual(restrict.roiMembranes.getSize(), 0)
+        # the whole chain (examples/whole_chain.py, run by test_examples.py) feeds these labels to restrict
 
     def testImportRecognisesBothKindsAndValidates(self):
         roiModel = self._run(ProtImportModel, source=1).model
