@@ -48,16 +48,19 @@ def measure_roi_membranes(membranes, rois, voxel_size, gaps, name, out, source="
             if len(crop.voxels) < 2:
                 raise EngineError(f"{len(crop.voxels)} membrane(s) in the ROI; a distance needs two")
             points, normals, labels, faces, info = crop_to_mesh(crop.labels, vs, origin, source=roi_name)
+            present = np.unique(labels)
+            if len(present) < 2:
+                raise EngineError("one membrane left after meshing; a distance needs two")
             write_ply(out / f"{roi_name}_medial.ply", PointCloud(points, normals, {"label": labels}))
             area = {label: piece["area_nm2"] for label, piece in info["mesh"].items()}
-            first, second = (int(v) for v in np.unique(labels)[:2])
+            first, second = (int(v) for v in present[:2])
             distance = partner_distances(points, faces, labels, first, second)
             curvature, _ = mesh_curvature(points, faces, normals, source=roi_name)
             roughness = mesh_roughness(points, faces, normals, ROUGHNESS_SCALE_NM, source=roi_name)
             write_vtp(out / f"{roi_name}_mesh.vtp", Mesh(points, faces, {"Normals": normals, "label": labels,
                                                                          "distance_nm": distance, **curvature,
                                                                          "roughness_nm": roughness}))
-        except (EngineError, ValueError) as exc:
+        except EngineError as exc:
             rows.append({"roi": roi_name, "label": int(crop.roi), "error": str(exc),
                          "true_gap_nm": gaps.get(crop.roi)})
             continue

@@ -50,7 +50,6 @@ class ProtMembraneSegment(EMProtocol):
     def segmentStep(self, tsId):
         tomogram = byTsId(self.inputTomograms.get())[tsId]
         rois = byTsId(self.inputRois.get())[tsId].getFileName() if self.inputRois.get() is not None else None
-        os.makedirs(self._getExtraPath(tsId), exist_ok=True)
         runEngine(self, tsId, "membrane", "predict", os.path.abspath(tomogram.getFileName()),
                   "--model", self.inputModel.get().getPath(), "--out", self._getExtraPath(tsId),
                   ["--rois", os.path.abspath(rois), "--margin", self.margin.get()] if rois else None,

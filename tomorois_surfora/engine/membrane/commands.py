@@ -206,7 +206,7 @@ def describe_scores(scores):
 
 def run_membrane_synthesize(args):
     from ..io import open_mrc
-    from ..roi.data import load_mask, load_tomogram
+    from ..roi.data import CLIP, load_mask, load_tomogram
     from ..roi.predict import choose_device, use_all_cores
     from .data import MembraneItem
     from .synthesize import synthesize_pairs, train_pix2pix
@@ -224,7 +224,7 @@ def run_membrane_synthesize(args):
         target = load_mask(mask, shape, 1.0, "membrane mask")
         if min(shape[1:]) < 32:
             raise InputError(f"{tomogram}: sections of {shape[1]}×{shape[2]} pixels; the GAN needs at least 32×32")
-        items.append(MembraneItem(str(tomogram), image / 5.0, target, None))  # standardised, clipped ±5 → ±1
+        items.append(MembraneItem(str(tomogram), image / CLIP, target, None))  # standardised and clipped → ±1
     generator, record = train_pix2pix(items, args.minutes, seed=args.seed, device=device, quiet=args.quiet)
     written = synthesize_pairs(generator, items, args.out, args.n, args.depth, args.side, args.seed, device, size,
                                quiet=args.quiet)

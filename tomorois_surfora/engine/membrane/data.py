@@ -39,7 +39,7 @@ def load_membrane_item(tomogram, mask, grid, preprocessing, voxel_size=None):
         raise InputError(f"{mask}: the membrane mask is empty (no membrane voxels"
                          f"{' after resampling to the model grid' if factor != 1.0 else ''}); annotate membranes "
                          "or leave this tomogram out")
-    return MembraneItem(str(tomogram), preprocess(image, preprocessing), target, edge_band(target))
+    return MembraneItem(str(tomogram), preprocess(image, preprocessing, copy=False), target, edge_band(target))
 
 
 class StackSampler:

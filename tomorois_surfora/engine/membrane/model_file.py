@@ -1,9 +1,6 @@
 """Save and load membrane models: architecture, weights, grid, preprocessing and the training record."""
 from dataclasses import dataclass, field
 
-from pathlib import Path
-
-from ..errors import InputError
 from ..io import atomic_output
 from .preprocess import PreprocessParameters
 
@@ -51,26 +48,13 @@ def load_membrane_model(path, device="cpu"):
     Raises
     ------
     InputError
-        If the file is missing, unreadable or not a membrane model (e.g. a TomoROIS ROI model).
+        If the file is missing, unreadable, not a membrane model (e.g. a TomoROIS ROI model) or its weights do
+        not fit its configuration.
     """
-    import torch
-
+    from ..roi.model_file import load_weights, read_model_payload
     from .network import MembraneNet
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such membrane model file")
-    try:
-        payload = torch.load(path, map_location=device, weights_only=True)
-    except Exception as exc:
-        raise InputError(f"{path}: not a readable model file ({type(exc).__name__})") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
-        raise InputError(f"{path}: not a membrane model (format {found!r}; `membrane train` writes them)")
-    if payload.get("version", 0) > VERSION:
-        raise InputError(f"{path}: membrane model format {payload['version']} is newer than this program reads "
-                         f"({VERSION}); update tomorois-surfora")
-    net = MembraneNet(**payload["config"])
-    net.load_state_dict(payload["state_dict"])
+    payload = read_model_payload(path, FORMAT, VERSION, "membrane model", device)
+    net = load_weights(MembraneNet(**payload["config"]), payload, path)
     return MembraneModel(net.to(device), payload["voxel_size_A"], payload["sections"],
                          PreprocessParameters(**payload["preprocess"]), payload.get("training", {}))

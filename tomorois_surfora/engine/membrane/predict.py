@@ -2,8 +2,8 @@
 
 The network reads stacks of ``model.sections`` consecutive sections; stacks overlap by ``overlap_z``
 sections and x–y tiles by ``overlap`` pixels, and each voxel gets the mean of its predictions weighted by
-smooth windows (:func:`..roi.predict.blend_window`). Sections are finished in order, so the accumulators hold
-one stack of tiles, not the volume. With ROI labels, only their bounding boxes plus a margin are segmented
+smooth windows (:func:`..roi.predict.blend_tiles`, shared with ROI prediction). Sections are finished in
+order, so the accumulators hold one stack of tiles, not the volume. With ROI labels, only their bounding boxes plus a margin are segmented
 (the seed's workflow, and the fast path); the rest of the map is 0.
 """
 import os
@@ -15,7 +15,7 @@ from scipy import ndimage
 
 from ..errors import InputError, raise_problems
 from ..progress import Progress
-from ..roi.predict import blend_window, section_rate, shift_sections, tile_layout
+from ..roi.predict import blend_tiles, tile_layout
 
 
 @dataclass
@@ -63,32 +63,17 @@ def predict_membranes_array(model, image, out, tiles=None, device="cpu", progres
     depth, rows, cols = image.shape
     sections = min(model.sections, depth)
     overlap_z = tiles.section_overlap(sections)
-    tz, z_starts = tile_layout(depth, sections, overlap_z)
-    ty, y_starts = tile_layout(rows, tiles.tile, tiles.overlap)
-    tx, x_starts = tile_layout(cols, tiles.tile, tiles.overlap)
-    acc = np.zeros((tz, rows, cols), np.float32)
-    weights = np.zeros((tz, rows, cols), np.float32)
-    started = time.perf_counter()
-    report_every = max(1, len(z_starts) // 10)
+    layouts = (tile_layout(depth, sections, overlap_z), tile_layout(rows, tiles.tile, tiles.overlap),
+               tile_layout(cols, tiles.tile, tiles.overlap))
+    (tz, _), (ty, _), (tx, _) = layouts
+
+    def tile(z0, y0, x0):
+        block = _padded(image[z0:z0 + tz, y0:y0 + ty, x0:x0 + tx], model.net.multiple)
+        logits, _ = net(torch.from_numpy(np.ascontiguousarray(block[None])).to(device))
+        return torch.sigmoid(logits[0, :, :ty, :tx]).float().cpu().numpy()
+
     with torch.inference_mode():
-        for zi, z0 in enumerate(z_starts):
-            wz = blend_window(tz, overlap_z, zi == 0, zi == len(z_starts) - 1)
-            for yi, y0 in enumerate(y_starts):
-                wy = blend_window(ty, tiles.overlap, yi == 0, yi == len(y_starts) - 1)
-                for xi, x0 in enumerate(x_starts):
-                    wx = blend_window(tx, tiles.overlap, xi == 0, xi == len(x_starts) - 1)
-                    block = _padded(image[z0:z0 + tz, y0:y0 + ty, x0:x0 + tx], model.net.multiple)
-                    logits, _ = net(torch.from_numpy(np.ascontiguousarray(block[None])).to(device))
-                    prob = torch.sigmoid(logits[0, :, :ty, :tx]).float().cpu().numpy()
-                    w = wz[:, None, None] * wy[None, :, None] * wx[None, None, :]
-                    acc[:, y0:y0 + ty, x0:x0 + tx] += prob * w
-                    weights[:, y0:y0 + ty, x0:x0 + tx] += w
-            done = (z_starts[zi + 1] - z0) if zi + 1 < len(z_starts) else tz
-            out[z0:z0 + done] = acc[:done] / weights[:done]
-            acc, weights = shift_sections(acc, done), shift_sections(weights, done)
-            if progress is not None and ((zi + 1) % report_every == 0 or zi + 1 == len(z_starts)):
-                progress.info(f"{label}{section_rate(z0 + done, depth, time.perf_counter() - started)}")
-    return time.perf_counter() - started
+        return blend_tiles(tile, out, layouts, (overlap_z, tiles.overlap), progress, label)
 
 
 def roi_boxes(rois, margin_voxels, factor=1.0, shape=None):
@@ -102,21 +87,20 @@ def roi_boxes(rois, margin_voxels, factor=1.0, shape=None):
         lo = [int(np.floor(s.start * factor)) - margin_voxels for s in found]
         hi = [int(np.ceil(s.stop * factor)) + margin_voxels for s in found]
         boxes.append([lo, hi])
-    merged = True
-    while merged:
-        merged = False
-        for i in range(len(boxes)):
-            for j in range(i + 1, len(boxes)):
-                a, b = boxes[i], boxes[j]
-                if all(a[0][k] < b[1][k] and b[0][k] < a[1][k] for k in range(3)):
-                    boxes[i] = [[min(a[0][k], b[0][k]) for k in range(3)], [max(a[1][k], b[1][k]) for k in range(3)]]
-                    del boxes[j]
-                    merged = True
-                    break
-            if merged:
-                break
+    while True:
+        pair = next(((i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes))
+                     if _overlap(boxes[i], boxes[j])), None)
+        if pair is None:
+            break
+        (lo_a, hi_a), (lo_b, hi_b) = boxes[pair[0]], boxes.pop(pair[1])
+        boxes[pair[0]] = [list(map(min, lo_a, lo_b)), list(map(max, hi_a, hi_b))]
     shape = shape or tuple(np.asarray(rois).shape)
     return [tuple(slice(max(0, lo[k]), min(shape[k], hi[k])) for k in range(3)) for lo, hi in boxes]
+
+
+def _overlap(a, b):
+    """Whether boxes ``a`` and ``b`` ([lower corner, upper corner]) share a voxel."""
+    return all(a[0][k] < b[1][k] and b[0][k] < a[1][k] for k in range(3))
 
 
 def membrane_file_names(tomogram):
@@ -131,15 +115,10 @@ def membrane_file_names(tomogram):
 def membrane_pieces(mask, voxel_size_nm, min_volume_nm3):
     """Instance labels of the 26-connected pieces of ``mask`` of at least ``min_volume_nm3`` (int32), and
     their count."""
-    labels, count = ndimage.label(mask, np.ones((3, 3, 3), bool))
-    if count == 0:
-        return labels.astype(np.int32), 0
-    sizes = np.bincount(labels.ravel())
-    keep = sizes * voxel_size_nm ** 3 >= min_volume_nm3
-    keep[0] = False
-    renumber = np.zeros(len(sizes), np.int32)
-    renumber[keep] = np.arange(1, int(keep.sum()) + 1)
-    return renumber[labels], int(keep.sum())
+    from ..morphology import label_pieces, remove_small_pieces
+
+    labels, count = label_pieces(remove_small_pieces(mask, min_volume_nm3 / voxel_size_nm ** 3))
+    return labels.astype(np.int32, copy=False), int(count)
 
 
 def predict_membrane_file(model, tomogram, out_dir, voxel_size=None, rois=None, margin_nm=10.0, threshold=0.5,
@@ -158,9 +137,9 @@ def predict_membrane_file(model, tomogram, out_dir, voxel_size=None, rois=None, 
     Returns
     -------
     dict
-        Output paths, shape, voxel sizes, seconds (network and total), sections per second, pieces.
+        Output paths, shape, voxel sizes, seconds (network and total), membrane pieces, ROI boxes.
     """
-    from ..io import new_mrc_memmap, open_mrc, read_mrc, write_mrc
+    from ..io import new_mrc_memmap, open_mrc, write_mrc
     from ..roi.data import load_tomogram
     from ..roi.resample import resample_into
     from .preprocess import preprocess
@@ -182,43 +161,40 @@ def predict_membrane_file(model, tomogram, out_dir, voxel_size=None, rois=None, 
     progress.info(f"{shape} at {size:g} Å → model grid {grid} at {model.voxel_size:g} Å, "
                   f"{model.preprocess.describe()}"
                   + ("" if boxes is None else f", {len(boxes)} ROI box(es), {_box_share(boxes, grid):.0%} of the volume"))
-    coarse = np.zeros(grid, np.float32)
-    network_s = 0.0
-    if boxes is None:
-        image = preprocess(image, model.preprocess)
-        network_s = predict_membranes_array(model, image, coarse, tiles, device, progress)
-    else:
-        for index, box in enumerate(boxes):
-            crop = preprocess(image[box], model.preprocess)
-            part = np.empty(crop.shape, np.float32)
-            seconds = predict_membranes_array(model, crop, part, tiles, device)
-            network_s += seconds
-            coarse[box] = np.maximum(coarse[box], part)
-            progress.info(f"box {index + 1}/{len(boxes)}: {'×'.join(map(str, part.shape))} voxels in {seconds:.1f} s")
-    del image
     names = membrane_file_names(tomogram)
     paths = {key: os.path.join(str(out_dir), name) for key, name in names.items()}
+    network_s = 0.0
     with new_mrc_memmap(paths["probability"], shape, size) as out:
-        if grid == tuple(shape):
-            out[:] = coarse
+        # on the tomogram's own grid the network writes into the output file; else into a model-grid copy
+        probability = out if grid == tuple(shape) else np.empty(grid, np.float32)
+        if boxes is None:
+            network_s = predict_membranes_array(model, preprocess(image, model.preprocess, copy=False),
+                                                probability, tiles, device, progress)
         else:
-            resample_into(coarse, out)
-    del coarse
-    probability = read_mrc(paths["probability"]).data
-    labels, pieces = membrane_pieces(probability >= threshold, size / 10, min_volume_nm3)
+            probability[:] = 0
+            for index, box in enumerate(boxes):
+                crop = preprocess(image[box], model.preprocess)
+                part = np.empty(crop.shape, np.float32)
+                seconds = predict_membranes_array(model, crop, part, tiles, device)
+                network_s += seconds
+                probability[box] = np.maximum(probability[box], part)
+                progress.info(f"box {index + 1}/{len(boxes)}: {'×'.join(map(str, part.shape))} voxels in "
+                              f"{seconds:.1f} s")
+        del image
+        if probability is not out:
+            resample_into(probability, out)
+            del probability
+        labels, pieces = membrane_pieces(out >= threshold, size / 10, min_volume_nm3)
     write_mrc(paths["mask"], (labels > 0).astype(np.int8), size)
     write_mrc(paths["labels"], labels, size)
     total = time.perf_counter() - started
-    segmented = sum(int(np.prod([s.stop - s.start for s in box])) for box in boxes) if boxes else (
-        0 if boxes is not None else int(np.prod(grid)))
-    sections = segmented / max(1, grid[1] * grid[2])
     progress.step(f"{pieces} membrane pieces, {100 * np.mean(labels > 0):.2f}% of voxels; wrote "
                   f"{names['probability']}, {names['mask']}, {names['labels']} in {total:.1f} s")
     return {"paths": paths, "shape": list(shape), "voxel_size_A": size, "model_grid": list(grid),
             "model_voxel_size_A": model.voxel_size, "network_seconds": round(network_s, 2),
-            "seconds": round(total, 2), "pieces": pieces, "boxes": None if boxes is None else len(boxes),
-            "full_sections_segmented": round(sections, 1)}
+            "seconds": round(total, 2), "pieces": pieces, "boxes": None if boxes is None else len(boxes)}
 
 
 def _box_share(boxes, grid):
+    """The share of the volume ``grid`` that ``boxes`` cover."""
     return sum(int(np.prod([s.stop - s.start for s in box])) for box in boxes) / max(1, int(np.prod(grid)))

@@ -69,10 +69,13 @@ def clahe_sections(volume, block=32, clip=3.0):
     return volume
 
 
-def preprocess(volume, params=None):
-    """The network's input for a standardised volume: normalise, [EED], [CLAHE], minus 0.5 (float32)."""
+def preprocess(volume, params=None, copy=True):
+    """The network's input for a standardised volume: normalise, [EED], [CLAHE], minus 0.5 (float32).
+
+    With ``copy`` False a float32 ``volume`` is overwritten instead of copied (for a tomogram that is
+    not used again, so that it is held once)."""
     params = params or PreprocessParameters()
-    out = normalise_volume(np.array(volume, dtype=np.float32, copy=True))
+    out = normalise_volume(np.array(volume, dtype=np.float32, copy=copy))
     if params.eed:
         from .eed import edge_enhancing_diffusion
 

@@ -225,7 +225,6 @@ def train_membrane_files(tomograms, masks, params, out_dir, preprocessing=None, 
     InputError
         Listing every unusable input before any training.
     """
-    from ..io import open_mrc
     from .data import load_membrane_item
 
     raise_problems(params.problems())
@@ -235,11 +234,7 @@ def train_membrane_files(tomograms, masks, params, out_dir, preprocessing=None, 
         start = load_membrane_model(init_model)
         grid, preprocessing = start.voxel_size, start.preprocess
     else:
-        sizes = []
-        for path in tomograms:
-            with open_mrc(path, voxel_size) as volume:
-                sizes.append(volume.voxel_size)
-        grid = model_voxel_size(params, sizes)
+        grid = model_voxel_size(params, tomograms, voxel_size)
     preprocessing = preprocessing or PreprocessParameters()
     raise_problems(preprocessing.problems())
     progress = Progress("membrane train", len(tomograms), quiet=quiet)

@@ -69,27 +69,46 @@ def load_model(path, device="cpu"):
     InputError
         If the file is missing or is not a TomoROIS model.
     """
-    import torch
-
     from .msd import MSDNet
+
+    payload = read_model_payload(path, FORMAT, VERSION, "TomoROIS model", device)
+    net = load_weights(MSDNet(**payload["config"]), payload, path)
+    net.to(device)
+    return TrainedModel(net, payload["voxel_size_A"], payload.get("context", 0), payload.get("training", {}),
+                        payload.get("far_context", 0), tuple(payload.get("planes", ["xy"])))
+
+
+def read_model_payload(path, file_format, version, what, device="cpu"):
+    """The dict a model file holds, once it is known to be one: the file exists, PyTorch reads it (weights
+    only), its ``format`` is ``file_format`` and its version at most ``version``.
+
+    Raises
+    ------
+    InputError
+        Naming the file and which of these failed; ``what`` names the kind of model (e.g. "membrane model").
+    """
+    import torch
 
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path}: no such model file")
+        raise InputError(f"{path}: no such {what} file")
     try:
         payload = torch.load(path, map_location=device, weights_only=True)
     except Exception as exc:  # torch raises many types for foreign or corrupt files
-        raise InputError(f"{path}: not a readable TomoROIS model ({type(exc).__name__}: {str(exc)[:120]})") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise InputError(f"{path}: not a TomoROIS model file")
-    if payload.get("version", 0) > VERSION:
-        raise InputError(f"{path}: model format version {payload['version']} is newer than this program's "
-                         f"({VERSION}); update tomorois-surfora")
-    net = MSDNet(**payload["config"])
+        raise InputError(f"{path}: not a readable {what} ({type(exc).__name__}: {str(exc)[:120]})") from None
+    if not isinstance(payload, dict) or payload.get("format") != file_format:
+        found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+        raise InputError(f"{path}: not a {what} file (format {found!r})")
+    if payload.get("version", 0) > version:
+        raise InputError(f"{path}: {what} format version {payload['version']} is newer than this program's "
+                         f"({version}); update tomorois-surfora")
+    return payload
+
+
+def load_weights(net, payload, path):
+    """``net`` with the payload's weights; a mismatch with its configuration is an :class:`InputError`."""
     try:
         net.load_state_dict(payload["state_dict"])
     except RuntimeError as exc:
         raise InputError(f"{path}: weights do not match the saved configuration ({str(exc)[:160]})") from None
-    net.to(device)
-    return TrainedModel(net, payload["voxel_size_A"], payload.get("context", 0), payload.get("training", {}),
-                        payload.get("far_context", 0), tuple(payload.get("planes", ["xy"])))
+    return net

@@ -132,32 +132,56 @@ def _predict_sections(model, image, out, tiles, device, progress, label=""):
     net, dims = model.net.to(device).eval(), model.dims
     depth, rows, cols = image.shape
     side = tiles.tile if dims == 2 else tiles.tile_3d
-    tz, z_starts = tile_layout(depth, tiles.tile_z, tiles.overlap_z) if dims == 3 else (1, list(range(depth)))
+    z_layout = tile_layout(depth, tiles.tile_z, tiles.overlap_z) if dims == 3 else (1, list(range(depth)))
     oz = tiles.overlap_z if dims == 3 else 0
-    ty, y_starts = tile_layout(rows, side, tiles.overlap)
-    tx, x_starts = tile_layout(cols, side, tiles.overlap)
+    y_layout, x_layout = tile_layout(rows, side, tiles.overlap), tile_layout(cols, side, tiles.overlap)
     channels = SectionChannels(image, model.context, model.far_context) if dims == 2 else None
+    tz, ty, tx = z_layout[0], y_layout[0], x_layout[0]
+
+    def tile(z0, y0, x0):
+        block = _input_block(image, channels, z0, tz, y0, ty, x0, tx)
+        logits = net(torch.from_numpy(block).to(device))
+        return torch.sigmoid(logits)[0].float().cpu().numpy().reshape(tz, ty, tx)
+
+    with torch.inference_mode():
+        return blend_tiles(tile, out, (z_layout, y_layout, x_layout), (oz, tiles.overlap), progress, label)
+
+
+def blend_tiles(tile, out, layouts, overlaps, progress=None, label=""):
+    """Fill ``out`` (sections, rows, columns) with the blended outputs of overlapping tiles.
+
+    Parameters
+    ----------
+    tile : callable
+        ``tile(z0, y0, x0)`` returns the (tz, ty, tx) output of the tile starting there.
+    layouts : three (length, starts) pairs
+        The tiles along z, y and x (see :func:`tile_layout`).
+    overlaps : (int, int)
+        Overlap in z and in y–x, over which :func:`blend_window` ramps the weights.
+
+    Sections are written to ``out`` in order as soon as no later tile touches them, so the accumulators hold
+    one slab of tiles. Returns the seconds spent.
+    """
+    (tz, z_starts), (ty, y_starts), (tx, x_starts) = layouts
+    oz, oyx = overlaps
+    depth, rows, cols = out.shape
     acc = np.zeros((tz, rows, cols), np.float32)
     weights = np.zeros((tz, rows, cols), np.float32)
     started = time.perf_counter()
-    with torch.inference_mode():
-        for zi, z0 in enumerate(z_starts):
-            wz = blend_window(tz, oz, zi == 0, zi == len(z_starts) - 1)
-            for yi, y0 in enumerate(y_starts):
-                wy = blend_window(ty, tiles.overlap, yi == 0, yi == len(y_starts) - 1)
-                for xi, x0 in enumerate(x_starts):
-                    wx = blend_window(tx, tiles.overlap, xi == 0, xi == len(x_starts) - 1)
-                    block = _input_block(image, channels, z0, tz, y0, ty, x0, tx)
-                    logits = net(torch.from_numpy(block).to(device))
-                    prob = torch.sigmoid(logits)[0].float().cpu().numpy().reshape(tz, ty, tx)
-                    w = wz[:, None, None] * wy[None, :, None] * wx[None, None, :]
-                    acc[:, y0:y0 + ty, x0:x0 + tx] += prob * w
-                    weights[:, y0:y0 + ty, x0:x0 + tx] += w
-            done = (z_starts[zi + 1] - z0) if zi + 1 < len(z_starts) else tz
-            out[z0:z0 + done] = acc[:done] / weights[:done]
-            acc, weights = shift_sections(acc, done), shift_sections(weights, done)
-            if progress is not None and (zi + 1) % max(1, len(z_starts) // 10) == 0:
-                progress.info(f"{label}{section_rate(z0 + done, depth, time.perf_counter() - started)}")
+    for zi, z0 in enumerate(z_starts):
+        wz = blend_window(tz, oz, zi == 0, zi == len(z_starts) - 1)
+        for yi, y0 in enumerate(y_starts):
+            wy = blend_window(ty, oyx, yi == 0, yi == len(y_starts) - 1)
+            for xi, x0 in enumerate(x_starts):
+                wx = blend_window(tx, oyx, xi == 0, xi == len(x_starts) - 1)
+                w = wz[:, None, None] * wy[None, :, None] * wx[None, None, :]
+                acc[:, y0:y0 + ty, x0:x0 + tx] += tile(z0, y0, x0) * w
+                weights[:, y0:y0 + ty, x0:x0 + tx] += w
+        done = (z_starts[zi + 1] - z0) if zi + 1 < len(z_starts) else tz
+        out[z0:z0 + done] = acc[:done] / weights[:done]
+        acc, weights = shift_sections(acc, done), shift_sections(weights, done)
+        if progress is not None and (zi + 1) % max(1, len(z_starts) // 10) == 0:
+            progress.info(f"{label}{section_rate(z0 + done, depth, time.perf_counter() - started)}")
     return time.perf_counter() - started
 
 

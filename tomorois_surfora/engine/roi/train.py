@@ -232,11 +232,18 @@ def balancing_weight(items, cap=20.0):
     return float(np.clip(np.sqrt((total - positives) / max(positives, 1)), 1.0, cap))
 
 
-def model_voxel_size(params, voxel_sizes):
-    """The model grid's voxel size (Å) for training tomograms of ``voxel_sizes``."""
+def model_voxel_size(params, tomograms, voxel_size=None):
+    """The model grid's voxel size (Å) for the training ``tomograms`` (paths): ``params.voxel_size``, else
+    the coarsest tomogram's (``voxel_size``, or each file's header), at least ``params.min_voxel_size``."""
     if params.voxel_size is not None:
         return float(params.voxel_size)
-    return max(max(voxel_sizes), params.min_voxel_size)
+    from ..io import open_mrc
+
+    sizes = []
+    for path in tomograms:
+        with open_mrc(path, voxel_size) as volume:
+            sizes.append(volume.voxel_size)
+    return max(max(sizes), params.min_voxel_size)
 
 
 class _Batches:
@@ -476,7 +483,6 @@ def train_files(tomograms, masks, params, out_dir, penalties=None, init_model=No
     InputError
         Listing every unusable input (missing, mismatched shapes, empty masks, NaN) before any training.
     """
-    from ..io import open_mrc
     from .data import load_training_item
 
     params.check()
@@ -488,11 +494,7 @@ def train_files(tomograms, masks, params, out_dir, penalties=None, init_model=No
     if init_model is not None:
         grid = load_model(init_model).voxel_size
     else:
-        sizes = []
-        for path in tomograms:
-            with open_mrc(path, voxel_size) as volume:
-                sizes.append(volume.voxel_size)
-        grid = model_voxel_size(params, sizes)
+        grid = model_voxel_size(params, tomograms, voxel_size)
     progress = Progress("roi train", len(tomograms), quiet=quiet)
     items, problems = [], []
     for tomogram, mask, penalty in zip(tomograms, masks, penalties):
