@@ -3,8 +3,8 @@
 Each explicit step solves ``∂u/∂t = div(D ∇u)`` with the diffusion tensor ``D = I + (g − 1) v vᵀ``, where ``v``
 is the direction of the Gaussian-smoothed gradient ``∇u_σ`` and ``g(s²) = 1 − exp(−3.31488 / (s²/λ²)⁴)``
 (``g(0) = 1``): noise diffuses everywhere, but not across an edge (a membrane's flanks), only along it.
-``λ`` is the ``contrast_quantile`` of the smoothed gradient magnitudes, so that the same setting suits any
-intensity scale. The smoothed gradient is computed slab by slab (z) with a halo, so a step holds the volume,
+``λ`` is the ``contrast_quantile`` of the input's smoothed gradient magnitudes (over every slab), so that the
+same setting suits any intensity scale. The smoothed gradient is computed slab by slab (z) with a halo, so a step holds the volume,
 the next volume and one slab of gradients.
 """
 import numba
@@ -66,16 +66,20 @@ def edge_enhancing_diffusion(volume, iterations=10, sigma=1.0, contrast_quantile
     nxt = np.empty_like(u)
     halo = int(np.ceil(4 * sigma)) + 1
     step = max(1, int(np.ceil((u.size / 2_000_000) ** (1 / 3))))
-    lam2 = None
+    magnitudes = [np.sqrt(sum(g[::step, ::step, ::step] ** 2 for g in grads))
+                  for _, grads in _slab_gradients(u, sigma, halo)]
+    lam2 = float(max(np.quantile(np.concatenate([m.ravel() for m in magnitudes]), contrast_quantile), 1e-6)) ** 2
     for _ in range(int(iterations)):
-        for z0 in range(0, u.shape[0], SLAB):
-            lo, hi = max(0, z0 - halo), min(u.shape[0], z0 + SLAB + halo)
-            smooth = ndimage.gaussian_filter(u[lo:hi], sigma, mode="nearest")
-            grads = [g[z0 - lo:z0 - lo + min(SLAB, u.shape[0] - z0)].astype(np.float32)
-                     for g in np.gradient(smooth)]
-            if lam2 is None:
-                magnitude = np.sqrt(sum(g[::step, ::step, ::step] ** 2 for g in grads))
-                lam2 = float(max(np.quantile(magnitude, contrast_quantile), 1e-6)) ** 2
+        for z0, grads in _slab_gradients(u, sigma, halo):
             _eed_step(u, grads[0], grads[1], grads[2], z0, np.float32(lam2), np.float32(tau), nxt)
         u, nxt = nxt, u
     return u
+
+
+def _slab_gradients(u, sigma, halo):
+    """(first section, [∂z, ∂y, ∂x] of the σ-smoothed volume) for every slab of ``SLAB`` sections of ``u``,
+    smoothed with a ``halo`` of sections on each side so that slab edges are exact."""
+    for z0 in range(0, u.shape[0], SLAB):
+        lo, hi = max(0, z0 - halo), min(u.shape[0], z0 + SLAB + halo)
+        smooth = ndimage.gaussian_filter(u[lo:hi], sigma, mode="nearest")
+        yield z0, [g[z0 - lo:z0 - lo + min(SLAB, u.shape[0] - z0)].astype(np.float32) for g in np.gradient(smooth)]
