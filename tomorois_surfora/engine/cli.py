@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 
 from .. import __version__
-from .errors import EngineError
+from .errors import EngineError, report_error
 from .measure.commands import add_measure_commands
 from .membrane.commands import add_membrane_commands
 from .roi.commands import add_roi_commands
@@ -160,6 +160,7 @@ def main(argv=None):
         return args.handler(args)
     except EngineError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
+        report_error(exc)
         return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)

@@ -13,3 +13,23 @@ def raise_problems(problems):
     """Raise one :class:`InputError` listing every message in ``problems``, if there are any."""
     if problems:
         raise InputError("; ".join(problems))
+
+
+ERROR_FILE_VARIABLE = "TOMOROIS_ERROR_FILE"
+
+
+def report_error(message):
+    """Append ``message`` as one line to the file named by $TOMOROIS_ERROR_FILE, when set.
+
+    A Scipion protocol sets it for each engine run, so the failure it records for an item is the engine's own
+    message (the file and the problem), not the command line that failed.
+    """
+    import os
+
+    path = os.environ.get(ERROR_FILE_VARIABLE)
+    if path:
+        try:
+            with open(path, "a") as handle:
+                handle.write(" ".join(str(message).split()) + "\n")
+        except OSError:
+            pass

@@ -1,4 +1,5 @@
 """Progress messages for long work, printed to standard error so that standard output stays parseable."""
+import os
 import sys
 import time
 
@@ -25,6 +26,44 @@ class Progress:
         self.stream = stream if stream is not None else sys.stderr
         self.done = 0
         self._start = time.perf_counter()
+        self._series = None  # (label, start time, last tenth printed, tqdm bar or None) of `advance`
+
+    def advance(self, done, total, unit, label=""):
+        """Report ``done`` of ``total`` units of work inside one item (sections of a tomogram, say).
+
+        In a terminal, a tqdm bar redrawn in place; elsewhere (Scipion's run logs, a file) a plain line at
+        every tenth, with the rate and the time left, because a redrawn bar makes a mess of a log. Call it
+        with ``done = 0`` when the work starts, so the rate counts from there.
+        """
+        if self.quiet:
+            return
+        if self._series is None or self._series[0] != label or done == 0:
+            self._close_bar()
+            bar = None
+            if getattr(self.stream, "isatty", lambda: False)():
+                from tqdm import tqdm
+
+                bar = tqdm(total=total, unit=f" {unit}", desc=f"[{self.task}] {label}".rstrip(": "),
+                           file=self.stream, leave=False, dynamic_ncols=True)
+            self._series = [label, time.perf_counter(), 0, bar]
+        label_, started, last_tenth, bar = self._series
+        if bar is not None:
+            bar.update(done - bar.n)
+            if done >= total:
+                self._close_bar()
+            return
+        tenth = 10 * done // max(total, 1)
+        if done > 0 and (tenth > last_tenth or done >= total):
+            self._series[2] = tenth
+            seconds = time.perf_counter() - started
+            rate = done / seconds if seconds > 0 else float("inf")
+            left = (total - done) / rate if rate > 0 else float("inf")
+            self.info(f"{label}{unit} {done}/{total}, {rate:.1f} {unit}/s, about {left:.0f} s left")
+
+    def _close_bar(self):
+        if self._series is not None and self._series[3] is not None:
+            self._series[3].close()
+            self._series[3] = None
 
     def step(self, message):
         """Count one finished item and print ``message`` with the count and the elapsed time."""
@@ -36,16 +75,22 @@ class Progress:
         if not self.quiet:
             print(f"[{self.task}] {message}", file=self.stream, flush=True)
 
+    def failed(self, message):
+        """Count one failed item and print ``message``, quiet or not: a failure is not progress."""
+        self.done += 1
+        print(f"[{self.task}] ({self.done}/{self.total}) FAILED {message}", file=self.stream, flush=True)
 
-def for_each_input(task, inputs, quiet, work):
+
+def for_each_input(task, inputs, quiet, work, summary=None):
     """Run ``work(path)`` for every input, printing its returned message as progress.
 
-    A failing input (:class:`EngineError`) is reported on its own line and the others go on. Returns the
-    exit code: 1 when any input failed, else 0.
+    A failing input (:class:`EngineError`) is reported on its own line, even when ``quiet``, and the others
+    go on. ``summary``, if given, is a sentence about ``(done, total)`` printed on standard output at the
+    end. Returns the exit code: 1 when any input failed, else 0.
     """
     from pathlib import Path
 
-    from .errors import EngineError
+    from .errors import EngineError, report_error
 
     progress = Progress(task, len(inputs), quiet=quiet)
     failed = 0
@@ -54,9 +99,18 @@ def for_each_input(task, inputs, quiet, work):
             message = work(Path(path))
         except EngineError as exc:
             failed += 1
-            progress.step(f"FAILED {path}: {exc}")
+            progress.failed(one_line(exc, path))
+            report_error(one_line(exc, path))
             continue
         progress.step(message)
+    if summary is not None:
+        print(summary(len(inputs) - failed, len(inputs)), flush=True)
     if failed:
-        progress.info(f"{failed} of {len(inputs)} inputs failed")
+        print(f"[{task}] {failed} of {len(inputs)} inputs failed", file=progress.stream, flush=True)
     return 1 if failed else 0
+
+
+def one_line(error, path):
+    """The error's message on one line, naming ``path`` unless it already does."""
+    text = " ".join(str(error).split())
+    return text if str(path) in text or os.path.basename(str(path)) in text else f"{path}: {text}"

@@ -56,13 +56,31 @@ def insertStepPerTsId(protocol, step, objects, after=()):
 def runEngine(protocol, key, *args):
     """Run the engine CLI through ``runJob`` (so a queue can take it); a failure is recorded for ``key``
     and returns False, so that the other items' outputs are still registered."""
+    from ..engine.errors import ERROR_FILE_VARIABLE
+
     program, lead = engineProgram()
+    errorFile = protocol._getExtraPath(f"{key}.error")
+    if os.path.exists(errorFile):
+        os.remove(errorFile)
+    from pyworkflow.utils import Environ
+
+    env = Environ(protocol._getEnviron() or os.environ)
+    env[ERROR_FILE_VARIABLE] = os.path.abspath(errorFile)
     try:
-        protocol.runJob(program, f"{lead} {engineArgs(*args)}")
+        protocol.runJob(program, f"{lead} {engineArgs(*args)}", env=env)
     except Exception as exc:  # runJob raises a bare Exception on a non-zero exit
-        recordFailure(protocol, key, exc)
+        recordFailure(protocol, key, readEngineError(errorFile) or exc)
         return False
     return True
+
+
+def readEngineError(path):
+    """The engine's own error lines for a failed run (see ``engine.errors.report_error``), or None."""
+    if not os.path.isfile(path):
+        return None
+    with open(path) as handle:
+        lines = [line.strip() for line in handle if line.strip()]
+    return "; ".join(dict.fromkeys(lines)) or None
 
 
 def pairingProblems(tomograms, masks, role):
@@ -81,8 +99,9 @@ def pairingProblems(tomograms, masks, role):
 
 def recordFailure(protocol, tsId, error):
     """Note a failed item in extra/<tsId>.failed so that the other items' outputs are still registered."""
+    text = str(error).strip()
     with open(protocol._getExtraPath(f"{tsId}.failed"), "w") as handle:
-        handle.write(str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__)
+        handle.write(text.splitlines()[-1] if text else type(error).__name__)
 
 
 def failures(protocol):

@@ -5,7 +5,7 @@ import os
 from pwem.protocols import EMProtocol
 from pyworkflow.protocol import params
 
-from ..engine.membrane.network import ARCHITECTURES
+from ..engine.membrane import ARCHITECTURES
 from ..engine.membrane.train import MembraneTrainingParameters
 from ..engine.roi.train import UNLIMITED_EPOCHS
 from ..objects import TomoMembraneModel

@@ -180,3 +180,19 @@ def test_pre_2014_mrc_headers_are_read_with_a_warning(tmp_path):
     with pytest.warns(UserWarning, match="old.mrc: not a standard MRC2014 header"):
         volume, voxel_size = read_mrc(tmp_path / "old.mrc")
     assert np.array_equal(volume, data) and voxel_size == pytest.approx(13.68, abs=1e-3)
+
+
+def test_memmap_header_statistics_match_mrcfile(tmp_path):
+    """new_mrc_memmap computes dmin/dmax/dmean/rms a slab at a time; mrcfile's own values are the reference."""
+    from tomorois_surfora.engine.io import new_mrc_memmap
+
+    data = np.random.default_rng(3).normal(2.0, 3.0, size=(37, 20, 24)).astype(np.float32)
+    with new_mrc_memmap(tmp_path / "a.mrc", data.shape, 10.0) as out:
+        out[:] = data
+    with mrcfile.new(tmp_path / "b.mrc") as reference:
+        reference.set_data(data)
+        reference.update_header_stats()
+        expected = [float(reference.header[k]) for k in ("dmin", "dmax", "dmean", "rms")]
+    with mrcfile.open(tmp_path / "a.mrc") as written:
+        got = [float(written.header[k]) for k in ("dmin", "dmax", "dmean", "rms")]
+    assert got == pytest.approx(expected, rel=1e-5)

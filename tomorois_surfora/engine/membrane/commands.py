@@ -2,14 +2,14 @@
 import json
 from pathlib import Path
 
-from ..errors import EngineError, InputError
-from ..progress import Progress
+from ..errors import InputError
+from ..progress import for_each_input
 
 
 def add_membrane_commands(subparsers, positive_float, positive_int):
     """Register ``membrane train|predict|evaluate|synthesize`` on the CLI's subparsers."""
     from ..roi.model_commands import add_runtime_options
-    from .network import ARCHITECTURES
+    from . import ARCHITECTURES
     from .predict import MembraneTiles
     from .preprocess import PreprocessParameters
     from .train import MembraneTrainingParameters
@@ -153,23 +153,16 @@ def run_membrane_predict(args):
     model = load_membrane_model(args.model, device)
     tiles = MembraneTiles(args.tile, args.overlap)
     out = ensure_output_dir(args.out)
-    progress = Progress("membrane predict", len(args.tomograms), quiet=args.quiet)
-    failures = []
-    for index, path in enumerate(args.tomograms):
-        try:
-            info = predict_membrane_file(model, path, out, args.voxel_size,
-                                         None if args.rois is None else args.rois[index], args.margin,
-                                         args.threshold, args.min_volume, tiles, device, quiet=args.quiet)
-            progress.step(f"{path.name}: {info['pieces']} membrane pieces, {info['network_seconds']:.1f} s network, "
-                          f"{info['seconds']:.1f} s total")
-        except EngineError as exc:
-            failures.append(str(exc))
-            progress.step(f"{path.name}: FAILED ({exc})")
-    print(f"segmented membranes in {len(args.tomograms) - len(failures)} of {len(args.tomograms)} tomograms into "
-          f"{out.resolve()}")
-    if failures:
-        raise EngineError(f"{len(failures)} input(s) failed: " + "; ".join(failures))
-    return 0
+    rois = dict(zip(args.tomograms, args.rois or [None] * len(args.tomograms)))
+
+    def work(path):
+        info = predict_membrane_file(model, path, out, args.voxel_size, rois[path], args.margin, args.threshold,
+                                     args.min_volume, tiles, device, quiet=args.quiet)
+        return (f"{path.name}: {info['pieces']} membrane pieces, {info['network_seconds']:.1f} s network, "
+                f"{info['seconds']:.1f} s total")
+    return for_each_input("membrane predict", args.tomograms, args.quiet, work,
+                          lambda done, total: f"segmented membranes in {done} of {total} tomograms into "
+                                              f"{out.resolve()}")
 
 
 def run_membrane_evaluate(args):

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-ARCHITECTURES = ("hybrid", "unet")
+from . import ARCHITECTURES
 
 
 def _conv_bn_relu(cin, cout, dilation=1):

@@ -21,7 +21,7 @@ from ..progress import Progress
 from ..roi.train import (UNLIMITED_EPOCHS, better_epoch, budget_spent, learning_rate_at, model_voxel_size,
                          restore_checkpoint, save_checkpoint, validation_rows)
 from .model_file import MembraneModel, load_membrane_model, save_membrane_model
-from .network import ARCHITECTURES
+from . import ARCHITECTURES
 from .preprocess import PreprocessParameters
 
 MODEL_FILE, CHECKPOINT_FILE, HISTORY_FILE = "model.pt", "checkpoint.pt", "history.csv"

@@ -3,7 +3,7 @@ import json
 from pathlib import Path
 
 from ..errors import EngineError
-from ..progress import Progress
+from ..progress import Progress, for_each_input
 
 
 def add_roi_commands(subparsers, positive_float, positive_int):
@@ -124,29 +124,22 @@ def run_calibrate(args):
 
 
 def run_extract(args):
-    from ..io import ensure_output_dir, mrc_stem, read_mrc, write_csv, write_mrc
+    from ..io import check_volume, ensure_output_dir, mrc_stem, read_mrc, write_csv, write_mrc
     from .extract import extract_rois
 
     params = extraction_parameters(args)
     out = ensure_output_dir(args.out)
-    progress = Progress("roi extract", len(args.probabilities), quiet=args.quiet)
-    failures = []
-    for path in args.probabilities:
-        try:
-            probabilities, voxel_size = read_mrc(path, args.voxel_size)
-            labels, table = extract_rois(probabilities, voxel_size, params, source=str(path))
-            stem = mrc_stem(path)
-            write_mrc(out / f"{stem}_rois.mrc", labels, voxel_size)
-            write_csv(out / f"{stem}_rois.csv", flat_rows(table))
-            progress.step(f"{path.name}: {len(table)} ROI{'' if len(table) == 1 else 's'}")
-        except EngineError as exc:
-            failures.append(str(exc))
-            progress.step(f"{path.name}: FAILED ({exc})")
-    done = len(args.probabilities) - len(failures)
-    print(f"extracted ROIs from {done} of {len(args.probabilities)} maps into {out.resolve()}")
-    if failures:
-        raise EngineError(f"{len(failures)} input(s) failed: " + "; ".join(failures))
-    return 0
+
+    def work(path):
+        probabilities, voxel_size = read_mrc(path, args.voxel_size)
+        check_volume(probabilities, path)
+        labels, table = extract_rois(probabilities, voxel_size, params, source=str(path))
+        stem = mrc_stem(path)
+        write_mrc(out / f"{stem}_rois.mrc", labels, voxel_size)
+        write_csv(out / f"{stem}_rois.csv", flat_rows(table))
+        return f"{path.name}: {len(table)} ROI{'' if len(table) == 1 else 's'}"
+    return for_each_input("roi extract", args.probabilities, args.quiet, work,
+                          lambda done, total: f"extracted ROIs from {done} of {total} maps into {out.resolve()}")
 
 
 def flat_rows(table):

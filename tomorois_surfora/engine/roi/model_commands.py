@@ -2,7 +2,6 @@
 import json
 from pathlib import Path
 
-from ..errors import EngineError
 
 
 def _epochs(args):
@@ -146,7 +145,7 @@ def run_train(args):
 
 def run_predict(args):
     from ..io import ensure_output_dir
-    from ..progress import Progress
+    from ..progress import for_each_input
     from .model_file import load_model
     from .predict import TileParameters, choose_device, predict_file, probability_file_name, use_all_cores
 
@@ -155,17 +154,10 @@ def run_predict(args):
     model = load_model(args.model, device)
     tiles = TileParameters(args.tile, args.overlap, args.tile_z, args.overlap_z, args.tile_3d, args.mirrored)
     out = ensure_output_dir(args.out)
-    progress = Progress("roi predict", len(args.tomograms), quiet=args.quiet)
-    failures = []
-    for path in args.tomograms:
-        try:
-            info = predict_file(model, path, out / probability_file_name(path), args.voxel_size, tiles, device,
-                                quiet=args.quiet)
-            progress.step(f"{path.name}: {info['network_seconds']:.1f} s network, {info['seconds']:.1f} s total")
-        except EngineError as exc:
-            failures.append(str(exc))
-            progress.step(f"{path.name}: FAILED ({exc})")
-    print(f"predicted {len(args.tomograms) - len(failures)} of {len(args.tomograms)} tomograms into {out.resolve()}")
-    if failures:
-        raise EngineError(f"{len(failures)} input(s) failed: " + "; ".join(failures))
-    return 0
+
+    def work(path):
+        info = predict_file(model, path, out / probability_file_name(path), args.voxel_size, tiles, device,
+                            quiet=args.quiet)
+        return f"{path.name}: {info['network_seconds']:.1f} s network, {info['seconds']:.1f} s total"
+    return for_each_input("roi predict", args.tomograms, args.quiet, work,
+                          lambda done, total: f"predicted {done} of {total} tomograms into {out.resolve()}")

@@ -168,6 +168,8 @@ def blend_tiles(tile, out, layouts, overlaps, progress=None, label=""):
     acc = np.zeros((tz, rows, cols), np.float32)
     weights = np.zeros((tz, rows, cols), np.float32)
     started = time.perf_counter()
+    if progress is not None:
+        progress.advance(0, depth, "sections", label)
     for zi, z0 in enumerate(z_starts):
         wz = blend_window(tz, oz, zi == 0, zi == len(z_starts) - 1)
         for yi, y0 in enumerate(y_starts):
@@ -180,16 +182,9 @@ def blend_tiles(tile, out, layouts, overlaps, progress=None, label=""):
         done = (z_starts[zi + 1] - z0) if zi + 1 < len(z_starts) else tz
         out[z0:z0 + done] = acc[:done] / weights[:done]
         acc, weights = shift_sections(acc, done), shift_sections(weights, done)
-        if progress is not None and (zi + 1) % max(1, len(z_starts) // 10) == 0:
-            progress.info(f"{label}{section_rate(z0 + done, depth, time.perf_counter() - started)}")
+        if progress is not None:
+            progress.advance(z0 + done, depth, "sections", label)
     return time.perf_counter() - started
-
-
-def section_rate(done, total, seconds):
-    """Progress text: sections done of ``total``, the rate and the time left at that rate."""
-    rate = done / seconds if seconds > 0 else float("inf")
-    left = (total - done) / rate if rate > 0 else float("inf")
-    return f"sections {done}/{total}, {rate:.1f} sections/s, about {left:.0f} s left"
 
 
 def shift_sections(array, by):

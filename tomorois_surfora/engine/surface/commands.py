@@ -4,6 +4,7 @@ Every command takes several inputs; a bad input is reported and the others go on
 any failed. Each restricted ROI crop ``<name>_roi<k>.mrc`` has a sidecar ``<name>_roi<k>.json`` with its
 origin in nm, so clouds come out in the tomogram's coordinates.
 """
+import contextlib
 import json
 from pathlib import Path
 
@@ -127,7 +128,7 @@ def read_sidecar(mask_path):
 
 
 def run_restrict(args):
-    from ..io import ensure_output_dir, mrc_stem, read_mrc, write_mrc
+    from ..io import atomic_output, check_volume, ensure_output_dir, mrc_stem, new_mrc_memmap, open_mrc
     from .restrict import CleanParameters, origin_nm, restrict_to_rois
 
     if args.rois and len(args.rois) != len(args.membranes):
@@ -138,16 +139,24 @@ def run_restrict(args):
     rois_for = dict(zip(args.membranes, args.rois or [None] * len(args.membranes)))
 
     def work(path):
-        membranes, voxel_size = read_mrc(path, args.voxel_size)
-        rois = None if rois_for[path] is None else read_mrc(rois_for[path], voxel_size)[0]
-        items, problems = restrict_to_rois(membranes, rois, voxel_size / 10.0, params, args.labels, str(path))
+        with contextlib.ExitStack() as stack:
+            membranes, voxel_size = stack.enter_context(open_mrc(path, args.voxel_size))
+            check_volume(membranes, path, labels=True)
+            rois = None
+            if rois_for[path] is not None:
+                rois = stack.enter_context(open_mrc(rois_for[path], voxel_size)).data
+                check_volume(rois, rois_for[path], labels=True)
+            items, problems = restrict_to_rois(membranes, rois, voxel_size / 10.0, params, args.labels, str(path))
         for item in items:
             name = f"{mrc_stem(path)}_roi{item.roi}"
-            write_mrc(out / f"{name}.mrc", item.labels, voxel_size)
             sidecar = {"source": str(path), "roi": item.roi, "voxel_size": voxel_size,
                        "origin_nm": origin_nm(item.offset_zyx, voxel_size / 10.0).tolist(),
                        "labels": {str(k): v for k, v in item.voxels.items()}}
-            (out / f"{name}.json").write_text(json.dumps(sidecar, indent=1))
+            # the sidecar first: a crop never exists without its origin, even if the run is killed here
+            with atomic_output(out / f"{name}.json") as tmp:
+                tmp.write_text(json.dumps(sidecar, indent=1))
+            with new_mrc_memmap(out / f"{name}.mrc", item.shape, voxel_size, np.int16) as data:
+                item.fill(data)
         if not items:
             raise EngineError("; ".join(problems))
         skipped = f"; {len(problems)} skipped: " + "; ".join(problems) if problems else ""
@@ -156,18 +165,19 @@ def run_restrict(args):
 
 
 def run_extract(args):
-    from ..io import PointCloud, ensure_output_dir, mrc_stem, read_mrc, write_ply
+    from ..io import PointCloud, check_volume, ensure_output_dir, mrc_stem, open_mrc, write_ply
     from .extract import extract_cloud
 
     out = ensure_output_dir(args.out)
 
     def work(path):
-        labels, voxel_size = read_mrc(path, args.voxel_size)
         sidecar = read_sidecar(path)
-        points, normals, label, info = extract_cloud(
-            labels, voxel_size / 10.0, args.method, origin_nm=sidecar["origin_nm"], spacing_nm=args.spacing,
-            radius_nm=args.radius, adaptive=args.adaptive, upsample=args.upsample, min_area_nm2=args.min_area,
-            source=str(path))
+        with open_mrc(path, args.voxel_size) as (labels, voxel_size):
+            check_volume(labels, path, labels=True)
+            points, normals, label, info = extract_cloud(
+                labels, voxel_size / 10.0, args.method, origin_nm=sidecar["origin_nm"], spacing_nm=args.spacing,
+                radius_nm=args.radius, adaptive=args.adaptive, upsample=args.upsample, min_area_nm2=args.min_area,
+                source=str(path))
         properties = {"label": label, "roi": np.full(len(points), int(sidecar["roi"]))}
         write_ply(out / f"{mrc_stem(path)}_{args.method}.ply", PointCloud(points, normals, properties))
         counts = ", ".join(f"label {k}: {v['points']} points" for k, v in info["labels"].items())
@@ -202,7 +212,7 @@ def run_orient(args):
 
 
 def run_mesh(args):
-    from ..io import Mesh, ensure_output_dir, read_mrc, read_ply, write_vtp
+    from ..io import Mesh, check_volume, ensure_output_dir, open_mrc, read_ply, write_vtp
     from .mesh import MeshParameters
     from .pipeline import mesh_labels
 
@@ -216,13 +226,15 @@ def run_mesh(args):
     def work(path):
         cloud = read_ply(path)
         labels = cloud.properties.get("label", np.zeros(len(cloud.points), dtype=int))
-        crop = voxel_size = origin = None
-        if masks[path] is not None:
-            crop, voxel_size = read_mrc(masks[path], args.voxel_size)
-            voxel_size /= 10.0
-            origin = read_sidecar(masks[path])["origin_nm"]
-        points, faces, info = mesh_labels(cloud.points, cloud.normals, labels, crop, origin, voxel_size,
-                                          params, str(path))
+        with contextlib.ExitStack() as stack:
+            crop = voxel_size = origin = None
+            if masks[path] is not None:
+                crop, voxel_size = stack.enter_context(open_mrc(masks[path], args.voxel_size))
+                check_volume(crop, masks[path], labels=True)
+                voxel_size /= 10.0
+                origin = read_sidecar(masks[path])["origin_nm"]
+            points, faces, info = mesh_labels(cloud.points, cloud.normals, labels, crop, origin, voxel_size,
+                                              params, str(path))
         write_vtp(out / f"{path.stem}_mesh.vtp", Mesh(points, faces, {"Normals": cloud.normals, "label": labels}))
         return f"{path.name}: " + "; ".join(
             f"label {label}: {piece['faces']} faces ({piece['gap_faces_removed']} across gaps removed, "

@@ -23,11 +23,25 @@ def mesh_labels(points, normals, labels, crop=None, origin_nm=None, voxel_size_n
     faces, info = [], {}
     for label in np.unique(labels):
         mine = np.flatnonzero(labels == label)
-        support = None if crop is None else (crop == label, origin_nm)
+        support = None if crop is None else label_support(crop, label, points[mine], origin_nm, voxel_size_nm)
         points[mine], tri, info[int(label)] = mesh_cloud(points[mine], None if normals is None else normals[mine],
                                                          params, support, voxel_size_nm, f"{source}, label {label}")
         faces.append(mine[tri])
     return points, np.concatenate(faces), info
+
+
+def label_support(crop, label, points, origin_nm, voxel_size_nm, margin=2):
+    """The mask of ``label`` over the box of its ``points`` (plus ``margin`` voxels), with that box's origin.
+
+    Mesh edges join the points, so they stay inside the box and the gap filter reads the same occupancy as
+    on the whole crop, at a cost that follows the membrane (``crop`` may be memory-mapped).
+    """
+    origin = np.asarray(origin_nm, dtype=np.float64)
+    index = np.floor((np.asarray(points) - origin) / voxel_size_nm).astype(int)[:, ::-1]  # z y x
+    lo = np.clip(index.min(axis=0) - margin, 0, crop.shape)
+    hi = np.clip(index.max(axis=0) + margin + 2, lo, crop.shape)
+    box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
+    return np.asarray(crop[box]) == label, origin + lo[::-1] * voxel_size_nm
 
 
 def crop_to_mesh(crop, voxel_size_nm, origin_nm=(0.0, 0.0, 0.0), method="medial", convention="partner",
