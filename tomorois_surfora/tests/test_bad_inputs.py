@@ -86,15 +86,11 @@ STAGES = {
         ["good_cloud_oriented.ply"]),
     "surface mesh": (CLOUD_KINDS + ["no_normals"], "clouds", lambda f, bad, out: [
         "surface", "mesh", f["good"] / "good_cloud.ply", bad, "--out", out, "--quiet"], ["good_cloud_mesh.vtp"]),
-    "measure distance": (MESH_KINDS, "meshes", lambda f, bad, out: [
-        "measure", "distance", f["good"] / "good_mesh.vtp", bad, "--out", out, "--quiet"], ["good_mesh*"]),
-    "measure curvature": (MESH_KINDS, "meshes", lambda f, bad, out: [
-        "measure", "curvature", f["good"] / "good_mesh.vtp", bad, "--out", out, "--quiet", "--radii", "3"],
-        ["good_mesh*"]),
-    "measure roughness": (MESH_KINDS, "meshes", lambda f, bad, out: [
-        "measure", "roughness", f["good"] / "good_mesh.vtp", bad, "--out", out, "--quiet"], ["good_mesh*"]),
-    "measure area": ([k for k in MESH_KINDS if k != "no_arrays"], "meshes", lambda f, bad, out: [
-        "measure", "area", f["good"] / "good_mesh.vtp", bad, "--out", out, "--quiet"], ["good_mesh*"]),
+    **{f"measure {name}": (kinds, "meshes", lambda f, bad, out, name=name, extra=extra: [
+        "measure", name, f["good"] / "good_mesh.vtp", bad, "--out", out, "--quiet", *extra], ["good_mesh*"])
+       for name, kinds, extra in (("distance", MESH_KINDS, ()), ("curvature", MESH_KINDS, ("--radii", "3")),
+                                  ("roughness", MESH_KINDS, ()),
+                                  ("area", [k for k in MESH_KINDS if k != "no_arrays"], ()))},  # area: geometry only
     "roi predict": (TOMOGRAM_KINDS, "volumes", lambda f, bad, out: [
         "roi", "predict", f["good"] / "good_tomogram.mrc", bad, "--model", DEMO_MODELS / "contacts.pt",
         "--out", out, "--quiet"], ["good_tomogram*"]),
