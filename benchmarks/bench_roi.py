@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_scale import status_kib
 from results_json import write_result
 
 from tomorois_surfora.engine.cores import available_cores
@@ -371,7 +372,7 @@ def memory(args):
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peaks = {"RssAnon": 0, "RssFile": 0}
     while child.poll() is None:
-        peaks = {key: max(value, _status_kib(child.pid, key)) for key, value in peaks.items()}
+        peaks = {key: max(value, status_kib(child.pid, key)) for key, value in peaks.items()}
         time.sleep(0.2)
     seconds = time.perf_counter() - start
     if child.returncode != 0:
@@ -389,20 +390,6 @@ def memory(args):
                                      "peak_rss_MiB": peak_mib, "peak_rss_anon_MiB": anon_mib,
                                      "peak_rss_file_MiB": file_mib, "seconds": seconds})
     (folder / "out" / probability_file_name(tomogram)).unlink()
-
-
-def _status_kib(pid, key):
-    """A /proc/<pid>/status value in KiB (0 once the process is gone)."""
-    try:
-        with open(f"/proc/{pid}/status") as handle:
-            for line in handle:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 
 
 def main():

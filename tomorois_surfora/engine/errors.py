@@ -1,4 +1,5 @@
 """Exceptions the engine raises for problems a user can fix (bad files, bad parameters)."""
+import os
 
 
 class EngineError(Exception):
@@ -24,8 +25,6 @@ def report_error(message):
     A Scipion protocol sets it for each engine run, so the failure it records for an item is the engine's own
     message (the file and the problem), not the command line that failed.
     """
-    import os
-
     path = os.environ.get(ERROR_FILE_VARIABLE)
     if path:
         try:

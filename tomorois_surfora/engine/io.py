@@ -239,13 +239,8 @@ def open_mrc(path, voxel_size=None):
     path = _require_file(path)
     try:
         mrc = mrcfile.mmap(path, mode="r", permissive=False)
-    except (ValueError, OSError, EOFError) as exc:
-        # an old-style file is read whole, as read_mrc does
-        old_style = _read_old_style_mrc(path)[0] is not None
-        if not old_style:
-            raise InputError(f"{path}: not a readable MRC file ({exc})") from None
-        mrc = None
-    if mrc is None:
+    except (ValueError, OSError, EOFError):
+        # not mappable: read_mrc reads an old-style file whole, or names the file and the problem
         yield read_mrc(path, voxel_size)
         return
     with mrc:
@@ -416,6 +411,9 @@ def read_vtp(path):
         if faces.shape[1] != 3:
             raise InputError(f"{path}: mesh has polygons that are not triangles")
     points = np.asarray(poly.points, dtype=np.float64) if poly.n_points else np.zeros((0, 3))
+    bad = int((~np.isfinite(points).all(axis=1)).sum())
+    if bad:
+        raise InputError(f"{path}: NaN or infinite coordinates at {bad} of {len(points)} vertices")
     point_data = {name: np.array(poly.point_data[name]) for name in poly.point_data.keys()}
     return Mesh(points, faces, point_data)
 

@@ -2,6 +2,18 @@
 import os
 import sys
 import time
+from dataclasses import dataclass
+from typing import Optional
+
+
+@dataclass
+class _Series:
+    """Progress inside one item: its label, when it started, the last tenth printed, the terminal's bar."""
+
+    label: str
+    started: float
+    last_tenth: int = 0
+    bar: Optional[object] = None
 
 
 class Progress:
@@ -26,7 +38,7 @@ class Progress:
         self.stream = stream if stream is not None else sys.stderr
         self.done = 0
         self._start = time.perf_counter()
-        self._series = None  # (label, start time, last tenth printed, tqdm bar or None) of `advance`
+        self._series = None  # the work inside the current item, reported by `advance`
 
     def advance(self, done, total, unit, label=""):
         """Report ``done`` of ``total`` units of work inside one item (sections of a tomogram, say).
@@ -37,33 +49,32 @@ class Progress:
         """
         if self.quiet:
             return
-        if self._series is None or self._series[0] != label or done == 0:
+        series = self._series
+        if series is None or series.label != label or done == 0:
             self._close_bar()
-            bar = None
+            series = self._series = _Series(label, time.perf_counter())
             if getattr(self.stream, "isatty", lambda: False)():
                 from tqdm import tqdm
 
-                bar = tqdm(total=total, unit=f" {unit}", desc=f"[{self.task}] {label}".rstrip(": "),
-                           file=self.stream, leave=False, dynamic_ncols=True)
-            self._series = [label, time.perf_counter(), 0, bar]
-        label_, started, last_tenth, bar = self._series
-        if bar is not None:
-            bar.update(done - bar.n)
+                series.bar = tqdm(total=total, unit=f" {unit}", desc=f"[{self.task}] {label}".rstrip(": "),
+                                  file=self.stream, leave=False, dynamic_ncols=True)
+        if series.bar is not None:
+            series.bar.update(done - series.bar.n)
             if done >= total:
                 self._close_bar()
             return
         tenth = 10 * done // max(total, 1)
-        if done > 0 and (tenth > last_tenth or done >= total):
-            self._series[2] = tenth
-            seconds = time.perf_counter() - started
+        if done > 0 and (tenth > series.last_tenth or done >= total):
+            series.last_tenth = tenth
+            seconds = time.perf_counter() - series.started
             rate = done / seconds if seconds > 0 else float("inf")
             left = (total - done) / rate if rate > 0 else float("inf")
             self.info(f"{label}{unit} {done}/{total}, {rate:.1f} {unit}/s, about {left:.0f} s left")
 
     def _close_bar(self):
-        if self._series is not None and self._series[3] is not None:
-            self._series[3].close()
-            self._series[3] = None
+        if self._series is not None and self._series.bar is not None:
+            self._series.bar.close()
+            self._series.bar = None
 
     def step(self, message):
         """Count one finished item and print ``message`` with the count and the elapsed time."""
@@ -99,8 +110,9 @@ def for_each_input(task, inputs, quiet, work, summary=None):
             message = work(Path(path))
         except EngineError as exc:
             failed += 1
-            progress.failed(one_line(exc, path))
-            report_error(one_line(exc, path))
+            message = one_line(exc, path)
+            progress.failed(message)
+            report_error(message)
             continue
         progress.step(message)
     if summary is not None:

@@ -56,14 +56,14 @@ def insertStepPerTsId(protocol, step, objects, after=()):
 def runEngine(protocol, key, *args):
     """Run the engine CLI through ``runJob`` (so a queue can take it); a failure is recorded for ``key``
     and returns False, so that the other items' outputs are still registered."""
+    from pyworkflow.utils import Environ
+
     from ..engine.errors import ERROR_FILE_VARIABLE
 
     program, lead = engineProgram()
     errorFile = protocol._getExtraPath(f"{key}.error")
     if os.path.exists(errorFile):
         os.remove(errorFile)
-    from pyworkflow.utils import Environ
-
     env = Environ(protocol._getEnviron() or os.environ)
     env[ERROR_FILE_VARIABLE] = os.path.abspath(errorFile)
     try:

@@ -86,14 +86,11 @@ def parse_pairs(texts, labels, source):
 def load_mesh(path):
     """The mesh, its per-vertex labels (0 without a 'label' array) and its normals (None without)."""
     from ..io import read_vtp
-
     from ..triangles import triangle_areas
 
     mesh = read_vtp(path)
     if len(mesh.faces) == 0:
         raise InputError(f"{path}: the mesh has no triangles")
-    if not np.isfinite(mesh.points).all():
-        raise InputError(f"{path}: NaN or infinite vertex coordinates")
     if not triangle_areas(mesh.points, mesh.faces).sum() > 0:
         raise InputError(f"{path}: every triangle has zero area (a degenerate mesh: coincident or collinear "
                          "vertices)")

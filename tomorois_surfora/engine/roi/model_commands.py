@@ -3,7 +3,6 @@ import json
 from pathlib import Path
 
 
-
 def _epochs(args):
     """--epochs, else the default, or no epoch limit when only --time-limit bounds the training."""
     from .train import UNLIMITED_EPOCHS, TrainingParameters

@@ -80,6 +80,11 @@ def extract_cloud(labels, voxel_size_nm, method="medial", origin_nm=(0.0, 0.0, 0
     return points, normals, label, info
 
 
+def selector(labels, value):
+    """``select(z0, z1)`` for :func:`voxel_groups`: the voxels of ``value`` in sections z0..z1-1."""
+    return lambda z0, z1: np.asarray(labels[z0:z1]) == value
+
+
 def label_mask(labels, value, groups, group, box):
     """The voxels of ``value`` in ``box`` that belong to ``group``."""
     return (np.asarray(labels[box]) == value) & groups.members(group, box)
@@ -87,7 +92,7 @@ def label_mask(labels, value, groups, group, box):
 
 def label_thickness_nm(labels, value, voxel_size_nm):
     """The thickness of membrane ``value`` (see :func:`membrane_thickness_nm`), piece by piece."""
-    groups = voxel_groups(labels.shape, lambda z0, z1: np.asarray(labels[z0:z1]) == value, 2)
+    groups = voxel_groups(labels.shape, selector(labels, value), 2)
     inside = [inside_distances_nm(label_mask(labels, value, groups, g, groups.padded_box(g, 1)), voxel_size_nm)
               for g in range(1, len(groups) + 1)]
     return membrane_thickness_nm(None, inside=np.concatenate(inside))
@@ -101,7 +106,7 @@ def per_group(labels, value, voxel_size_nm, origin_nm, reach, align, surface, so
     parts; when every group fails the first failure is raised. Returns the concatenated points and
     normals and the records with their counts summed.
     """
-    groups = voxel_groups(labels.shape, lambda z0, z1: np.asarray(labels[z0:z1]) == value, reach)
+    groups = voxel_groups(labels.shape, selector(labels, value), reach)
     results, failures = [], []
     for group in range(1, len(groups) + 1):
         box = groups.padded_box(group, reach, align)
