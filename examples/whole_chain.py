@@ -1,12 +1,15 @@
-"""The whole workflow as one scripted Scipion project, with no ground truth between the raw tomogram and the
-numbers: phantoms → (fine-tune the shipped ROI model on annotated phantoms) → predict and extract ROIs on a
-new tomogram → segment its membranes inside those ROIs (shipped membrane model) → restrict → extract
-surfaces → orient → mesh → measure distances. At the end, and only there, each ROI's closest membrane
-distance is printed beside the true gap of the phantom's contact it overlaps most.
+"""The whole workflow with no ground truth between the raw tomogram and the numbers, checked against the truth
+at the end: phantoms → the shipped ROI model fine-tuned on annotated phantoms (one Scipion project) → then
+examples/workflow.py on a new phantom tomogram with that model (a second project: import, predict and extract
+ROIs, segment membranes inside them with the shipped membrane model, restrict, extract surfaces, orient, mesh,
+measure). At the end, and only there, each ROI's closest membrane distance is printed beside the true gap of
+the phantom's contact it overlaps most.
 
     .venv/bin/python examples/whole_chain.py [PROJECT_NAME] [--minutes 1] [--annotated 2] [--size 256 256 128]
+        [--threads 2] [--queue [QUEUE]]
 
-Runs headless (see examples/phantom_project.py); set SCIPION_USER_DATA to keep the project.
+Runs headless (see examples/phantom_project.py); set SCIPION_USER_DATA to keep the projects. --queue is
+workflow.py's (its engine calls go to SLURM; the fine-tuning runs here).
 """
 import argparse
 import json
@@ -22,24 +25,11 @@ from pyworkflow.project import Manager  # noqa: E402
 
 from tomorois_surfora.engine.demo_chain import true_gaps_of_predicted  # noqa: E402
 from tomorois_surfora.engine.io import read_mrc, read_vtp  # noqa: E402
-from tomorois_surfora.protocols import (ProtImportModel, ProtMembraneSegment, ProtSurfaceExtract,  # noqa: E402
-                                        ProtSurfaceMeasure, ProtSurfaceMesh, ProtSurfaceOrient, ProtSurfaceRestrict,
-                                        ProtTomoRoisExtract, ProtTomoRoisPhantoms, ProtTomoRoisPredict,
-                                        ProtTomoRoisTrain)
+from tomorois_surfora.protocols import ProtImportModel, ProtTomoRoisPhantoms, ProtTomoRoisTrain  # noqa: E402
 
-
-
-def run(project, protocolClass, label, **kwargs):
-    """Create, validate and run one protocol; exit with its errors if it cannot run or fails."""
-    prot = project.newProtocol(protocolClass, objLabel=label, **kwargs)
-    errors = prot.validate()  # launchProtocol does not validate
-    if errors:
-        sys.exit(f"{label}: " + "\n".join(errors))
-    print(f"[whole chain] {label} ...", flush=True)
-    project.launchProtocol(prot, wait=True)
-    if prot.isFailed():
-        sys.exit(f"{label} failed: {prot.getErrorMessage()}")
-    return project.getProtocol(prot.getObjId())
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from workflow import SHIPPED_ROI_MODEL, Workflow  # noqa: E402
+from workflow import main as run_workflow  # noqa: E402
 
 
 def main(argv=None):
@@ -49,46 +39,46 @@ def main(argv=None):
     parser.add_argument("--annotated", type=int, default=2, help="annotated phantoms to fine-tune on (default 2)")
     parser.add_argument("--size", type=int, nargs=3, default=(256, 256, 128), metavar=("X", "Y", "Z"),
                         help="phantom size in voxels of 10 Å (default 256 256 128)")
+    parser.add_argument("--threads", type=int, default=2, help="steps run at once per protocol (default 2)")
+    parser.add_argument("--queue", nargs="?", const="first", help="workflow.py's --queue")
     args = parser.parse_args(argv)
     field = dict(sizeX=args.size[0], sizeY=args.size[1], sizeZ=args.size[2], samplingRate=10.0)
     manager = Manager()
-    project = manager.loadProject(args.name) if manager.hasProject(args.name) else manager.createProject(args.name)
+    if manager.hasProject(args.name):
+        sys.exit(f"[whole chain] project {args.name} exists: give another name")
+    project = manager.createProject(args.name)
     os.chdir(project.getPath())  # pyworkflow resolves a project's files relative to its folder
+    flow = Workflow(project, threads=args.threads)
 
-    annotated = run(project, ProtTomoRoisPhantoms, "annotated phantoms", kind=0, nTomograms=args.annotated, seed=11,
-                    **field)
-    new = run(project, ProtTomoRoisPhantoms, "new tomogram", kind=0, nTomograms=1, seed=12, **field)
-    roiStart = run(project, ProtImportModel, "shipped ROI model", source=1)
-    roiModel = run(project, ProtTomoRoisTrain, "fine-tune ROI model", inputTomograms=annotated.tomograms,
-                   inputMasks=annotated.roiMasks, penaltyMasks=annotated.decoyMasks, initialModel=roiStart.model,
-                   epochs=0, timeLimit=args.minutes, learningRate=2e-4)
-    predicted = run(project, ProtTomoRoisPredict, "predict ROIs", inputModel=roiModel.model,
-                    inputTomograms=new.tomograms)
-    rois = run(project, ProtTomoRoisExtract, "extract ROIs", inputProbabilities=predicted.probabilities)
-    membraneModel = run(project, ProtImportModel, "shipped membrane model", source=3)
-    membranes = run(project, ProtMembraneSegment, "segment membranes in ROIs", inputModel=membraneModel.model,
-                    inputTomograms=new.tomograms, inputRois=rois.roiLabels)
-    restricted = run(project, ProtSurfaceRestrict, "restrict", inputMembranes=membranes.membranes,
-                     inputRois=rois.roiLabels)
-    clouds = run(project, ProtSurfaceExtract, "extract surfaces", inputMembranes=restricted.roiMembranes)
-    oriented = run(project, ProtSurfaceOrient, "orient normals", inputClouds=clouds.clouds, convention=2)
-    meshes = run(project, ProtSurfaceMesh, "mesh", inputClouds=oriented.orientedClouds,
-                 inputMembranes=restricted.roiMembranes)
-    measured = run(project, ProtSurfaceMeasure, "measure distances", inputMeshes=meshes.meshes,
-                   do_curvature=False, do_roughness=False)
+    annotated = flow.run(ProtTomoRoisPhantoms, "annotated phantoms", kind=0, nTomograms=args.annotated, seed=11,
+                         **field)
+    new = flow.run(ProtTomoRoisPhantoms, "new tomogram", kind=0, nTomograms=1, seed=12, **field)
+    roiStart = flow.run(ProtImportModel, "shipped ROI model", source=SHIPPED_ROI_MODEL)
+    roiModel = flow.run(ProtTomoRoisTrain, "fine-tune ROI model", inputTomograms=annotated.tomograms,
+                        inputMasks=annotated.roiMasks, penaltyMasks=annotated.decoyMasks,
+                        initialModel=roiStart.model, epochs=0, timeLimit=args.minutes, learningRate=2e-4)
 
-    # The truth, used only now: which true contact each predicted ROI overlaps, and its gap.
-    tomogram = next(iter(new.tomograms))
+    tomogram = next(iter(new.tomograms)).clone()
     tsId = tomogram.getTsId()
-    with open(new._getExtraPath(f"{tsId}.json")) as handle:
+    truthFiles = [os.path.abspath(path) for path in (new._getExtraPath(f"{tsId}.json"),
+                                                     next(iter(new.roiMasks)).getFileName())]
+    done = run_workflow([os.path.dirname(os.path.abspath(tomogram.getFileName())), "--pattern", f"{tsId}.mrc",
+                         "--voxel-size", "10", "--roi-model", roiModel.model.getPath(),
+                         "--name", f"{args.name}_workflow", "--threads", str(args.threads)]
+                        + (["--queue", args.queue] if args.queue else []))
+
+    # The truth, used only now: which true contact each predicted ROI overlaps, and its gap (read from files
+    # named before workflow.py moved the working folder to its own project).
+    with open(truthFiles[0]) as handle:
         trueGaps = {roi["label"]: roi["gap_nm"] for roi in json.load(handle)["rois"]}
-    predictedRois = read_mrc(next(iter(rois.roiLabels)).getFileName())[0]
-    trueRois = read_mrc(next(iter(new.roiMasks)).getFileName())[0]
+    predictedRois = read_mrc(next(iter(done["rois"].roiLabels)).getFileName())[0]
+    trueRois = read_mrc(truthFiles[1])[0]
     gaps = true_gaps_of_predicted(predictedRois, trueRois, trueGaps)
+    measured = done["measured"].measuredMeshes
     print(f"\n{tsId}: {len(trueGaps)} true contacts, {len(np.unique(predictedRois)) - 1} predicted ROIs, "
-          f"{measured.measuredMeshes.getSize()} measured")
+          f"{measured.getSize()} measured")
     errors = []
-    for item in sorted((m.clone() for m in measured.measuredMeshes), key=lambda m: m.getRoiLabel()):
+    for item in sorted((m.clone() for m in measured), key=lambda m: m.getRoiLabel()):
         closest = float(np.nanmin(read_vtp(item.getFileName()).point_data["distance_nm"]))
         gap = gaps.get(item.getRoiLabel())
         print(f"ROI {item.getRoiLabel()}: closest membrane distance {closest:.2f} nm, true gap "
@@ -97,7 +87,7 @@ def main(argv=None):
             errors.append(abs(closest - gap))
     if errors:
         print(f"within 1 nm of the true gap: {sum(e <= 1.0 for e in errors)} of {len(errors)} matched ROIs")
-    print("project:", project.getPath())
+    print("projects:", project.getPath(), done["project"].getPath())
 
 
 if __name__ == "__main__":

@@ -8,11 +8,12 @@ ROOT=$(pwd)
 RUN_DEMO=1
 [ "${1:-}" = "--no-demo" ] && RUN_DEMO=0
 
-# Debian packages: libusb for open3d; Xvfb, GL, EGL/OSMesa and the xcb libraries for napari (Qt) and PyVista (VTK).
+# Debian packages: libusb for open3d; Xvfb, GL, EGL/OSMesa and the xcb libraries for napari (Qt) and PyVista (VTK);
+# munge and SLURM's daemons and client for scripts/slurm-local.sh (a single-node cluster; the queue test).
 DEB_PACKAGES="libusb-1.0-0 xvfb xauth libgl1 libegl1 libglx-mesa0 libgl1-mesa-dri libosmesa6 libgomp1
   libglib2.0-0 libdbus-1-3 libfontconfig1 libxrender1 libxi6 libxkbcommon0 libxkbcommon-x11-0
   libxcb1 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-xinerama0
-  libxcb-xfixes0 libxcb-shape0 libxcb-cursor0 libxcb-xkb1"
+  libxcb-xfixes0 libxcb-shape0 libxcb-cursor0 libxcb-xkb1 munge slurmctld slurmd slurm-client"
 missing=""
 for p in $DEB_PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

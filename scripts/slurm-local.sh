@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # A single-node SLURM on this machine, to try Scipion's queue (and to test it): munged, slurmctld and slurmd
 # started by hand with their configuration, state and logs under one folder; stopped by their pid files.
-#   bash scripts/slurm-local.sh up     # prints the SLURM_CONF line to export for sbatch/squeue and Scipion
+#   bash scripts/slurm-local.sh up     # prints the SLURM_CONF and SCIPION_HOSTS lines to export
 #   bash scripts/slurm-local.sh down
 #   bash scripts/slurm-local.sh status
 # Needs Debian's slurmctld, slurmd, slurm-client and munge (apt-get install them) and root (the
 # daemons run as root here; a real cluster has its own). The folder is $SLURM_LOCAL_DIR (default
-# /tmp/tomorois-slurm).
+# /tmp/tomorois-slurm); $SLURM_LOCAL_PORT (default 6817) moves its two ports. `up` also writes
+# $SLURM_LOCAL_DIR/hosts.conf for Scipion: config/hosts-slurm.conf with the queues this cluster has (cpu;
+# gpu when nvidia-smi lists GPUs) and a job check that waits for the job to end.
 set -euo pipefail
 DIR=${SLURM_LOCAL_DIR:-/tmp/tomorois-slurm}
 CONF=$DIR/slurm.conf
@@ -66,6 +68,12 @@ JobCompLoc=$DIR/jobs.log
 NodeName=$HOST CPUs=$(nproc) RealMemory=$memory State=UNKNOWN
 PartitionName=cpu Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
 EOF
+    gpus=$(nvidia-smi -L 2>/dev/null | grep -c "^GPU" || true)
+    if [ "${gpus:-0}" -gt 0 ]; then
+      sed -i "s/^NodeName=.*/& Gres=gpu:$gpus/" "$CONF"
+      printf 'GresTypes=gpu\nPartitionName=gpu Nodes=%s MaxTime=INFINITE State=UP\n' "$HOST" >> "$CONF"
+      echo "NodeName=$HOST Name=gpu File=/dev/nvidia[0-$((gpus - 1))]" > "$DIR/gres.conf"
+    fi
     export SLURM_CONF=$CONF
     slurmctld -f "$CONF"
     slurmd -f "$CONF"
@@ -73,8 +81,26 @@ EOF
       sinfo -h -o %T 2>/dev/null | grep -qE "^idle" && break; sleep 0.2
     done
     sinfo -h -o %T | grep -qE "^idle" || { echo "slurm-local: the node did not come up; see $DIR/*.log" >&2; exit 1; }
-    echo "slurm-local: up (partition cpu, $(nproc) CPUs, ${memory} MB); for sbatch and Scipion:"
-    echo "export SLURM_CONF=$CONF"
+    partitions=$(sinfo -h -o %R | sort -u | tr '\n' ' ')
+    python3 - "$(dirname "$0")/../config/hosts-slurm.conf" "$DIR/hosts.conf" $partitions <<'PYTHON'
+import configparser, json, sys
+template, out, partitions = sys.argv[1], sys.argv[2], sys.argv[3:]
+hosts = configparser.RawConfigParser(comment_prefixes=";")
+hosts.optionxform = str  # keep the variables' case
+hosts.read(template)
+queues = json.loads(hosts["localhost"]["QUEUES"])
+kept = [f" {json.dumps(name)}: {json.dumps(queues[name])}" for name in queues if name in partitions]
+hosts["localhost"]["QUEUES"] = "{\n" + ",\n".join(kept) + "\n}"
+# Scipion checks a job after 3 s, then 6 s later, then 9 s...: on this idle one-machine cluster the check waits
+# (up to a minute) for the job to leave the queue instead, so a short job costs seconds, not tens of seconds.
+# Do not copy this to a shared cluster: it asks squeue twice a second.
+hosts["localhost"]["CHECK_COMMAND"] = ("for i in $(seq 120); do squeue -h -j %_(JOB_ID)s 2>/dev/null | grep -q . "
+                                       "|| break; sleep 0.5; done; squeue -h -j %_(JOB_ID)s")
+with open(out, "w") as handle:
+    hosts.write(handle)
+PYTHON
+    echo "slurm-local: up (partitions: ${partitions% }; $(nproc) CPUs, ${memory} MB); for sbatch and Scipion:"
+    echo "export SLURM_CONF=$CONF SCIPION_HOSTS=$DIR/hosts.conf"
     ;;
   down)
     stop_pid "$DIR/slurmd.pid"

@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 
 from .. import __version__
-from .errors import EngineError, report_error
+from .errors import EngineError, report_error, report_exit
 from .measure.commands import add_measure_commands
 from .membrane.commands import add_membrane_commands
 from .roi.commands import add_roi_commands
@@ -154,17 +154,29 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 def main(argv=None):
     """Run the command line; return the exit code (0 success, 1 failure, 2 usage error)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    warnings.showwarning = _one_line_warning
     try:
-        return args.handler(args)
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # usage error (2) or --help (0)
+        report_exit(exc.code or 0)
+        raise
+    warnings.showwarning = _one_line_warning
+    code = 1
+    try:
+        code = args.handler(args)
+        return code
     except EngineError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         report_error(exc)
         return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+        code = 130
+        return code
+    except Exception as exc:  # a bug: keep the traceback, and give the protocol one line
+        report_error(f"internal error ({type(exc).__name__}: {exc}); the traceback is in the run's log")
+        raise
+    finally:
+        report_exit(code or 0)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ def raise_problems(problems):
 
 
 ERROR_FILE_VARIABLE = "TOMOROIS_ERROR_FILE"
+EXIT_FILE_VARIABLE = "TOMOROIS_EXIT_FILE"
 
 
 def report_error(message):
@@ -30,5 +31,20 @@ def report_error(message):
         try:
             with open(path, "a") as handle:
                 handle.write(" ".join(str(message).split()) + "\n")
+        except OSError:
+            pass
+
+
+def report_exit(code):
+    """Write the exit code to the file named by $TOMOROIS_EXIT_FILE, when set.
+
+    A job sent to a queue (SLURM) loses its exit status on the way back to Scipion; this file is how a protocol
+    tells a failed run from a finished one, and a run killed for memory or time (no file) from both.
+    """
+    path = os.environ.get(EXIT_FILE_VARIABLE)
+    if path:
+        try:
+            with open(path, "w") as handle:
+                handle.write(f"{code}\n")
         except OSError:
             pass

@@ -55,23 +55,59 @@ def insertStepPerTsId(protocol, step, objects, after=()):
 
 def runEngine(protocol, key, *args):
     """Run the engine CLI through ``runJob`` (so a queue can take it); a failure is recorded for ``key``
-    and returns False, so that the other items' outputs are still registered."""
+    and returns False, so that the other items' outputs are still registered.
+
+    The engine writes its exit code and error lines to files named in its environment: a job sent to a queue
+    (SLURM) comes back without its exit status, and a job killed for memory or time leaves no exit code.
+    """
     from pyworkflow.utils import Environ
 
-    from ..engine.errors import ERROR_FILE_VARIABLE
+    from ..engine.errors import ERROR_FILE_VARIABLE, EXIT_FILE_VARIABLE
 
     program, lead = engineProgram()
-    errorFile = protocol._getExtraPath(f"{key}.error")
-    if os.path.exists(errorFile):
-        os.remove(errorFile)
+    errorFile, exitFile = protocol._getExtraPath(f"{key}.error"), protocol._getExtraPath(f"{key}.exit")
+    for stale in (errorFile, exitFile):
+        if os.path.exists(stale):
+            os.remove(stale)
     env = Environ(protocol._getEnviron() or os.environ)
-    env[ERROR_FILE_VARIABLE] = os.path.abspath(errorFile)
+    env[ERROR_FILE_VARIABLE], env[EXIT_FILE_VARIABLE] = os.path.abspath(errorFile), os.path.abspath(exitFile)
     try:
         protocol.runJob(program, f"{lead} {engineArgs(*args)}", env=env)
     except Exception as exc:  # runJob raises a bare Exception on a non-zero exit
         recordFailure(protocol, key, readEngineError(errorFile) or exc)
         return False
-    return True
+    code = readExitCode(exitFile)
+    if code == 0:
+        return True
+    recordFailure(protocol, key, readEngineError(errorFile) or (
+        f"the engine exited with code {code}" if code is not None else
+        "the engine run ended without finishing (killed, or past a queue's memory or time limit?); "
+        "see the run's logs"))
+    return False
+
+
+def runEngineOrFail(protocol, key, *args):
+    """:func:`runEngine` for a protocol's single item (training): raise its recorded failure."""
+    if not runEngine(protocol, key, *args):
+        raise RuntimeError(failures(protocol)[key])
+
+
+def threadOption(protocol):
+    """The engine's --threads for one call of a protocol whose steps run ``numberOfThreads`` at a time: a share
+    of this machine's cores, or nothing (the engine then uses all the cores the job was given) when the calls
+    go to a queue."""
+    if protocol.useQueue():
+        return None
+    return ["--threads", max(1, (os.cpu_count() or 1) // max(1, protocol.numberOfThreads.get()))]
+
+
+def readExitCode(path):
+    """The exit code the engine wrote to ``path`` (see ``engine.errors.report_exit``), or None."""
+    try:
+        with open(path) as handle:
+            return int(handle.read().strip())
+    except (OSError, ValueError):
+        return None
 
 
 def readEngineError(path):

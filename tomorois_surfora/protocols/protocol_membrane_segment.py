@@ -6,7 +6,8 @@ from pyworkflow.protocol import STEPS_PARALLEL, params
 from tomo.objects import SetOfTomoMasks
 
 from ..engine.membrane.predict import MembraneTiles, membrane_file_names
-from .common import byTsId, failureSummary, failures, insertStepPerTsId, newMaskLike, pairingProblems, runEngine
+from .common import (byTsId, failureSummary, failures, insertStepPerTsId, newMaskLike, pairingProblems, runEngine,
+                     threadOption)
 
 OUTPUT_MEMBRANES, OUTPUT_PROBABILITIES = "membranes", "membraneProbabilities"
 
@@ -56,7 +57,7 @@ class ProtMembraneSegment(EMProtocol):
                   "--threshold", self.threshold.get(), "--min-volume", self.minVolume.get(),
                   "--voxel-size", tomogram.getSamplingRate(), "--tile", self.tile.get(),
                   "--device", ["auto", "cpu", "cuda"][self.device.get()],
-                  "--threads", max(1, (os.cpu_count() or 1) // max(1, self.numberOfThreads.get())))
+                  threadOption(self))
 
     def createOutputStep(self):
         tomograms = byTsId(self.inputTomograms.get())

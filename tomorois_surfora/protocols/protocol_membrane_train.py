@@ -9,7 +9,7 @@ from ..engine.membrane import ARCHITECTURES
 from ..engine.membrane.train import MembraneTrainingParameters
 from ..engine.roi.train import UNLIMITED_EPOCHS
 from ..objects import TomoMembraneModel
-from .common import byTsId, engineArgs, engineProgram, pairingProblems
+from .common import byTsId, pairingProblems, runEngineOrFail
 
 OUTPUT_MODEL = "model"
 
@@ -72,8 +72,7 @@ class ProtMembraneTrain(EMProtocol):
         tsIds = sorted(tomograms)
         p = self._parameters()
         initial = self.initialModel.get()
-        program, lead = engineProgram()
-        args = engineArgs(
+        args = (
             "membrane", "train", "--out", self._getExtraPath("model"),
             "--tomograms", [os.path.abspath(tomograms[t].getFileName()) for t in tsIds],
             "--masks", [os.path.abspath(masks[t].getFileName()) for t in tsIds],
@@ -85,7 +84,7 @@ class ProtMembraneTrain(EMProtocol):
             "--lr", p.learning_rate, "--seed", p.seed, None if self.clahe.get() else "--no-clahe",
             "--eed" if self.eed.get() else None, ["--time-limit", p.time_limit_min] if p.time_limit_min else None,
             "--threads", self.numberOfThreads.get(), "--device", "auto")
-        self.runJob(program, f"{lead} {args}")
+        runEngineOrFail(self, "training", *args)
 
     def createOutputStep(self):
         with open(self._getExtraPath("model", "training.json")) as handle:

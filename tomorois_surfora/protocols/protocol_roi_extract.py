@@ -6,10 +6,10 @@ from pwem.protocols import EMProtocol
 from pyworkflow.protocol import STEPS_PARALLEL, params
 from tomo.objects import SetOfTomoMasks
 
-from ..engine.errors import EngineError
+from ..engine.io import mrc_stem
 from ..engine.roi.extract import ExtractionParameters
 from ..objects import SetOfTomoRois, TomoRoi
-from .common import byTsId, failureSummary, failures, insertStepPerTsId, newMaskLike, recordFailure
+from .common import byTsId, failureSummary, failures, insertStepPerTsId, newMaskLike, runEngine
 
 OUTPUT_LABELS, OUTPUT_ROIS = "roiLabels", "rois"
 CALIBRATION_FILE = "calibration.json"
@@ -66,8 +66,6 @@ class ProtTomoRoisExtract(EMProtocol):
         insertStepPerTsId(self, self.extractStep, self.inputProbabilities.get(), after)
 
     def calibrateStep(self):
-        from .common import runEngine
-
         maps, truth = byTsId(self.calibrationMaps.get()), byTsId(self.calibrationTruth.get())
         tsIds = sorted(set(maps) & set(truth))
         ok = runEngine(self, "calibration", "roi", "calibrate", [maps[t].getFileName() for t in tsIds], "--truth",
@@ -77,18 +75,12 @@ class ProtTomoRoisExtract(EMProtocol):
             raise RuntimeError("Calibration failed: " + failures(self).get("calibration", ""))
 
     def extractStep(self, tsId):
-        from ..engine.io import read_mrc, write_mrc
-        from ..engine.roi.extract import extract_rois
-
         item = byTsId(self.inputProbabilities.get())[tsId]
-        try:
-            probabilities, voxel_size = read_mrc(item.getFileName(), item.getSamplingRate())
-            labels, table = extract_rois(probabilities, voxel_size, self._parameters(), source=item.getFileName())
-            write_mrc(self._getExtraPath(f"{tsId}_rois.mrc"), labels, voxel_size)
-            with open(self._getExtraPath(f"{tsId}_rois.json"), "w") as handle:
-                json.dump(table, handle, indent=1)
-        except EngineError as exc:
-            recordFailure(self, tsId, exc)
+        p = self._parameters()
+        runEngine(self, tsId, "roi", "extract", os.path.abspath(item.getFileName()), "--out", self._getExtraPath(tsId),
+                  "--voxel-size", item.getSamplingRate(), "--threshold", p.threshold, "--opening", p.opening_nm,
+                  "--closing", p.closing_nm, "--min-volume", p.min_volume_nm3, "--seed-depth", p.seed_depth_nm,
+                  "--min-confidence", p.min_confidence, None if p.split else "--no-split")
 
     def createOutputStep(self):
         inputs = byTsId(self.inputProbabilities.get())
@@ -98,14 +90,14 @@ class ProtTomoRoisExtract(EMProtocol):
         rois = SetOfTomoRois.create(self._getPath(), template="tomorois%s.sqlite")
         rois.setVoxelSize(self.inputProbabilities.get().getSamplingRate())
         for tsId in sorted(inputs):
+            stem = self._getExtraPath(tsId, f"{mrc_stem(inputs[tsId].getFileName())}_rois")
             if tsId in failed:
                 continue
-            labelFile = self._getExtraPath(f"{tsId}_rois.mrc")
-            labels.append(newMaskLike(inputs[tsId], labelFile))
-            with open(self._getExtraPath(f"{tsId}_rois.json")) as handle:
+            labels.append(newMaskLike(inputs[tsId], stem + ".mrc"))
+            with open(stem + ".json") as handle:
                 for record in json.load(handle):
                     roi = TomoRoi()
-                    roi.setRecord(tsId, os.path.abspath(labelFile), record)
+                    roi.setRecord(tsId, os.path.abspath(stem + ".mrc"), record)
                     rois.append(roi)
         if not len(labels):
             raise RuntimeError("ROI extraction failed for every map: " + "; ".join(failed.values()))

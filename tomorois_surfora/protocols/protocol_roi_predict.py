@@ -6,8 +6,7 @@ from pyworkflow.protocol import STEPS_PARALLEL, params
 from tomo.objects import SetOfTomoMasks
 
 from ..engine.roi.predict import TileParameters, probability_file_name
-from .common import (byTsId, engineArgs, engineProgram, failureSummary, failures, insertStepPerTsId, newMaskLike,
-                     recordFailure)
+from .common import byTsId, failureSummary, failures, insertStepPerTsId, newMaskLike, runEngine, threadOption
 
 OUTPUT_PROBABILITIES = "probabilities"
 
@@ -47,18 +46,12 @@ class ProtTomoRoisPredict(EMProtocol):
 
     def predictStep(self, tsId):
         tomogram = byTsId(self.inputTomograms.get())[tsId]
-        program, lead = engineProgram()
-        args = engineArgs("roi", "predict", os.path.abspath(tomogram.getFileName()),
-                          "--model", self.inputModel.get().getPath(), "--out", self._getExtraPath(tsId),
-                          "--voxel-size", tomogram.getSamplingRate(), "--tile", self.tile.get(),
-                          "--overlap", self.overlap.get(), "--mirrored" if self.mirrored.get() else None,
-                          "--device", ["auto", "cpu", "cuda"][self.device.get()],
-                          # Steps run numberOfThreads at a time: share the cores between them.
-                          "--threads", max(1, (os.cpu_count() or 1) // max(1, self.numberOfThreads.get())))
-        try:
-            self.runJob(program, f"{lead} {args}")
-        except Exception as exc:  # one bad tomogram must not lose the others: report it in the summary
-            recordFailure(self, tsId, exc)
+        runEngine(self, tsId, "roi", "predict", os.path.abspath(tomogram.getFileName()),
+                  "--model", self.inputModel.get().getPath(), "--out", self._getExtraPath(tsId),
+                  "--voxel-size", tomogram.getSamplingRate(), "--tile", self.tile.get(),
+                  "--overlap", self.overlap.get(), "--mirrored" if self.mirrored.get() else None,
+                  "--device", ["auto", "cpu", "cuda"][self.device.get()],
+                  threadOption(self))
 
     def createOutputStep(self):
         tomograms = byTsId(self.inputTomograms.get())

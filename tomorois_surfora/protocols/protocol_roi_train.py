@@ -7,7 +7,7 @@ from pyworkflow.protocol import params
 
 from ..engine.roi.train import LR_SCHEDULES, UNLIMITED_EPOCHS, TrainingParameters
 from ..objects import TomoRoisModel
-from .common import byTsId, engineArgs, engineProgram, pairingProblems
+from .common import byTsId, pairingProblems, runEngineOrFail
 
 OUTPUT_MODEL = "model"
 PLANE_CHOICES = ("xy", "xy,xz,yz")
@@ -104,8 +104,7 @@ class ProtTomoRoisTrain(EMProtocol):
         tsIds = sorted(tomograms)
         penalties = byTsId(self.penaltyMasks.get()) if self.penaltyMasks.get() is not None else {}
         p = self._parameters()
-        program, lead = engineProgram()
-        args = engineArgs(
+        args = (
             "roi", "train", "--out", self._getExtraPath("model"),
             "--tomograms", [os.path.abspath(tomograms[t].getFileName()) for t in tsIds],
             "--masks", [os.path.abspath(masks[t].getFileName()) for t in tsIds],
@@ -121,7 +120,7 @@ class ProtTomoRoisTrain(EMProtocol):
             "--near-miss-reach", p.near_miss_nm, "--seed", p.seed,
             ["--time-limit", p.time_limit_min] if p.time_limit_min else None,
             "--threads", self.numberOfThreads.get(), "--device", "auto")
-        self.runJob(program, f"{lead} {args}")
+        runEngineOrFail(self, "training", *args)
 
     def createOutputStep(self):
         folder = self._getExtraPath("model")

@@ -60,11 +60,13 @@ class ProtSurfaceRestrict(EMProtocol):
             if tsId in failed:
                 continue
             for sidecar in sorted(glob.glob(self._getExtraPath(tsId, "*.json"))):
+                crop = os.path.abspath(sidecar[:-len(".json")] + ".mrc")
+                if not os.path.isfile(crop):  # the run was killed between a crop's sidecar and its volume
+                    continue
                 with open(sidecar) as handle:
                     record = json.load(handle)
                 item = RoiMembraneMask()
-                item.setItem(os.path.abspath(sidecar[:-len(".json")] + ".mrc"), tsId, record["roi"],
-                             record["voxel_size"], record["labels"])
+                item.setItem(crop, tsId, record["roi"], record["voxel_size"], record["labels"])
                 output.append(item)
         if not len(output):
             raise RuntimeError("No ROI holds membrane: " + "; ".join(failed.values()))

@@ -53,3 +53,42 @@ def test_failures_are_reported_even_when_quiet(tmp_path):
     lines = log.getvalue().splitlines()
     assert lines[0] == f"[surface extract] (2/2) FAILED {tmp_path / 'bad.mrc'}: not a readable MRC file"
     assert lines[1] == "[surface extract] 1 of 2 inputs failed" and len(lines) == 2
+
+
+def test_the_engine_leaves_its_exit_code_and_message_for_a_queued_protocol(tmp_path, monkeypatch, capsys):
+    """A job sent to SLURM comes back to Scipion without its exit status: the CLI writes it, and its error
+    lines, to the files a protocol names in the environment (no file at all: the job was killed)."""
+    import pytest
+
+    from tomorois_surfora.engine.cli import main
+    from tomorois_surfora.engine.errors import ERROR_FILE_VARIABLE, EXIT_FILE_VARIABLE
+    from tomorois_surfora.engine.io import write_mrc
+    from tomorois_surfora.protocols.common import readEngineError, readExitCode
+
+    exit_file, error_file = tmp_path / "item.exit", tmp_path / "item.error"
+    monkeypatch.setenv(EXIT_FILE_VARIABLE, str(exit_file))
+    monkeypatch.setenv(ERROR_FILE_VARIABLE, str(error_file))
+    probability = __import__("numpy").zeros((8, 16, 16), dtype="float32")
+    write_mrc(tmp_path / "p.mrc", probability, 10.0)
+    assert main(["roi", "extract", str(tmp_path / "p.mrc"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert readExitCode(exit_file) == 0 and readEngineError(error_file) is None
+    assert (tmp_path / "out" / "p_rois.json").read_text().strip() == "[]"  # the records, for the protocol
+
+    assert main(["roi", "extract", str(tmp_path / "missing.mrc"), "--out", str(tmp_path / "out"), "--quiet"]) == 1
+    assert readExitCode(exit_file) == 1
+    assert "missing.mrc" in readEngineError(error_file)
+    with pytest.raises(SystemExit):
+        main(["roi", "extract", "--no-such-option"])
+    assert readExitCode(exit_file) == 2
+    capsys.readouterr()
+
+
+def test_a_slurm_job_uses_the_cores_it_was_given(monkeypatch):
+    from tomorois_surfora.engine.cores import available_cores
+
+    monkeypatch.delenv("SLURM_CPUS_PER_TASK", raising=False)
+    everything = available_cores()
+    monkeypatch.setenv("SLURM_CPUS_PER_TASK", "1")
+    assert available_cores() == 1
+    monkeypatch.setenv("SLURM_CPUS_PER_TASK", "4096")
+    assert available_cores() == everything

@@ -19,8 +19,9 @@ def add_roi_commands(subparsers, positive_float, positive_int):
 
     extract = stages.add_parser("extract", help="probability maps -> ROI label maps + ROI tables",
                                 description="Threshold, clean up, label and split ROIs in probability maps. "
-                                            "Writes <name>_rois.mrc (labels) and <name>_rois.csv (one row per "
-                                            "ROI) per input; a bad input is reported and the others go on.")
+                                            "Writes <name>_rois.mrc (labels), <name>_rois.csv (one row per ROI) "
+                                            "and <name>_rois.json (the same records) per input; a bad input is "
+                                            "reported and the others go on.")
     extract.add_argument("probabilities", nargs="+", type=Path, help="probability maps (MRC, values in [0, 1])")
     extract.add_argument("--out", required=True, type=Path, help="output folder (created if needed)")
     extract.add_argument("--voxel-size", type=positive_float, metavar="Å",
@@ -124,7 +125,7 @@ def run_calibrate(args):
 
 
 def run_extract(args):
-    from ..io import check_volume, ensure_output_dir, mrc_stem, read_mrc, write_csv, write_mrc
+    from ..io import atomic_output, check_volume, ensure_output_dir, mrc_stem, read_mrc, write_csv, write_mrc
     from .extract import extract_rois
 
     params = extraction_parameters(args)
@@ -137,6 +138,8 @@ def run_extract(args):
         stem = mrc_stem(path)
         write_mrc(out / f"{stem}_rois.mrc", labels, voxel_size)
         write_csv(out / f"{stem}_rois.csv", flat_rows(table))
+        with atomic_output(out / f"{stem}_rois.json") as tmp:  # the full records, for the Scipion protocol
+            tmp.write_text(json.dumps(table, indent=1))
         return f"{path.name}: {len(table)} ROI{'' if len(table) == 1 else 's'}"
     return for_each_input("roi extract", args.probabilities, args.quiet, work,
                           lambda done, total: f"extracted ROIs from {done} of {total} maps into {out.resolve()}")
