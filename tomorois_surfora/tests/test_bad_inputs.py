@@ -1,8 +1,8 @@
 """Bad input, swept: every CLI stage × every kind of broken file it could be given.
 
-Each case runs the command on a good input and a bad one together and checks what a user should see: exit
-code 1, a one-line message naming the bad file (no traceback), no output written for the bad file, and the
-good input's output still written.
+Each stage runs once, on a good input followed by every kind of bad one (a user's folder with several broken
+files); each case then checks what a user should see for its file: exit code 1, a one-line message naming
+the bad file (no traceback), no output written for it, and the good input's output still written.
 """
 import numpy as np
 import pytest
@@ -55,12 +55,19 @@ def sphere_mesh():
     return Mesh(points, sphere.regular_faces.astype(np.int64), {"Normals": normals, "label": labels})
 
 
-def run(argv, capsys):
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    return code, capsys.readouterr().err
+def run(argv):
+    """Run the CLI in this process on ``argv`` (lists expanded); return its exit code and standard error."""
+    import contextlib
+    import io
+
+    words = [str(w) for a in argv for w in (a if isinstance(a, list) else [a])]
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            code = main(words)
+        except SystemExit as exc:
+            code = exc.code
+    return code, err.getvalue()
 
 
 def check(code, err, bad, out, good_outputs):
@@ -105,10 +112,23 @@ CASES = [pytest.param(stage, kind, id=f"{stage.replace(' ', '-')}-{kind}")
          for stage, (kinds, _, _, _) in STAGES.items() for kind in kinds]
 
 
+@pytest.fixture(scope="module")
+def stage_run(files, tmp_path_factory):
+    """``stage_run(stage)``: (exit code, standard error, output folder) of the stage run once on its good input
+    and all its bad ones."""
+    done = {}
+
+    def run_stage(stage):
+        if stage not in done:
+            kinds, group, argv, _ = STAGES[stage]
+            out = tmp_path_factory.mktemp(stage.replace(" ", "-")) / "out"
+            done[stage] = (*run(argv(files, [files[group][kind] for kind in kinds], out)), out)
+        return done[stage]
+    return run_stage
+
+
 @pytest.mark.parametrize("stage, kind", CASES)
-def test_bad_input_gives_one_line_and_the_good_input_still_runs(files, stage, kind, tmp_path, capsys):
+def test_bad_input_gives_one_line_and_the_good_input_still_runs(files, stage_run, stage, kind):
     kinds, group, argv, good_outputs = STAGES[stage]
-    bad = files[group][kind]
-    out = tmp_path / "out"
-    code, err = run(argv(files, bad, out), capsys)
-    check(code, err, bad, out, good_outputs)
+    code, err, out = stage_run(stage)
+    check(code, err, files[group][kind], out, good_outputs)

@@ -76,7 +76,8 @@ class TestQueueOnSlurm(PhantomProjectTest):
         """Run a protocol twice, on this machine and with its engine calls sent to the cluster's cpu queue (one
         job per item), side by side: the queued run mostly waits for its jobs. ``queuedInputs`` replace inputs
         of the queued run. Return both, reloaded from the project database."""
-        queued = cls.newProtocol(protocolClass, numberOfThreads=2, **{**kwargs, **(queuedInputs or {})})
+        # Threads 3: two jobs of one CPU each at a time on the two-CPU node (pyworkflow keeps a thread for itself)
+        queued = cls.newProtocol(protocolClass, numberOfThreads=3, **{**kwargs, **(queuedInputs or {})})
         queued._useQueue.set(True)
         queued.setQueueParams(QUEUE)
         assert queued.validate() == [], queued.validate()
