@@ -13,6 +13,7 @@ the SLURM_CONF it prints too). Runs headless (see examples/phantom_project.py); 
 SCIPION_USER_DATA to keep the project. Writes the table as workflow_summary.csv in the project folder.
 """
 import argparse
+from collections import Counter
 import os
 import re
 import sys
@@ -92,14 +93,15 @@ def summary_rows(tomograms, rois, measured):
     """One row per tomogram: ROIs found, ROIs measured, contacts, closest and median membrane distance."""
     table = Path(measured._getExtraPath("contacts_distance.csv"))
     pairs = read_csv(table).to_dict("records") if table.is_file() else []
+    tsIdOf = {item.getKey(): item.getTsId() for item in measured.measuredMeshes}  # the table's "roi" is the key
+    found = Counter(roi.getTsId() for roi in rois)
     rows = []
     for tomogram in tomograms:
         tsId = tomogram.getTsId()
-        mine = [p for p in pairs if str(p["roi"]).startswith(f"{tsId}_roi")]
+        mine = [p for p in pairs if tsIdOf.get(p["roi"]) == tsId]
         nearest = sorted(p["min"] for p in mine)
         medians = sorted(p["median"] for p in mine)
-        rows.append({"tsId": tsId, "rois": sum(1 for r in rois if r.getTsId() == tsId),
-                     "measured": sum(1 for m in measured.measuredMeshes if m.getTsId() == tsId),
+        rows.append({"tsId": tsId, "rois": found[tsId], "measured": sum(1 for t in tsIdOf.values() if t == tsId),
                      "membrane_pairs": len(mine), "closest_nm": nearest[0] if nearest else float("nan"),
                      "median_nm": medians[len(medians) // 2] if medians else float("nan")})
     return rows

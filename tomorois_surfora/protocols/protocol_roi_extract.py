@@ -90,9 +90,9 @@ class ProtTomoRoisExtract(EMProtocol):
         rois = SetOfTomoRois.create(self._getPath(), template="tomorois%s.sqlite")
         rois.setVoxelSize(self.inputProbabilities.get().getSamplingRate())
         for tsId in sorted(inputs):
-            stem = self._getExtraPath(tsId, f"{mrc_stem(inputs[tsId].getFileName())}_rois")
             if tsId in failed:
                 continue
+            stem = self._getExtraPath(tsId, f"{mrc_stem(inputs[tsId].getFileName())}_rois")
             labels.append(newMaskLike(inputs[tsId], stem + ".mrc"))
             with open(stem + ".json") as handle:
                 for record in json.load(handle):
