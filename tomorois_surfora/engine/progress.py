@@ -103,6 +103,7 @@ def for_each_input(task, inputs, quiet, work, summary=None):
 
     from .errors import EngineError, report_error
 
+    refuse_clashing_names(inputs)
     progress = Progress(task, len(inputs), quiet=quiet)
     failed = 0
     for path in inputs:
@@ -120,6 +121,22 @@ def for_each_input(task, inputs, quiet, work, summary=None):
     if failed:
         print(f"[{task}] {failed} of {len(inputs)} inputs failed", file=progress.stream, flush=True)
     return 1 if failed else 0
+
+
+def refuse_clashing_names(inputs):
+    """Raise :class:`InputError` when two inputs share a file name: outputs are named after their input's
+    name (``<name>_prob.mrc``, ``<name>_mesh.vtp``), so the second would overwrite the first's."""
+    from pathlib import Path
+
+    from .errors import InputError
+
+    seen = {}
+    for path in inputs:
+        seen.setdefault(Path(path).stem, []).append(str(path))
+    clashes = [paths for paths in seen.values() if len(paths) > 1]
+    if clashes:
+        raise InputError("inputs share a file name, so their outputs would overwrite each other: " + "; ".join(
+            " and ".join(paths) for paths in clashes) + " (give each input once; rename files that share a name)")
 
 
 def one_line(error, path):

@@ -114,3 +114,96 @@ def label_boxes(volume, slab=SLAB_SECTIONS):
             found[index] = box if old is None else tuple(slice(min(a.start, b.start), max(a.stop, b.stop))
                                                          for a, b in zip(old, box))
     return dict(sorted(found.items()))
+
+
+@dataclass
+class SlabPieces:
+    """The 26-connected pieces of a selection, labelled slab by slab (see :func:`slab_pieces`).
+
+    count : the pieces kept (at least the minimum size), numbered 1..count in the order of their first voxel
+    (z, then y, then x), as ``ndimage.label`` numbers them on the whole volume.
+    voxels : their sizes, in that order.
+    """
+
+    shape: Tuple[int, int, int]
+    select: Callable[[int, int], np.ndarray]
+    slab: int
+    count: int
+    voxels: np.ndarray
+    _offsets: List[int]
+    _lookup: np.ndarray
+
+    def slabs(self):
+        """Yield (z0, labels of sections z0..z0+slab-1) with the final numbering, slab after slab."""
+        for index, z0 in enumerate(range(0, self.shape[0], self.slab)):
+            local, _ = _label_slab(self.select(z0, min(self.shape[0], z0 + self.slab)))
+            labels = np.zeros(local.shape, self._lookup.dtype)
+            inside = local > 0
+            labels[inside] = self._lookup[local[inside] + self._offsets[index]]
+            yield z0, labels
+
+
+def _label_slab(selection):
+    from .morphology import label_pieces
+
+    return label_pieces(np.asarray(selection, dtype=bool))
+
+
+def slab_pieces(shape, select: Callable[[int, int], np.ndarray], min_voxels=0, slab=SLAB_SECTIONS):
+    """Label the 26-connected pieces of a selection a slab of sections at a time, dropping small ones.
+
+    The same labels as labelling the whole selection at once (after removing pieces under ``min_voxels``),
+    for the memory of one slab: each slab is labelled on its own, pieces that touch across a slab boundary
+    (by a face, an edge or a corner) are joined, and :meth:`SlabPieces.slabs` labels the slabs again with
+    the joined numbering.
+
+    Parameters
+    ----------
+    shape : (z, y, x)
+    select : callable
+        ``select(z0, z1)`` returns the boolean selection of sections z0..z1-1; it is called twice per slab.
+    min_voxels : float
+        Pieces with fewer voxels are dropped.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    offsets, sizes, joins, last = [], [np.zeros(1, np.int64)], [], None
+    total = 0
+    for z0 in range(0, shape[0], slab):
+        local, n = _label_slab(select(z0, min(shape[0], z0 + slab)))
+        offsets.append(total)
+        sizes.append(np.bincount(local.ravel(), minlength=n + 1)[1:])
+        first = np.where(local[0] > 0, local[0] + total, 0)
+        if last is not None:
+            joins.append(_touching(last, first))
+        last = np.where(local[-1] > 0, local[-1] + total, 0)
+        total += n
+    pairs = np.concatenate(joins) if joins else np.zeros((0, 2), np.int64)
+    graph = coo_matrix((np.ones(len(pairs), np.int8), (pairs[:, 0], pairs[:, 1])), shape=(total + 1, total + 1))
+    _, component = connected_components(graph, directed=False)
+    component = component[1:]  # node 0 is the background
+    voxels = np.bincount(component, weights=np.concatenate(sizes)[1:], minlength=component.max(initial=-1) + 1)
+    first_node = np.full(len(voxels), total, np.int64)
+    np.minimum.at(first_node, component, np.arange(total))
+    kept = np.flatnonzero(voxels >= max(1, np.ceil(min_voxels - 1e-9)))  # component 0: background
+    kept = kept[np.argsort(first_node[kept], kind="stable")]
+    number = np.zeros(len(voxels), np.int64)
+    number[kept] = np.arange(1, len(kept) + 1)
+    lookup = np.concatenate([[0], number[component]])
+    lookup = lookup.astype(np.int32 if len(kept) < 2 ** 31 else np.int64)
+    return SlabPieces(tuple(shape), select, slab, len(kept), voxels[kept].astype(np.int64), offsets, lookup)
+
+
+def _touching(before, after):
+    """Unique (label, label) pairs of nonzero voxels of two consecutive sections that touch in 26-connectivity."""
+    rows, cols = before.shape
+    found = []
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            a = before[max(0, -dy):rows - max(0, dy), max(0, -dx):cols - max(0, dx)]
+            b = after[max(0, dy):rows - max(0, -dy), max(0, dx):cols - max(0, -dx)]
+            both = (a > 0) & (b > 0)
+            if both.any():
+                found.append(np.stack([a[both], b[both]], axis=1))
+    return np.unique(np.concatenate(found), axis=0) if found else np.zeros((0, 2), np.int64)

@@ -197,14 +197,24 @@ def evaluatePairs(protocol, predictedSet, truthSet, score, combine, fileName):
 
     from ..engine.io import read_mrc
 
+    from ..engine.errors import InputError
+
     predicted, truth = byTsId(predictedSet), byTsId(truthSet)
     perTomogram = {}
     for tsId in sorted(set(predicted) & set(truth)):
-        labels, _ = read_mrc(predicted[tsId].getFileName(), voxel_size=1.0)
-        reference, _ = read_mrc(truth[tsId].getFileName(), voxel_size=1.0)
-        perTomogram[tsId] = score(labels, reference, predicted[tsId].getFileName())
+        try:
+            labels, _ = read_mrc(predicted[tsId].getFileName(), voxel_size=1.0)
+            reference, _ = read_mrc(truth[tsId].getFileName(), voxel_size=1.0)
+            if labels.shape != reference.shape:
+                raise InputError(f"{predicted[tsId].getFileName()}: shape {labels.shape} (z, y, x) does not match "
+                                 f"the ground truth's {reference.shape} ({truth[tsId].getFileName()})")
+            perTomogram[tsId] = score(labels, reference, predicted[tsId].getFileName())
+        except InputError as error:  # one unreadable pair must not lose the others' scores
+            recordFailure(protocol, tsId, error)
+    if not perTomogram:
+        raise RuntimeError("No pair could be scored: " + "; ".join(failures(protocol).values()))
     result = {"pooled": combine(list(perTomogram.values())), "tomograms": perTomogram,
-              "unpaired": sorted(set(predicted) ^ set(truth))}
+              "unpaired": sorted(set(predicted) ^ set(truth)), "failed": failures(protocol)}
     with open(protocol._getExtraPath(fileName), "w") as handle:
         json.dump(result, handle, indent=1)
 

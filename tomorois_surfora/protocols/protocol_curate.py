@@ -14,27 +14,35 @@ from tomo.objects import SetOfTomoMasks
 
 from ..objects import SetOfSurfaceClouds
 from ..engine.view import has_display
-from .common import byKey, byTsId, engineCommand, fileStem, newMaskLike
+from .common import (byKey, byTsId, engineCommand, failures, failureSummary, fileStem, newMaskLike, readEngineError,
+                     recordFailure)
 from .protocol_surface_extract import newCloud
 
 OUTPUT_ROIS, OUTPUT_PENALTY, OUTPUT_CLOUDS = "curatedRois", "penaltyMasks", "curatedClouds"
 
 
-def curateItem(protocol, args, editNames):
+def curateItem(protocol, key, args, editNames):
     """Run ``tomorois-surfora curate ARGS`` for one item and wait for its window to close; with the protocol's
     replay folder, replay the first of ``editNames`` found there instead (items without one are skipped).
-    The command's output goes to logs/curation.log."""
+    The command's output goes to logs/curation.log; a failure is recorded for ``key`` (the item then passes
+    through unchanged, and the summary names it)."""
+    from ..engine.errors import ERROR_FILE_VARIABLE
+
     folder = protocol.replayFolder.get()
     if folder:
         edits = next((os.path.join(folder, n) for n in editNames if os.path.isfile(os.path.join(folder, n))), None)
         if edits is None:
             return
         args = list(args) + ["--replay", edits]
-    log = protocol._getLogsPath("curation.log")
+    log, errorFile = protocol._getLogsPath("curation.log"), os.path.abspath(protocol._getExtraPath(f"{key}.error"))
+    if os.path.exists(errorFile):
+        os.remove(errorFile)
     with open(log, "a") as handle:
-        result = subprocess.run(engineCommand("curate", *args), stdout=handle, stderr=subprocess.STDOUT)
+        result = subprocess.run(engineCommand("curate", *args), stdout=handle, stderr=subprocess.STDOUT,
+                                env={**os.environ, ERROR_FILE_VARIABLE: errorFile})
     if result.returncode != 0:
-        protocol.warning(f"curate {' '.join(map(str, args[:2]))} exited with {result.returncode}: see {log}")
+        recordFailure(protocol, key, readEngineError(errorFile) or
+                      f"curate {' '.join(map(str, args[:2]))} exited with {result.returncode}: see {log}")
 
 
 def displayProblem(replayFolder):
@@ -96,7 +104,7 @@ class ProtTomoRoisCurate(EMProtocol):
             args = ["rois", tomogram.getFileName(), "--out", self._getExtraPath()]
             for option, path in maps.get(tsId, {}).items():
                 args += [option, path]
-            curateItem(self, args, [f"{fileStem(tomogram)}_edits.json", f"{tsId}_edits.json"])
+            curateItem(self, tsId, args, [f"{fileStem(tomogram)}_edits.json", f"{tsId}_edits.json"])
 
     def _saved(self):
         """{tsId: (tomogram, ROI labels file, penalty file)} of the tomograms whose curation was saved."""
@@ -161,7 +169,7 @@ class ProtTomoRoisCurate(EMProtocol):
         skipped = sorted(set(byTsId(self.inputTomograms.get())) - set(saved) - set(passed))
         return [f"Curated ROIs of {len(saved)} tomograms."] + (
             [f"Not saved, input ROIs passed through: {', '.join(passed)}."] if passed else []) + (
-            [f"Not saved (left out): {', '.join(skipped)}."] if skipped else [])
+            [f"Not saved (left out): {', '.join(skipped)}."] if skipped else []) + failureSummary(self)
 
 
 class ProtSurfaceCurate(EMProtocol):
@@ -169,7 +177,8 @@ class ProtSurfaceCurate(EMProtocol):
 
     Select points with a rectangle (r) or a drawn polygon (p); flip their normals (f) or every normal of their
     membrane labels (l), delete them (x), give them a label (1-9); undo (u); save (s). Clouds whose window is
-    closed without saving pass through unchanged, so the output can be meshed as a whole.
+    closed without saving pass through unchanged, so the output can be meshed as a whole; a cloud whose
+    curation fails (unreadable) is left out and named in the summary.
     """
 
     _label = "curate normals (PyVista)"
@@ -189,13 +198,16 @@ class ProtSurfaceCurate(EMProtocol):
         self._insertFunctionStep(self.createOutputStep)
 
     def curateStep(self):
-        for _, cloud in sorted(byKey(self.inputClouds.get()).items()):
-            curateItem(self, ["cloud", cloud.getFileName(), "--out", self._getExtraPath()],
+        for key, cloud in sorted(byKey(self.inputClouds.get()).items()):
+            curateItem(self, key, ["cloud", cloud.getFileName(), "--out", self._getExtraPath()],
                        [f"{fileStem(cloud)}.edits.json"])
 
     def createOutputStep(self):
         output = SetOfSurfaceClouds.create(self._getPath(), template="surfaceclouds%s.sqlite")
+        failed = failures(self)
         for key, cloud in sorted(byKey(self.inputClouds.get()).items()):
+            if key in failed:  # its curation failed (an unreadable cloud): left out, named in the summary
+                continue
             curated = self._getExtraPath(os.path.basename(cloud.getFileName()))
             path = curated if os.path.isfile(curated) else cloud.getFileName()
             output.append(newCloud(path, cloud, cloud.getMethod(), cloud.getOrientation()))
@@ -215,4 +227,5 @@ class ProtSurfaceCurate(EMProtocol):
             return ["Not ready yet."]
         inputs = byKey(self.inputClouds.get())
         curated = [k for k, c in inputs.items() if os.path.isfile(self._getExtraPath(os.path.basename(c.getFileName())))]
-        return [f"{len(curated)} of {len(inputs)} clouds curated; the others pass through unchanged."]
+        return [f"{len(curated)} of {len(inputs)} clouds curated; the others pass through unchanged."] + \
+            failureSummary(self)

@@ -2,7 +2,7 @@
 from pwem.protocols import EMProtocol
 from pyworkflow.protocol import params
 
-from .common import byTsId, evaluatePairs, readExtraJson
+from .common import byTsId, evaluatePairs, failureSummary, readExtraJson
 
 METRICS_FILE = "membrane_metrics.json"
 
@@ -53,4 +53,4 @@ class ProtMembraneEvaluate(EMProtocol):
         lines += [f"{tsId}: {describe_scores(r)}" for tsId, r in result["tomograms"].items()]
         if result["unpaired"]:
             lines.append("Not paired (no counterpart): " + ", ".join(result["unpaired"]))
-        return lines
+        return lines + failureSummary(self)

@@ -2,7 +2,7 @@
 from pwem.protocols import EMProtocol
 from pyworkflow.protocol import params
 
-from .common import byTsId, evaluatePairs, readExtraJson
+from .common import byTsId, evaluatePairs, failureSummary, readExtraJson
 
 METRICS_FILE = "metrics.json"
 
@@ -62,4 +62,4 @@ class ProtTomoRoisEvaluate(EMProtocol):
             lines.append(f"{tsId}: TP {r['tp']} FP {r['fp']} FN {r['fn']} Dice {fmt(r['dice'])}")
         if result["unpaired"]:
             lines.append("Not paired (no counterpart): " + ", ".join(result["unpaired"]))
-        return lines
+        return lines + failureSummary(self)

@@ -51,3 +51,21 @@ def test_voxel_groups_keep_near_voxels_together_and_lose_none(mask, reach, slab)
     assert (group_of[:, None] == group_of[None, :])[near].all()
     for group, box in enumerate(groups.boxes, start=1):
         assert int((groups.members(group, box) & mask[box]).sum()) == groups.voxels[group - 1]
+
+
+@settings(max_examples=80, deadline=None)
+@given(arrays(np.bool_, st.tuples(*[st.integers(1, 10)] * 3)), st.integers(1, 4), st.integers(0, 5))
+def test_slab_labelling_equals_labelling_the_whole_volume(mask, slab, min_voxels):
+    """Pieces labelled a slab at a time, joined across slab boundaries, small ones dropped: the labels (and
+    their numbering) that labelling the whole volume gives."""
+    from tomorois_surfora.engine.morphology import label_pieces, remove_small_pieces
+    from tomorois_surfora.engine.sparse import slab_pieces
+
+    expected, count = label_pieces(remove_small_pieces(mask, min_voxels))
+    pieces = slab_pieces(mask.shape, lambda z0, z1: mask[z0:z1], min_voxels, slab=slab)
+    labels = np.zeros(mask.shape, np.int64)
+    for z0, part in pieces.slabs():
+        labels[z0:z0 + len(part)] = part
+    assert pieces.count == count
+    np.testing.assert_array_equal(labels, expected)
+    np.testing.assert_array_equal(pieces.voxels, np.bincount(expected.ravel(), minlength=count + 1)[1:])

@@ -207,6 +207,43 @@ def test_cli_train_resume_predict_evaluate(tiny_phantoms, tmp_path):
     assert "pooled over 1: Dice" in result.stdout
 
 
+@pytest.mark.parametrize("voxel_size", [10.0, 8.0])
+def test_streamed_prediction_equals_the_whole_volume_path(tiny_phantoms, tmp_path, voxel_size):
+    """The file path (tomogram memory-mapped, preprocessed a stack at a time, pieces labelled slab by slab)
+    writes what preprocessing, predicting and labelling the whole volume in memory gives: with the shipped
+    model (10 Å), on its grid and resampled to it (the phantom is read as 8 Å)."""
+    from tomorois_surfora.engine.demo import DEMO_MODELS
+    from tomorois_surfora.engine.membrane.model_file import load_membrane_model
+    from tomorois_surfora.engine.membrane.predict import predict_membrane_file, predict_membranes_array
+    from tomorois_surfora.engine.membrane.preprocess import PreprocessedSections, preprocess
+    from tomorois_surfora.engine.roi.data import load_tomogram, open_tomogram
+    from tomorois_surfora.engine.roi.resample import resample_into
+
+    model = load_membrane_model(DEMO_MODELS / "membranes.pt")
+    tomogram = tiny_phantoms / "contacts_000.mrc"
+    image, (shape, _, _) = load_tomogram(tomogram, 10.0, voxel_size)
+    whole = preprocess(image, model.preprocess)
+    with open_tomogram(tomogram, 10.0, voxel_size) as (view, _):
+        stacked = PreprocessedSections(view, model.preprocess)
+        np.testing.assert_array_equal(stacked[0:5, 3:40, :], whole[0:5, 3:40, :])
+        np.testing.assert_array_equal(stacked[4:9], whole[4:9])
+    expected = np.empty(whole.shape, np.float32)
+    predict_membranes_array(model, whole, expected, device="cpu")
+    if expected.shape != shape:
+        on_tomogram = np.empty(shape, np.float32)
+        resample_into(expected, on_tomogram)
+        expected = on_tomogram
+    threshold = 0.5
+    predict_membrane_file(model, tomogram, tmp_path, voxel_size, threshold=threshold, min_volume_nm3=40,
+                          quiet=True)
+    probability, _ = read_mrc(tmp_path / "contacts_000_membrane_prob.mrc")
+    labels, _ = read_mrc(tmp_path / "contacts_000_membrane_labels.mrc")
+    np.testing.assert_allclose(probability, expected, atol=1e-6)
+    expected_labels, count = membrane_pieces(expected >= threshold, voxel_size / 10, 40)
+    assert count >= 2, "the check needs more than one piece"
+    np.testing.assert_array_equal(labels, expected_labels)
+
+
 def test_cli_bad_inputs_name_the_file(tiny_phantoms, tmp_path):
     d = tiny_phantoms
     wrong = tmp_path / "wrong_shape.mrc"

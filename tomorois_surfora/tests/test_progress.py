@@ -55,6 +55,22 @@ def test_failures_are_reported_even_when_quiet(tmp_path):
     assert lines[1] == "[surface extract] 1 of 2 inputs failed" and len(lines) == 2
 
 
+def test_inputs_whose_outputs_would_overwrite_each_other_are_refused_before_any_work(tmp_path):
+    """Two inputs with one file name (the same file twice, or namesakes in two folders) would write the same
+    output names: refused, naming both, before the first is processed."""
+    import pytest
+
+    done = []
+    for inputs in ([tmp_path / "a.mrc", tmp_path / "b.mrc", tmp_path / "a.mrc"],
+                   [tmp_path / "one" / "t.mrc", tmp_path / "two" / "t.mrc"]):
+        with pytest.raises(InputError, match="share a file name") as raised:
+            for_each_input("roi predict", inputs, True, done.append)
+        assert f"{inputs[0]} and {inputs[-1]}" in str(raised.value)
+    assert done == []
+    assert for_each_input("roi predict", [tmp_path / "t.mrc", tmp_path / "t_2.mrc"], True,
+                          lambda path: done.append(path) or "ok") == 0 and len(done) == 2
+
+
 def test_the_engine_leaves_its_exit_code_and_message_for_a_queued_protocol(tmp_path, monkeypatch, capsys):
     """A job sent to SLURM comes back to Scipion without its exit status: the CLI writes it, and its error
     lines, to the files a protocol names in the environment (no file at all: the job was killed)."""

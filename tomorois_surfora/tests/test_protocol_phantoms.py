@@ -70,12 +70,3 @@ class TestProtTomoRoisPhantoms(BaseTest):
             truth = json.load(handle)
         self.assertTrue(all(r["type"] == "invagination" for r in truth["rois"]))
 
-    def testValidateReportsBadParameters(self):
-        prot = self.newProtocol(ProtTomoRoisPhantoms, samplingRate=-1.0)
-        self.assertTrue(any("voxel size must be positive" in e for e in prot.validate()))
-        prot = self.newProtocol(ProtTomoRoisPhantoms, sizeX=32, sizeY=32, sizeZ=16)
-        self.assertTrue(any("phantoms need at least" in e for e in prot.validate()))
-        prot = self.newProtocol(ProtTomoRoisPhantoms, nTomograms=0, snr=0.0)
-        errors = prot.validate()
-        self.assertTrue(any("at least 1" in e for e in errors) and any("SNR must be positive" in e for e in errors))
-

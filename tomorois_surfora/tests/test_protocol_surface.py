@@ -154,10 +154,3 @@ class TestProtSurface(PhantomProjectTest):
         self.assertEqual(volume[0].args[3:5], ["--membranes", next(iter(self.phantoms.membraneMasks)).getFileName()])
         self.assertIn("--rois", volume[0].args)
         renderViews(self, volume, folder + "_volume")
-
-    def testValidateNamesBadParameters(self):
-        prot = self.newProtocol(ProtSurfaceRestrict, inputMembranes=self.phantoms.membraneMasks,
-                                membraneLabels="1 x", closingNm=-1.0)
-        errors = "\n".join(prot.validate())
-        self.assertIn("closing_nm must be ≥ 0", errors)
-        self.assertIn("Membrane labels must be whole numbers", errors)

@@ -16,6 +16,7 @@ from scipy import ndimage
 from ..errors import InputError, raise_problems
 from ..progress import Progress
 from ..roi.predict import blend_tiles, tile_layout
+from ..sparse import slab_pieces
 
 
 @dataclass
@@ -115,15 +116,20 @@ def membrane_file_names(tomogram):
 def membrane_pieces(mask, voxel_size_nm, min_volume_nm3):
     """Instance labels of the 26-connected pieces of ``mask`` of at least ``min_volume_nm3`` (int32), and
     their count."""
-    from ..morphology import label_pieces, remove_small_pieces
-
-    labels, count = label_pieces(remove_small_pieces(mask, min_volume_nm3 / voxel_size_nm ** 3))
-    return labels.astype(np.int32, copy=False), int(count)
+    pieces = slab_pieces(mask.shape, lambda z0, z1: mask[z0:z1], min_volume_nm3 / voxel_size_nm ** 3)
+    labels = np.zeros(mask.shape, np.int32)
+    for z0, part in pieces.slabs():
+        labels[z0:z0 + len(part)] = part
+    return labels, pieces.count
 
 
 def predict_membrane_file(model, tomogram, out_dir, voxel_size=None, rois=None, margin_nm=10.0, threshold=0.5,
                           min_volume_nm3=500.0, tiles=None, device="cpu", quiet=False):
     """Segment membranes in an MRC tomogram; write probability, mask and instance labels to ``out_dir``.
+
+    Memory follows one stack of sections, not the volume, when the tomogram is on the model's grid and EED is
+    off: the tomogram is read memory-mapped and preprocessed a stack at a time, the probabilities are written
+    into a memory-mapped file, and the membrane pieces are labelled slab by slab from it.
 
     Parameters
     ----------
@@ -139,37 +145,58 @@ def predict_membrane_file(model, tomogram, out_dir, voxel_size=None, rois=None, 
     dict
         Output paths, shape, voxel sizes, seconds (network and total), membrane pieces, ROI boxes.
     """
-    from ..io import new_mrc_memmap, open_mrc, write_mrc
-    from ..roi.data import load_tomogram
-    from ..roi.resample import resample_into
-    from .preprocess import preprocess
+    from ..roi.data import open_tomogram
 
     started = time.perf_counter()
     progress = Progress(f"membrane predict {os.path.basename(str(tomogram))}", 1, quiet=quiet)
-    image, (shape, size, factor) = load_tomogram(tomogram, model.voxel_size, voxel_size)
-    grid = image.shape
-    boxes = None
-    if rois is not None:
-        with open_mrc(rois, voxel_size=1.0) as (labels, _):
-            if tuple(labels.shape) != tuple(shape):
-                raise InputError(f"{rois}: ROI label shape {tuple(labels.shape)} does not match the tomogram's "
-                                 f"{tuple(shape)} (z, y, x)")
-            margin = int(np.ceil(10 * margin_nm / model.voxel_size))
-            boxes = roi_boxes(np.asarray(labels), margin, factor, grid)
-        if not boxes:
-            progress.info(f"{rois}: no ROI; nothing to segment")
-    progress.info(f"{shape} at {size:g} Å → model grid {grid} at {model.voxel_size:g} Å, "
-                  f"{model.preprocess.describe()}"
-                  + ("" if boxes is None else f", {len(boxes)} ROI box(es), {_box_share(boxes, grid):.0%} of the volume"))
     names = membrane_file_names(tomogram)
     paths = {key: os.path.join(str(out_dir), name) for key, name in names.items()}
-    network_s = 0.0
-    with new_mrc_memmap(paths["probability"], shape, size) as out:
+    with open_tomogram(tomogram, model.voxel_size, voxel_size) as (image, (shape, size, factor)):
+        grid = tuple(image.shape)
+        boxes = None if rois is None else _roi_boxes_of(rois, shape, grid, factor, margin_nm, model.voxel_size)
+        if boxes == []:
+            progress.info(f"{rois}: no ROI; nothing to segment")
+        progress.info(f"{shape} at {size:g} Å → model grid {grid} at {model.voxel_size:g} Å, "
+                      f"{model.preprocess.describe()}" + ("" if boxes is None else
+                      f", {len(boxes)} ROI box(es), {_box_share(boxes, grid):.0%} of the volume"))
+        network_s = _write_probability(model, image, boxes, paths["probability"], shape, size, tiles, device,
+                                       progress)
+    pieces, share = _write_pieces(str(tomogram), paths, size, threshold, min_volume_nm3)
+    total = time.perf_counter() - started
+    progress.step(f"{pieces} membrane pieces, {100 * share:.2f}% of voxels; wrote "
+                  f"{names['probability']}, {names['mask']}, {names['labels']} in {total:.1f} s")
+    return {"paths": paths, "shape": list(shape), "voxel_size_A": size, "model_grid": list(grid),
+            "model_voxel_size_A": model.voxel_size, "network_seconds": round(network_s, 2),
+            "seconds": round(total, 2), "pieces": pieces, "boxes": None if boxes is None else len(boxes)}
+
+
+def _roi_boxes_of(rois, shape, grid, factor, margin_nm, model_voxel_size):
+    """The ROI boxes of label map ``rois`` on the model's ``grid`` (see :func:`roi_boxes`)."""
+    from ..io import open_mrc
+
+    with open_mrc(rois, voxel_size=1.0) as (labels, _):
+        if tuple(labels.shape) != tuple(shape):
+            raise InputError(f"{rois}: ROI label shape {tuple(labels.shape)} does not match the tomogram's "
+                             f"{tuple(shape)} (z, y, x)")
+        return roi_boxes(np.asarray(labels), int(np.ceil(10 * margin_nm / model_voxel_size)), factor, grid)
+
+
+def _write_probability(model, image, boxes, path, shape, size, tiles, device, progress):
+    """Membrane probabilities of ``image`` (standardised, model grid; everywhere, or in ``boxes`` only) into a
+    new MRC at ``path`` on the tomogram's grid ``shape``. Returns the network's seconds."""
+    from ..io import new_mrc_memmap
+    from ..roi.resample import resample_into
+    from .preprocess import PreprocessedSections, preprocess
+
+    grid = tuple(image.shape)
+    with new_mrc_memmap(path, shape, size) as out:
         # on the tomogram's own grid the network writes into the output file; else into a model-grid copy
         probability = out if grid == tuple(shape) else np.empty(grid, np.float32)
+        network_s = 0.0
         if boxes is None:
-            network_s = predict_membranes_array(model, preprocess(image, model.preprocess, copy=False),
-                                                probability, tiles, device, progress)
+            stacks = (preprocess(np.asarray(image), model.preprocess, copy=False) if model.preprocess.eed
+                      else PreprocessedSections(image, model.preprocess))
+            network_s = predict_membranes_array(model, stacks, probability, tiles, device, progress)
         else:
             probability[:] = 0
             for index, box in enumerate(boxes):
@@ -180,19 +207,30 @@ def predict_membrane_file(model, tomogram, out_dir, voxel_size=None, rois=None, 
                 probability[box] = np.maximum(probability[box], part)
                 progress.info(f"box {index + 1}/{len(boxes)}: {'×'.join(map(str, part.shape))} voxels in "
                               f"{seconds:.1f} s")
-        del image
         if probability is not out:
             resample_into(probability, out)
-            del probability
-        labels, pieces = membrane_pieces(out >= threshold, size / 10, min_volume_nm3)
-    write_mrc(paths["mask"], (labels > 0).astype(np.int8), size)
-    write_mrc(paths["labels"], labels, size)
-    total = time.perf_counter() - started
-    progress.step(f"{pieces} membrane pieces, {100 * np.mean(labels > 0):.2f}% of voxels; wrote "
-                  f"{names['probability']}, {names['mask']}, {names['labels']} in {total:.1f} s")
-    return {"paths": paths, "shape": list(shape), "voxel_size_A": size, "model_grid": list(grid),
-            "model_voxel_size_A": model.voxel_size, "network_seconds": round(network_s, 2),
-            "seconds": round(total, 2), "pieces": pieces, "boxes": None if boxes is None else len(boxes)}
+    return network_s
+
+
+def _write_pieces(source, paths, size, threshold, min_volume_nm3):
+    """Threshold the probability file, label its membrane pieces slab by slab and write the mask and label
+    files. Returns the number of pieces and the share of voxels in them."""
+    from ..io import new_mrc_memmap, open_mrc
+
+    with open_mrc(paths["probability"], voxel_size=size) as (probability, _):
+        shape = probability.shape
+        pieces = slab_pieces(shape, lambda z0, z1: np.asarray(probability[z0:z1]) >= threshold,
+                             min_volume_nm3 / (size / 10) ** 3)
+        if pieces.count > 65535:
+            raise InputError(f"{source}: {pieces.count} membrane pieces do not fit an MRC label map (at most "
+                             "65535); raise the threshold or the minimum piece volume")
+        dtype = np.int16 if pieces.count <= 32767 else np.uint16
+        with new_mrc_memmap(paths["mask"], shape, size, np.int8) as mask, \
+                new_mrc_memmap(paths["labels"], shape, size, dtype) as labels:
+            for z0, part in pieces.slabs():
+                labels[z0:z0 + len(part)] = part
+                mask[z0:z0 + len(part)] = part > 0
+    return pieces.count, float(pieces.voxels.sum()) / max(1, int(np.prod(shape)))
 
 
 def _box_share(boxes, grid):

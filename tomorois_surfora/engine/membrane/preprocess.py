@@ -48,15 +48,26 @@ class PreprocessParameters:
         return asdict(self)
 
 
-def normalise_volume(volume, low=0.5, high=99.5):
-    """Map the ``low`` and ``high`` percentiles of ``volume`` (from a regular subsample) to 0 and 1, clipped;
-    float32, in place when ``volume`` is float32."""
-    step = max(1, int(np.ceil((volume.size / SAMPLE) ** (1 / 3))))
-    lo, hi = np.percentile(volume[::step, ::step, ::step], [low, high])
+def normalisation_range(volume, low=0.5, high=99.5):
+    """The ``low`` and ``high`` percentiles of ``volume`` from a regular subsample of about 2 million voxels
+    (``volume`` may be anything that supports strided slicing, e.g. a lazily standardised memmap)."""
+    step = max(1, int(np.ceil((int(np.prod(volume.shape)) / SAMPLE) ** (1 / 3))))
+    lo, hi = np.percentile(np.asarray(volume[::step, ::step, ::step]), [low, high])
+    return float(lo), float(hi)
+
+
+def _rescale(volume, lo, hi):
+    """``volume`` with ``lo`` and ``hi`` mapped to 0 and 1, clipped; float32, in place when it is float32."""
     out = volume if volume.dtype == np.float32 else volume.astype(np.float32)
     out -= np.float32(lo)
     out /= np.float32(max(hi - lo, 1e-6))
     return np.clip(out, 0, 1, out=out)
+
+
+def normalise_volume(volume, low=0.5, high=99.5):
+    """Map the ``low`` and ``high`` percentiles of ``volume`` (from a regular subsample) to 0 and 1, clipped;
+    float32, in place when ``volume`` is float32."""
+    return _rescale(volume, *normalisation_range(volume, low, high))
 
 
 def clahe_sections(volume, block=32, clip=3.0):
@@ -85,3 +96,37 @@ def preprocess(volume, params=None, copy=True):
         out = clahe_sections(out, params.clahe_block, params.clahe_clip)
     out -= np.float32(0.5)
     return out
+
+
+class PreprocessedSections:
+    """The network's input for a standardised volume, computed a few sections at a time as they are read.
+
+    Equal to :func:`preprocess` without EED (its steps act on one section at a time once the normalisation
+    range is known), but never holds more than the sections last asked for: ``sections[z0:z1, y0:y1, x0:x1]``
+    computes sections z0..z1-1 whole and keeps them until a later read starts past them. Reads are expected
+    in increasing z, as tiled prediction makes them.
+    """
+
+    def __init__(self, volume, params=None):
+        self.params = params or PreprocessParameters()
+        if self.params.eed:
+            raise ValueError("EED smooths across sections; preprocess the whole volume with preprocess()")
+        self.volume, self.shape, self.ndim = volume, tuple(volume.shape), 3
+        self.range = normalisation_range(volume)
+        self._cache = {}
+
+    def _section(self, z):
+        if z not in self._cache:
+            out = _rescale(np.array(self.volume[z:z + 1], dtype=np.float32), *self.range)
+            if self.params.clahe:
+                out = clahe_sections(out, self.params.clahe_block, self.params.clahe_clip)
+            out -= np.float32(0.5)
+            self._cache[z] = out[0]
+        return self._cache[z]
+
+    def __getitem__(self, key):
+        key = key if isinstance(key, tuple) else (key,)
+        z = range(*key[0].indices(self.shape[0]))
+        for old in [k for k in self._cache if k < z.start]:
+            del self._cache[old]
+        return np.stack([self._section(k) for k in z])[(slice(None),) + key[1:]]

@@ -4,6 +4,7 @@ A model works at one voxel size. Tomograms at another voxel size are resampled t
 low-passed first); masks follow with the same geometry. Intensities are standardised per tomogram
 (mean 0, standard deviation 1, clipped to ±CLIP), with statistics taken from a regular subsample.
 """
+import contextlib
 from dataclasses import dataclass
 from typing import Optional
 
@@ -64,6 +65,48 @@ def scale_factor(voxel_size, model_voxel_size, source):
     return factor
 
 
+class StandardisedView:
+    """A tomogram's memory-mapped data, standardised as it is read: ``view[z0:z1]`` is float32 in ±CLIP.
+
+    For volumes on the model's grid that are too large to hold as float32 (it supports basic slicing only)."""
+
+    def __init__(self, data, standardise):
+        self.data, self.standardise = data, standardise
+        self.shape, self.ndim, self.dtype = tuple(data.shape), 3, np.dtype(np.float32)
+
+    def __getitem__(self, key):
+        return self.standardise(np.asarray(self.data[key]))
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __array__(self, dtype=None):
+        whole = self[:]
+        return whole if dtype is None else whole.astype(dtype, copy=False)
+
+
+@contextlib.contextmanager
+def open_tomogram(path, model_voxel_size, voxel_size=None):
+    """Open a tomogram standardised on the model's grid, without holding it as float32 when it is on that grid.
+
+    Yields
+    ------
+    image : StandardisedView or ndarray of float32
+        A :class:`StandardisedView` of the memory-mapped file when the voxel sizes agree (valid inside the
+        block); else the tomogram resampled to the model's grid, in memory (read a few sections at a time).
+    original : tuple
+        (shape, voxel size in Å, scale factor to the model grid) of the file, to map results back.
+    """
+    with open_mrc(path, voxel_size) as (data, size):
+        factor = scale_factor(size, model_voxel_size, str(path))
+        standardise = Standardise(*intensity_statistics(data, str(path)), source=str(path))
+        original = (tuple(data.shape), size, factor)
+        if factor == 1.0:
+            yield StandardisedView(data, standardise), original
+        else:
+            yield resample_volume(data, factor, transform=standardise), original
+
+
 def load_tomogram(path, model_voxel_size, voxel_size=None):
     """Read a tomogram, standardise it and resample it to the model's voxel size.
 
@@ -74,16 +117,13 @@ def load_tomogram(path, model_voxel_size, voxel_size=None):
     original : tuple
         (shape, voxel size in Å, scale factor to the model grid) of the file, to map results back.
     """
-    with open_mrc(path, voxel_size) as (data, size):
-        factor = scale_factor(size, model_voxel_size, str(path))
-        standardise = Standardise(*intensity_statistics(data, str(path)), source=str(path))
-        if factor == 1.0:
-            image = np.empty(data.shape, np.float32)
-            for start in range(0, data.shape[0], 16):
-                image[start:start + 16] = standardise(np.asarray(data[start:start + 16]))
-        else:
-            image = resample_volume(data, factor, transform=standardise)
-        return image, (tuple(data.shape), size, factor)
+    with open_tomogram(path, model_voxel_size, voxel_size) as (source, original):
+        if isinstance(source, np.ndarray):
+            return source, original
+        image = np.empty(source.shape, np.float32)
+        for start in range(0, source.shape[0], 16):
+            image[start:start + 16] = source[start:start + 16]
+        return image, original
 
 
 def load_mask(path, shape, factor, role):

@@ -100,7 +100,7 @@ class PhantomParameters:
                 errors.append(f"tilt range must be in (0, 90] degrees, got {imaging.tilt_range:g}")
         if int(self.microscope.voltage_kv) not in (100, 200, 300):
             errors.append(f"voltage must be 100, 200 or 300 kV, got {self.microscope.voltage_kv:g}")
-        return errors
+        return list(dict.fromkeys(errors))  # both families' imaging often share the offending value
 
     def check(self):
         """Raise :class:`InputError` listing every problem, if any."""
