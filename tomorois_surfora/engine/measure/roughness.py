@@ -13,6 +13,7 @@ from ..errors import InputError
 from . import geodesic
 from ..triangles import vertex_normals
 from .curvature import _tangent_basis
+from ..surface.geometry import QUADRATIC_MOMENTS, add_quadratic_moments, solve_quadratic
 
 MIN_FIT_VERTICES = 10
 
@@ -30,19 +31,17 @@ def height_offsets(points, normals, radius, vertices, indptr, indices, lengths, 
                 continue
             t1, t2 = _tangent_basis(normals[i])
             n_i = normals[i]
-            M = np.zeros((6, 6))
-            rhs = np.zeros(6)
-            row = np.empty(6)
+            moments = np.zeros(QUADRATIC_MOMENTS)
             for k in range(size):
-                dp = (points[ball[k]] - points[i]) / radius  # unit scale keeps the 6×6 system well conditioned
-                u, w_, h = np.dot(dp, t1), np.dot(dp, t2), np.dot(dp, n_i)
-                weight = np.exp(-2.0 * (ball_d[k] / radius) ** 2)
-                row[0], row[1], row[2], row[3], row[4], row[5] = u * u, 2 * u * w_, w_ * w_, u, w_, 1.0
-                M += weight * np.outer(row, row)
-                rhs += weight * h * row
-            for d in range(6):
-                M[d, d] += 1e-10
-            out[v] = -np.linalg.solve(M, rhs)[5] * radius
+                # unit scale keeps the 6×6 system well conditioned
+                dx = (points[ball[k], 0] - points[i, 0]) / radius
+                dy = (points[ball[k], 1] - points[i, 1]) / radius
+                dz = (points[ball[k], 2] - points[i, 2]) / radius
+                u = dx * t1[0] + dy * t1[1] + dz * t1[2]
+                w_ = dx * t2[0] + dy * t2[1] + dz * t2[2]
+                h = dx * n_i[0] + dy * n_i[1] + dz * n_i[2]
+                add_quadratic_moments(moments, u, w_, h, np.exp(-2.0 * (ball_d[k] / radius) ** 2))
+            out[v] = -solve_quadratic(moments, 0.0, 1e-10)[5] * radius
     return out
 
 

@@ -108,8 +108,10 @@ def monge_fits(centres, offsets, distances, inside, radius, sigma_normal, unifor
     ``inside`` (n, k) which of them take part. ``uniform``: all weights 1 (JET-style fits); otherwise the
     MLS weights: Gaussian in distance (σ = radius/2) for the frame, and Gaussian in the tangential
     (σ = radius/2) and normal (σ = ``sigma_normal``) offsets for the fit. ``radius`` also scales u, v, h
-    so the 6×6 normal equations stay well conditioned. One centre per loop iteration, in parallel: no
-    (n, k, 6) temporaries and no LAPACK call per tiny matrix.
+    so the 6×6 normal equations stay well conditioned. One centre per loop iteration, in parallel, and one
+    pass over its neighbours per step: the normal equations are assembled from the 15 weighted moments
+    of u and v (to the 4th order) and 6 of h, then solved by a 6×6 Cholesky factorisation; no (n, k, 6)
+    temporaries and no allocation per neighbour.
 
     Returns
     -------
@@ -127,62 +129,157 @@ def monge_fits(centres, offsets, distances, inside, radius, sigma_normal, unifor
     coefficients, frames = np.empty((n, 6)), np.empty((n, 3, 3))
     flags = np.zeros(n, dtype=np.bool_)
     spread = 0.5 * radius
+    frame_scale = -0.5 / (spread * spread)
+    tangent_scale = -0.5 * radius * radius / (spread * spread)
+    normal_scale = -0.5 * (radius / sigma_normal) ** 2
     for i in numba.prange(n):
-        w = np.empty(k)
+        # weighted mean and covariance in one pass (offsets are relative to the centre: no cancellation)
+        total = sx = sy = sz = 0.0
+        cxx = cxy = cxz = cyy = cyz = czz = 0.0
         for j in range(k):
-            w[j] = 1.0 if uniform else np.exp(-0.5 * (distances[i, j] / spread) ** 2) * inside[i, j] + 1e-12
-        w /= w.sum()
-        mean = np.zeros(3)
-        for j in range(k):
-            for r in range(3):
-                mean[r] += w[j] * offsets[i, j, r]
-        covariance = np.zeros((3, 3))
-        for j in range(k):
-            for r in range(3):
-                for q in range(r, 3):
-                    covariance[r, q] += w[j] * (offsets[i, j, r] - mean[r]) * (offsets[i, j, q] - mean[q])
-        for r in range(3):
-            for q in range(r):
-                covariance[r, q] = covariance[q, r]
+            w = 1.0 if uniform else np.exp(frame_scale * distances[i, j] ** 2) * inside[i, j] + 1e-12
+            ox, oy, oz = offsets[i, j, 0], offsets[i, j, 1], offsets[i, j, 2]
+            wx, wy, wz = w * ox, w * oy, w * oz
+            total += w
+            sx += wx
+            sy += wy
+            sz += wz
+            cxx += wx * ox
+            cxy += wx * oy
+            cxz += wx * oz
+            cyy += wy * oy
+            cyz += wy * oz
+            czz += wz * oz
+        mx, my, mz = sx / total, sy / total, sz / total
+        cxx, cxy, cxz = cxx - mx * sx, cxy - mx * sy, cxz - mx * sz
+        cyy, cyz, czz = cyy - my * sy, cyz - my * sz, czz - mz * sz
+        covariance = np.empty((3, 3))
+        covariance[0, 0], covariance[0, 1], covariance[0, 2] = cxx / total, cxy / total, cxz / total
+        covariance[1, 0], covariance[1, 1], covariance[1, 2] = cxy / total, cyy / total, cyz / total
+        covariance[2, 0], covariance[2, 1], covariance[2, 2] = cxz / total, cyz / total, czz / total
         eigenvalues, vectors = np.linalg.eigh(covariance)
         largest = eigenvalues[2]
         flags[i] = largest <= 1e-12 or eigenvalues[1] < COLLINEAR_RATIO * largest
-        normal, first = vectors[:, 0].copy(), vectors[:, 2].copy()
-        second = np.cross(normal, first)
-        M = np.zeros((6, 6))
-        rhs = np.zeros(6)
-        row = np.empty(6)
+        nx, ny, nz = vectors[0, 0], vectors[1, 0], vectors[2, 0]
+        fx, fy, fz = vectors[0, 2], vectors[1, 2], vectors[2, 2]
+        gx, gy, gz = ny * fz - nz * fy, nz * fx - nx * fz, nx * fy - ny * fx
+        moments = np.zeros(QUADRATIC_MOMENTS)
         for j in range(k):
             ox, oy, oz = offsets[i, j, 0], offsets[i, j, 1], offsets[i, j, 2]
-            u = (ox * first[0] + oy * first[1] + oz * first[2]) / radius
-            v = (ox * second[0] + oy * second[1] + oz * second[2]) / radius
-            h = (ox * normal[0] + oy * normal[1] + oz * normal[2]) / radius
-            weight = 1.0 if uniform else (np.exp(-0.5 * (u * u + v * v) * radius * radius / (spread * spread))
-                                          * np.exp(-0.5 * (h * radius / sigma_normal) ** 2) * inside[i, j] + 1e-12)
-            row[0], row[1], row[2], row[3], row[4], row[5] = u * u, 2 * u * v, v * v, u, v, 1.0
-            for r in range(6):
-                rhs[r] += weight * h * row[r]
-                for q in range(r, 6):
-                    M[r, q] += weight * row[r] * row[q]
-        for r in range(6):
-            for q in range(r):
-                M[r, q] = M[q, r]
-        trace = 0.0
-        for d in range(6):
-            trace += M[d, d]
-        for d in range(6):
-            M[d, d] += 1e-9 * trace + 1e-12
-        c = np.linalg.solve(M, rhs)
+            u = (ox * fx + oy * fy + oz * fz) / radius
+            v = (ox * gx + oy * gy + oz * gz) / radius
+            h = (ox * nx + oy * ny + oz * nz) / radius
+            w = 1.0 if uniform else (np.exp(tangent_scale * (u * u + v * v) + normal_scale * h * h) * inside[i, j]
+                                     + 1e-12)
+            add_quadratic_moments(moments, u, v, h, w)
+        c = solve_quadratic(moments, 1e-9, 1e-12)
         a, b, cc, dd, ee, ff = c[0] / radius, c[1] / radius, c[2] / radius, c[3], c[4], c[5] * radius
         coefficients[i, 0], coefficients[i, 1], coefficients[i, 2] = a, b, cc
         coefficients[i, 3], coefficients[i, 4], coefficients[i, 5] = dd, ee, ff
-        for r in range(3):
-            frames[i, r, 0], frames[i, r, 1], frames[i, r, 2] = first[r], second[r], normal[r]
+        frames[i, 0, 0], frames[i, 0, 1], frames[i, 0, 2] = fx, gx, nx
+        frames[i, 1, 0], frames[i, 1, 1], frames[i, 1, 2] = fy, gy, ny
+        frames[i, 2, 0], frames[i, 2, 1], frames[i, 2, 2] = fz, gz, nz
         length = np.sqrt(dd * dd + ee * ee + 1.0)
-        for r in range(3):
-            points[i, r] = centres[i, r] + normal[r] * ff
-            normals[i, r] = (-dd * first[r] - ee * second[r] + normal[r]) / length
+        points[i, 0] = centres[i, 0] + nx * ff
+        points[i, 1] = centres[i, 1] + ny * ff
+        points[i, 2] = centres[i, 2] + nz * ff
+        normals[i, 0] = (-dd * fx - ee * gx + nx) / length
+        normals[i, 1] = (-dd * fy - ee * gy + ny) / length
+        normals[i, 2] = (-dd * fz - ee * gz + nz) / length
     return points, normals, coefficients, frames, flags
+
+
+QUADRATIC_MOMENTS = 21
+
+
+@numba.njit(cache=True, inline="always")
+def add_quadratic_moments(moments, u, v, h, w):  # pragma: no cover (compiled)
+    """Add one sample (u, v, h) of weight ``w`` to the 21 weighted moments a least-squares fit of
+    h = a u² + 2b uv + c v² + d u + e v + f needs: Σw·u^i v^j for i + j ≤ 4 (15) and Σw·h·(u², uv, v², u, v, 1)
+    (6). Accumulating these instead of the 6×6 products costs ~30 multiply-adds per sample and no allocation."""
+    wu, wv = w * u, w * v
+    wuu, wuv, wvv = wu * u, wu * v, wv * v
+    moments[0] += w
+    moments[1] += wu
+    moments[2] += wv
+    moments[3] += wuu
+    moments[4] += wuv
+    moments[5] += wvv
+    moments[6] += wuu * u
+    moments[7] += wuu * v
+    moments[8] += wuv * v
+    moments[9] += wvv * v
+    moments[10] += wuu * u * u
+    moments[11] += wuu * u * v
+    moments[12] += wuu * v * v
+    moments[13] += wuv * v * v
+    moments[14] += wvv * v * v
+    wh = w * h
+    moments[15] += wh * u * u
+    moments[16] += wh * u * v
+    moments[17] += wh * v * v
+    moments[18] += wh * u
+    moments[19] += wh * v
+    moments[20] += wh
+
+
+@numba.njit(cache=True)
+def solve_quadratic(moments, relative_ridge, absolute_ridge):  # pragma: no cover (compiled)
+    """The coefficients (a, b, c, d, e, f) of the weighted least-squares quadratic from its moments (see
+    :func:`add_quadratic_moments`), with ``relative_ridge`` × trace + ``absolute_ridge`` added to the
+    diagonal of the normal equations."""
+    s0, su, sv, suu, suv, svv = moments[0], moments[1], moments[2], moments[3], moments[4], moments[5]
+    suuu, suuv, suvv, svvv = moments[6], moments[7], moments[8], moments[9]
+    suuuu, suuuv, suuvv, suvvv, svvvv = moments[10], moments[11], moments[12], moments[13], moments[14]
+    M = np.empty((6, 6))
+    M[0, 0], M[0, 1], M[0, 2], M[0, 3], M[0, 4], M[0, 5] = suuuu, 2 * suuuv, suuvv, suuu, suuv, suu
+    M[1, 1], M[1, 2], M[1, 3], M[1, 4], M[1, 5] = 4 * suuvv, 2 * suvvv, 2 * suuv, 2 * suvv, 2 * suv
+    M[2, 2], M[2, 3], M[2, 4], M[2, 5] = svvvv, suvv, svvv, svv
+    M[3, 3], M[3, 4], M[3, 5] = suu, suv, su
+    M[4, 4], M[4, 5] = svv, sv
+    M[5, 5] = s0
+    for r in range(6):
+        for q in range(r):
+            M[r, q] = M[q, r]
+    rhs = np.empty(6)
+    rhs[0], rhs[1], rhs[2] = moments[15], 2 * moments[16], moments[17]
+    rhs[3], rhs[4], rhs[5] = moments[18], moments[19], moments[20]
+    trace = M[0, 0] + M[1, 1] + M[2, 2] + M[3, 3] + M[4, 4] + M[5, 5]
+    for d in range(6):
+        M[d, d] += relative_ridge * trace + absolute_ridge
+    return _solve_spd6(M, rhs)
+
+
+@numba.njit(cache=True)
+def _solve_spd6(M, rhs):  # pragma: no cover (compiled)
+    """Solve the symmetric positive definite system ``M x = rhs`` by Cholesky (LAPACK if it is not)."""
+    n = M.shape[0]
+    L = np.zeros((n, n))
+    for r in range(n):
+        s = M[r, r]
+        for q in range(r):
+            s -= L[r, q] * L[r, q]
+        if not s > 0.0:
+            return np.linalg.solve(M, rhs)
+        L[r, r] = np.sqrt(s)
+        for t in range(r + 1, n):
+            s = M[t, r]
+            for q in range(r):
+                s -= L[t, q] * L[r, q]
+            L[t, r] = s / L[r, r]
+    y = np.empty(n)
+    for r in range(n):
+        s = rhs[r]
+        for q in range(r):
+            s -= L[r, q] * y[q]
+        y[r] = s / L[r, r]
+    x = np.empty(n)
+    for r in range(n - 1, -1, -1):
+        s = y[r]
+        for q in range(r + 1, n):
+            s -= L[q, r] * x[q]
+        x[r] = s / L[r, r]
+    return x
 
 
 def estimate_normals(points, k=20, source="point cloud"):
