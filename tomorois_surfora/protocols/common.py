@@ -2,6 +2,7 @@
 import os
 import shlex
 import sys
+import threading
 
 ENGINE_MODULE = "tomorois_surfora.engine"
 
@@ -31,14 +32,23 @@ def engineArgs(*parts):
     return " ".join(shlex.quote(w) for w in words)
 
 
+# A protocol's steps run in threads, and a set's items are read through its database mapper's one cursor:
+# two steps iterating the same input set at once can crash the process (seen: a segmentation fault of a
+# queued run). Every read of a set's items in a step goes through this lock.
+_SET_READ_LOCK = threading.RLock()
+
+
 def byTsId(objects):
-    """{tsId: clone} of a set's items (Tomogram, TomoMask)."""
-    return {item.getTsId(): item.clone() for item in objects}
+    """{tsId: clone} of a set's items (Tomogram, TomoMask); safe to call from parallel steps."""
+    with _SET_READ_LOCK:
+        return {item.getTsId(): item.clone() for item in objects}
 
 
 def byKey(items):
-    """{key: clone} of a set of per-ROI items (see ``objects.RoiSurfaceItem.getKey``)."""
-    return {item.getKey(): item.clone() for item in items}
+    """{key: clone} of a set of per-ROI items (see ``objects.RoiSurfaceItem.getKey``); safe to call from
+    parallel steps."""
+    with _SET_READ_LOCK:
+        return {item.getKey(): item.clone() for item in items}
 
 
 def insertStepPerKey(protocol, step, keys, after=()):
