@@ -112,10 +112,11 @@ def shape_operators(points, normals, areas, radius, vertices, indptr, indices, l
             total_w = 0.0
             for k in range(size):
                 j = ball[k]
-                dp = points[j] - points[i]
-                dn = normals[j] - n_i
-                x1, x2 = np.dot(dp, t1), np.dot(dp, t2)
-                y1, y2 = np.dot(dn, t1), np.dot(dn, t2)
+                # scalars, not 3-vectors: no allocation per ball vertex
+                px, py, pz = points[j, 0] - points[i, 0], points[j, 1] - points[i, 1], points[j, 2] - points[i, 2]
+                qx, qy, qz = normals[j, 0] - n_i[0], normals[j, 1] - n_i[1], normals[j, 2] - n_i[2]
+                x1, x2 = px * t1[0] + py * t1[1] + pz * t1[2], px * t2[0] + py * t2[1] + pz * t2[2]
+                y1, y2 = qx * t1[0] + qy * t1[1] + qz * t1[2], qx * t2[0] + qy * t2[1] + qz * t2[2]
                 w = areas[j]
                 # rows (x1, x2, 0) -> y1 and (0, x1, x2) -> y2 for the unknowns (s11, s12, s22)
                 M[0, 0] += w * x1 * x1
