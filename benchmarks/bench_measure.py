@@ -24,6 +24,7 @@ from tomorois_surfora.engine.surface.pipeline import crop_to_mesh
 from tomorois_surfora.engine.synth import shapes
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "pycurv"
+GRID_OFFSETS = ((0.0, 0.0, 0.0), (0.3, 0.1, 0.45), (0.5, 0.5, 0.5), (0.7, 0.25, 0.15))
 
 
 def vtk_mean_curvature(points, faces):
@@ -104,6 +105,8 @@ def score_voxel_sphere(radius):
 def curvature(args):
     import open3d as o3d
 
+    warm_up = o3d.geometry.TriangleMesh.create_sphere(radius=10.0, resolution=10)  # load the compiled code once
+    mesh_curvature(np.asarray(warm_up.vertices), np.asarray(warm_up.triangles), np.asarray(warm_up.vertices))
     print(f"{'case':<34}{'verts':>8}{'valued':>8}{'H err':>9}{'VTK err':>10}{'s':>8}{'verts/s':>10}")
     rows = []
     for shape, truth in ((shapes.sphere(10.0), 1 / 10), (shapes.sphere(20.0), 1 / 20), (shapes.sphere(30.0), 1 / 30),
@@ -142,9 +145,12 @@ def curvature(args):
     write_result("measure_curvature.json", {"rows": rows})
 
 
-def label_map(parts, voxel_size=1.0, pad=6.0):
-    """Label map of several analytic shapes: [(shape, shift (x, y, z), label)] → (labels (z, y, x), origin)."""
-    low = np.min([np.asarray(s.low) + shift for s, shift, _ in parts], axis=0) - pad
+def label_map(parts, voxel_size=1.0, pad=6.0, grid_offset=(0.0, 0.0, 0.0)):
+    """Label map of several analytic shapes: [(shape, shift (x, y, z), label)] → (labels (z, y, x), origin).
+
+    ``grid_offset`` (nm) shifts the voxel centres off whole multiples of the voxel size: with none, faces at
+    whole radii pass exactly through voxel centres, and those ties all fall inside the mask."""
+    low = np.min([np.asarray(s.low) + shift for s, shift, _ in parts], axis=0) - pad + np.asarray(grid_offset)
     high = np.max([np.asarray(s.high) + shift for s, shift, _ in parts], axis=0) + pad
     axes = [np.arange(low[i], high[i] + 1e-9, voxel_size) for i in range(3)]
     grid = np.stack([g.ravel() for g in np.meshgrid(*axes, indexing="ij")], axis=1)
@@ -166,7 +172,7 @@ def distance_case(name, crop, origin, true_distance):
            "min_error": float(d[mine].min() - truth.min())}
     print(f"{name:<30}{row['measured']['mean']:>9.2f}{row['truth']['mean']:>9.2f}{row['mean_error']:>+9.3f}"
           f"{row['mean_abs_error']:>9.3f}{row['measured']['min']:>9.2f}{row['truth']['min']:>9.2f}")
-    return row
+    return row, points, labels
 
 
 def distance(args):
@@ -179,13 +185,22 @@ def distance(args):
         crop = np.where(mask, np.where(z[:, None, None] > 0, 1, 2), 0).astype(np.int8)
         half = 0.5 * (gap + sheets.thickness_nm)
         rows.append(distance_case(f"sheets, {gap:g} nm free gap", crop, origin,
-                                  lambda p, h=half: np.abs(p[:, 2] + h)))
-    for gap in (5.0, 10.0):  # mid-surface gap between a vesicle (r 15) and a tube (r 10) along y
-        vesicle, tube = shapes.sphere(15.0), shapes.cylinder(10.0, length=60.0)
-        axis_x = 15.0 + gap + 10.0
-        crop, origin = label_map([(vesicle, (0, 0, 0), 1), (tube, (axis_x, 0, 0), 2)])
-        rows.append(distance_case(f"vesicle r15 – tube r10, {gap:g} nm", crop, origin,
-                                  lambda p, x=axis_x: np.abs(np.hypot(p[:, 0] - x, p[:, 2]) - 10.0)))
+                                  lambda p, h=half: np.abs(p[:, 2] + h))[0])
+    # A vesicle (r 15) and a tube (r 10, along y) at two mid-surface gaps, on the aligned grid (the faces at
+    # whole radii run through voxel centres, which the mask includes) and three sub-voxel grid offsets.
+    for gap in (5.0, 10.0):
+        for offset in GRID_OFFSETS:
+            vesicle, tube = shapes.sphere(15.0), shapes.cylinder(10.0, length=60.0)
+            axis_x = 15.0 + gap + 10.0
+            crop, origin = label_map([(vesicle, (0, 0, 0), 1), (tube, (axis_x, 0, 0), 2)], grid_offset=offset)
+            row, points, labels = distance_case(f"vesicle r15 – tube r10, {gap:g} nm, grid +{offset}", crop, origin,
+                                                lambda p, x=axis_x: np.abs(np.hypot(p[:, 0] - x, p[:, 2]) - 10.0))
+            tube_points = points[labels == 2]
+            row["grid_offset_nm"] = list(offset)
+            row["tube_mean_radial_offset_nm"] = float(np.mean(np.hypot(tube_points[:, 0] - axis_x,
+                                                                       tube_points[:, 2]) - 10.0))
+            print(f"    the tube's mesh vertices lie {row['tube_mean_radial_offset_nm']:+.3f} nm off r = 10 on average")
+            rows.append(row)
     import open3d as o3d
 
     sphere = o3d.geometry.TriangleMesh.create_sphere(radius=50.0, resolution=160)

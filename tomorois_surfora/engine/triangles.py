@@ -9,8 +9,11 @@ def mesh_edges(faces):
     """Undirected edges (e, 2) with the smaller vertex first, how many faces use each, and each face's three
     edge ids (m, 3)."""
     faces = np.asarray(faces).reshape(-1, 3)
-    edges = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
-    unique, inverse, counts = np.unique(edges, axis=0, return_inverse=True, return_counts=True)
+    edges = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1).astype(np.int64)
+    # one integer key per edge: a 1-D unique is several times faster than np.unique(axis=0), same order
+    stride = int(edges.max()) + 1 if len(edges) else 1
+    keys, inverse, counts = np.unique(edges[:, 0] * stride + edges[:, 1], return_inverse=True, return_counts=True)
+    unique = np.stack([keys // stride, keys % stride], axis=1).astype(faces.dtype, copy=False)
     return unique, counts, inverse.reshape(3, -1).T
 
 

@@ -36,16 +36,33 @@ def cylinder_mesh(radius=10.0, length=60.0, spacing=0.7):
 
 def test_geodesic_ball_matches_scipy_dijkstra():
     points, faces, _ = sphere_mesh(10.0, 20)
+    points = points + np.random.default_rng(3).normal(0, 0.3, points.shape)  # uneven edges: fronts can overtake
     graph = geodesic.mesh_graph(points, faces)
     indptr, indices, lengths = graph
     matrix = sparse.csr_matrix((lengths, indices, indptr), shape=(len(points),) * 2)
-    reference = dijkstra(matrix, indices=[5], limit=4.0)[0]
-    dist, keys, values, ball, ball_d = geodesic.new_workspace(len(points), len(indices))
-    count = geodesic.geodesic_ball(5, 4.0, indptr, indices, lengths, dist, keys, values, ball, ball_d)
-    assert set(ball[:count]) == set(np.flatnonzero(np.isfinite(reference)))
-    assert np.allclose(ball_d[:count], reference[ball[:count]])
-    assert np.all(np.diff(ball_d[:count]) >= 0), "vertices come in increasing distance"
-    assert np.all(np.isinf(dist)), "the workspace is clean for the next source"
+    workspace = geodesic.new_workspace(len(points), len(indices))
+    dist, in_queue, _, ball, ball_d = workspace
+    for source in range(0, len(points), 7):
+        for radius in (1.0, 4.0, 9.0):
+            reference = dijkstra(matrix, indices=[source], limit=radius)[0]
+            count = geodesic.geodesic_ball(source, radius, indptr, indices, lengths, *workspace)
+            assert sorted(ball[:count]) == list(np.flatnonzero(np.isfinite(reference)))
+            assert np.allclose(ball_d[:count], reference[ball[:count]], rtol=0, atol=1e-12)
+            assert np.all(np.isinf(dist)) and not in_queue.any(), "the workspace is clean for the next source"
+
+
+def test_balls_kept_between_passes_give_the_same_curvature_and_roughness(monkeypatch):
+    points, faces, outward = sphere_mesh(20.0)
+    points = points + np.random.default_rng(4).normal(0, 0.2, points.shape)
+    results = []
+    for store_bytes in (0, 12 * 2000, geodesic.BALL_STORE_BYTES):  # none kept, some kept, all kept
+        monkeypatch.setattr(geodesic, "BALL_STORE_BYTES", store_bytes)
+        values, _ = mesh_curvature(points, faces, outward)
+        results.append((values["mean_curvature"], values["k1"], mesh_roughness(points, faces, outward, 6.0)))
+    for other in results[1:]:
+        for expected, got in zip(results[0], other):
+            assert np.array_equal(np.isnan(expected), np.isnan(got))
+            assert np.allclose(expected, got, rtol=0, atol=1e-12, equal_nan=True)
 
 
 def test_sphere_curvature_value_and_sign_follow_the_normals():

@@ -100,18 +100,25 @@ def test_medial_specks_are_dropped():
     assert info["points"] > 200
 
 
-def test_chain_on_a_rough_thin_vesicle_closes_the_mesh_and_measures_everywhere(rough_vesicle):
-    shape, mask, origin = rough_vesicle
-    points, normals, _, faces, info = crop_to_mesh(mask.astype(np.int8), 2.0, origin_nm=origin, convention="outward")
-    edges, counts, _ = mesh_edges(faces)
-    on_boundary = np.zeros(len(points), dtype=bool)
-    on_boundary[edges[counts == 1].ravel()] = True
-    assert on_boundary.mean() < 0.05, info["mesh"]
-    values, _ = mesh_curvature(points, faces, normals)
-    K, H = values["gaussian_curvature"], values["mean_curvature"]
-    valued = np.isfinite(K)
-    assert valued.mean() >= 0.9
-    areas = vertex_areas(points, faces)
-    integral = np.sum(K[valued] * areas[valued]) * areas.sum() / areas[valued].sum()
-    assert integral == pytest.approx(4 * np.pi, rel=0.1), "Gauss–Bonnet on a closed vesicle"
-    assert np.nanmedian(H) == pytest.approx(1 / 18.0, rel=0.1)
+def test_chain_on_rough_thin_vesicles_closes_the_mesh_and_measures_everywhere():
+    """Four seeds of a thin rough vesicle (not the benchmark's): a mesh hole left open is a loop of 6–12
+    vertices, 1–2% of these ~630-vertex meshes, so one seed's boundary share is noisy; the mean is not."""
+    shares = []
+    for seed in (101, 102, 103, 104):
+        mask, origin = shapes.sphere(18.0, 3.0).rough_mask(2.0, 0.7, seed=seed)
+        points, normals, _, faces, info = crop_to_mesh(mask.astype(np.int8), 2.0, origin_nm=origin,
+                                                       convention="outward")
+        edges, counts, _ = mesh_edges(faces)
+        on_boundary = np.zeros(len(points), dtype=bool)
+        on_boundary[edges[counts == 1].ravel()] = True
+        shares.append(on_boundary.mean())
+        assert on_boundary.mean() < 0.06, (seed, info["mesh"])
+        values, _ = mesh_curvature(points, faces, normals)
+        K, H = values["gaussian_curvature"], values["mean_curvature"]
+        valued = np.isfinite(K)
+        assert valued.mean() >= 0.9, seed
+        areas = vertex_areas(points, faces)
+        integral = np.sum(K[valued] * areas[valued]) * areas.sum() / areas[valued].sum()
+        assert integral == pytest.approx(4 * np.pi, rel=0.1), f"Gauss–Bonnet on a closed vesicle, seed {seed}"
+        assert np.nanmedian(H) == pytest.approx(1 / 18.0, rel=0.1), seed
+    assert np.mean(shares) < 0.03, shares

@@ -33,6 +33,7 @@ import numpy as np
 from ..errors import InputError
 from ..triangles import vertex_normals
 from . import geodesic
+from ..parallel import blocks
 
 MIN_BALL_VERTICES = 6
 CONFIDENCE_VERTICES = 20.0  # ball size giving half the count factor
@@ -89,8 +90,10 @@ def _tangent_basis(n):  # pragma: no cover (compiled)
 
 
 @numba.njit(parallel=True, cache=True)
-def shape_operators(points, normals, areas, radius, vertices, indptr, indices, lengths, bounds):  # pragma: no cover
-    """Shape operators at ``vertices`` over geodesic balls of ``radius``, from the (smoothed) ``normals``.
+def shape_operators(points, normals, areas, radius, vertices, indptr, indices, lengths, bounds, store_vertices,
+                    store_distances, store_start, store_size):  # pragma: no cover
+    """Shape operators at ``vertices`` over geodesic balls of ``radius``, from the (smoothed) ``normals``; balls
+    kept in the store (:func:`geodesic.smooth_vertex_normals`) are read from it.
 
     Returns per listed vertex: H, K, k1, k2 (NaN where the ball is too small or degenerate), the ball's
     vertex count and the fit's weighted RMS residual.
@@ -103,7 +106,8 @@ def shape_operators(points, normals, areas, radius, vertices, indptr, indices, l
         dist, keys, values, ball, ball_d = geodesic.new_workspace(len(points), len(indices))
         for v in range(bounds[b], bounds[b + 1]):
             i = vertices[v]
-            size = geodesic.geodesic_ball(i, radius, indptr, indices, lengths, dist, keys, values, ball, ball_d)
+            size = geodesic.stored_or_new_ball(i, radius, indptr, indices, lengths, dist, keys, values, ball, ball_d,
+                                               store_vertices, store_distances, store_start, store_size)
             n_i = normals[i]
             t1, t2 = _tangent_basis(n_i)
             M = np.zeros((3, 3))
@@ -224,10 +228,14 @@ def mesh_curvature(points, faces, normals, params=None, source="mesh"):
             break
         smoothing_radius = params.smoothing * radius
         needed = np.flatnonzero(geodesic.within(graph, active, radius))  # the balls shape_operators reads
-        smoothed = geodesic.smooth_vertex_normals(base, areas, smoothing_radius, needed, *graph,
-                                                  geodesic.blocks(len(needed)))
+        keep = None
+        if smoothing_radius == radius:  # the shape operators search the same balls round the active vertices
+            keep = np.zeros(len(points), dtype=bool)
+            keep[active] = True
+        smoothed, store = geodesic.smooth_vertex_normals(base, areas, smoothing_radius, needed, graph, keep)
         H, K, k1, k2, count, residual = shape_operators(points, smoothed, areas, radius, active, *graph,
-                                                        geodesic.blocks(len(active)))
+                                                        blocks(len(active)), *store)
+        del store
         # A ball wider than the surface's own bending radius (r·|k|max > max_bend) spans a changing normal
         # field (a torus tube, a tight bud): keep the previous scale's value and stop there.
         with np.errstate(invalid="ignore"):

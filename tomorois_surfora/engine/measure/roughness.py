@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import InputError
 from . import geodesic
+from ..parallel import blocks
 from ..triangles import vertex_normals
 from .curvature import _tangent_basis
 from ..surface.geometry import QUADRATIC_MOMENTS, add_quadratic_moments, solve_quadratic
@@ -19,14 +20,17 @@ MIN_FIT_VERTICES = 10
 
 
 @numba.njit(parallel=True, cache=True)
-def height_offsets(points, normals, radius, vertices, indptr, indices, lengths, bounds):  # pragma: no cover
-    """Signed offset of each of ``vertices`` from the quadratic fit to its geodesic ball (NaN: too few)."""
+def height_offsets(points, normals, radius, vertices, indptr, indices, lengths, bounds, store_vertices,
+                   store_distances, store_start, store_size):  # pragma: no cover
+    """Signed offset of each of ``vertices`` from the quadratic fit to its geodesic ball (NaN: too few); balls
+    kept in the store are read from it."""
     out = np.full(len(vertices), np.nan)
     for b in numba.prange(len(bounds) - 1):
         dist, keys, values, ball, ball_d = geodesic.new_workspace(len(points), len(indices))
         for v in range(bounds[b], bounds[b + 1]):
             i = vertices[v]
-            size = geodesic.geodesic_ball(i, radius, indptr, indices, lengths, dist, keys, values, ball, ball_d)
+            size = geodesic.stored_or_new_ball(i, radius, indptr, indices, lengths, dist, keys, values, ball, ball_d,
+                                               store_vertices, store_distances, store_start, store_size)
             if size < MIN_FIT_VERTICES:
                 continue
             t1, t2 = _tangent_basis(normals[i])
@@ -73,9 +77,11 @@ def mesh_roughness(points, faces, normals, scale_nm, source="mesh"):
     graph = geodesic.mesh_graph(points, faces)
     areas = geodesic.vertex_areas(points, faces)
     base = vertex_normals(points, faces, np.asarray(normals, dtype=np.float64))
-    smoothed = geodesic.smooth_vertex_normals(base, areas, scale_nm, used, *graph, geodesic.blocks(len(used)))
+    keep = np.zeros(len(points), dtype=bool)
+    keep[used] = True
+    smoothed, store = geodesic.smooth_vertex_normals(base, areas, scale_nm, used, graph, keep)
     offsets = np.full(len(points), np.nan)
-    offsets[used] = height_offsets(points, smoothed, float(scale_nm), used, *graph, geodesic.blocks(len(used)))
+    offsets[used] = height_offsets(points, smoothed, float(scale_nm), used, *graph, blocks(len(used)), *store)
     return offsets
 
 

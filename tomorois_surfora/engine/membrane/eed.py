@@ -11,7 +11,7 @@ import numba
 import numpy as np
 from scipy import ndimage
 
-numba.config.THREADING_LAYER = "workqueue"  # see surface/medial.py
+numba.config.THREADING_LAYER = "workqueue"  # see engine/parallel.py
 _CM = 3.31488
 SLAB = 32
 

@@ -7,20 +7,19 @@ bends, reduced to a single layer, homogenised by Poisson-disc sampling and repro
 from dataclasses import dataclass
 from typing import Optional
 
-import numba
 import numpy as np
 from scipy.spatial import cKDTree
 
 from ..errors import InputError, raise_problems
-from .geometry import CHUNK, monge_fits, neighbourhood_fits, principal_curvatures, query_neighbours
+from .geometry import neighbourhood_fits, principal_curvatures
 from .occupancy import face_offsets
+from ..parallel import blocks
 from .sampling import large_components, poisson_disc
+from .voxel_fits import off_mask as voxel_off_mask, voxel_mls_fits
 
-MAX_NEIGHBOURS = 300
+MAX_NEIGHBOURS = 1000  # per fit: every voxel within the radius of membranes up to ~5 voxels thick
+SEGMENT_SAMPLES_PER_VOXEL = 2  # visibility segments are tested every ≤ ½ voxel
 MIN_PIECE_POINTS = 10  # a connected piece of fewer points is a speck, whatever its extent
-# numba's default search tries TBB first and warns when the installed TBB is too old; the built-in
-# work-queue layer is always there and enough for one parallel loop at a time.
-numba.config.THREADING_LAYER = "workqueue"
 
 
 @dataclass
@@ -104,20 +103,18 @@ class MlsSurface:
 
     A voxel takes part in a fit only when the straight segment from the fitted point to it stays inside the
     mask: across a gap (a folded membrane, two apposed membranes) the segment leaves the mask, so the other
-    membrane never pulls the fit, however close it is.
+    membrane never pulls the fit, however close it is. Neighbours come from the voxel grid
+    (:mod:`.voxel_fits`): every mask voxel within the radius, or on thick masks the ``MAX_NEIGHBOURS``
+    nearest (and those tied with the last).
     """
 
     def __init__(self, mask, voxel_size_nm, origin_nm, thickness_nm, radius_nm):
-        self.mask = mask
-        self.voxel_size = voxel_size_nm
+        self.mask = np.ascontiguousarray(mask, dtype=bool)
+        self.voxel_size = float(voxel_size_nm)
         self.origin = np.asarray(origin_nm, dtype=np.float64)
-        self.support = voxel_centres_nm(mask, voxel_size_nm, origin_nm)
-        self.tree = cKDTree(self.support)
-        self.radius = radius_nm
+        self.radius = float(radius_nm)
         self.sigma_normal = 0.75 * thickness_nm
-        expected = 1.2 * np.pi * radius_nm ** 2 * max(thickness_nm, voxel_size_nm) / voxel_size_nm ** 3
-        self.k = int(min(MAX_NEIGHBOURS, len(self.support), max(expected, 20)))
-        self.line_samples = max(2, int(np.ceil(2 * radius_nm / voxel_size_nm)))
+        self.k = MAX_NEIGHBOURS
 
     def project(self, queries, iterations):
         """Project query points onto the mid-surface.
@@ -129,60 +126,26 @@ class MlsSurface:
 
         Returns points, unit normals (arbitrary sign), the quadratic coefficients and frames of the last fit,
         the centres those coefficients are relative to, whether each neighbourhood was degenerate
-        (collinear voxels: no surface), and whether a step was refused (``off_mask``).
+        (collinear voxels, or fewer than 3 within the radius: no surface), and whether a step was refused
+        (``off_mask``).
         """
-        centres = np.array(queries, dtype=np.float64)
-        out = [np.empty_like(centres), np.empty_like(centres), np.empty((len(centres), 6)),
-               np.empty((len(centres), 3, 3)), np.empty_like(centres)]
-        out += [np.zeros(len(centres), dtype=bool), np.zeros(len(centres), dtype=bool)]
-        for start in range(0, len(centres), CHUNK // 2):
-            chunk = slice(start, min(start + CHUNK // 2, len(centres)))
-            c = centres[chunk]
-            refused = np.zeros(len(c), dtype=bool)
-            for _ in range(iterations):
-                c_fit = c
-                points, normals, coefficients, frames, flags = self._fit(c_fit)
-                away = self.off_mask(points)
-                points[away] = c_fit[away]
-                refused |= away
-                c = points
-            for array, values in zip(out, (points, normals, coefficients, frames, c_fit, flags, refused)):
-                array[chunk] = values
-        return tuple(out)
+        c = np.array(queries, dtype=np.float64).reshape(-1, 3)
+        refused = np.zeros(len(c), dtype=bool)
+        for _ in range(iterations):
+            c_fit = c
+            points, normals, coefficients, frames, flags = voxel_mls_fits(
+                self.mask, c_fit, self.origin, self.voxel_size, self.radius, self.k, self.sigma_normal,
+                SEGMENT_SAMPLES_PER_VOXEL, blocks(len(c_fit)))
+            away = self.off_mask(points)
+            points[away] = c_fit[away]
+            refused |= away
+            c = points
+        return points, normals, coefficients, frames, c_fit, flags, refused
 
     def off_mask(self, points):
         """True where a point is farther than one voxel from every membrane voxel centre."""
-        return self.tree.query(points, k=1, workers=-1)[0] > self.voxel_size
-
-    def visible(self, centres, offsets):
-        """True where the segment centre → centre + offset stays inside the mask (sampled every ≤ ½ voxel)."""
-        return segments_inside(self.mask, centres, offsets, self.origin, self.voxel_size, self.line_samples)
-
-    def _fit(self, centres):
-        distances, indices = query_neighbours(self.tree, centres, self.k)
-        offsets = self.support[indices] - centres[:, None, :]
-        inside = (distances <= self.radius) & self.visible(centres, offsets)
-        return monge_fits(centres, offsets, distances, inside, self.radius, self.sigma_normal, False)
-
-
-@numba.njit(parallel=True, cache=True)
-def segments_inside(mask, centres, offsets, origin, voxel_size, samples):  # pragma: no cover (compiled)
-    """(n, k) bool: the segment from centres[i] to centres[i] + offsets[i, j] stays in the mask at
-    ``samples - 1`` evenly spaced interior points (nearest voxel)."""
-    n, k = offsets.shape[0], offsets.shape[1]
-    nz, ny, nx = mask.shape
-    out = np.ones((n, k), dtype=np.bool_)
-    for i in numba.prange(n):
-        for j in range(k):
-            for s in range(1, samples):
-                f = s / samples
-                x = int(np.rint((centres[i, 0] + f * offsets[i, j, 0] - origin[0]) / voxel_size))
-                y = int(np.rint((centres[i, 1] + f * offsets[i, j, 1] - origin[1]) / voxel_size))
-                z = int(np.rint((centres[i, 2] + f * offsets[i, j, 2] - origin[2]) / voxel_size))
-                if x < 0 or y < 0 or z < 0 or x >= nx or y >= ny or z >= nz or not mask[z, y, x]:
-                    out[i, j] = False
-                    break
-    return out
+        return voxel_off_mask(self.mask, np.asarray(points, dtype=np.float64).reshape(-1, 3), self.origin,
+                              self.voxel_size)
 
 
 def grid_seeds(mask, cell):

@@ -7,7 +7,7 @@ position of voxel (0, 0, 0)) and voxel size.
 import numba
 import numpy as np
 
-numba.config.THREADING_LAYER = "workqueue"  # see medial.py
+numba.config.THREADING_LAYER = "workqueue"  # see engine/parallel.py
 
 
 @numba.njit(cache=True)
