@@ -24,6 +24,7 @@ from tomorois_surfora.engine.surface.pipeline import crop_to_mesh
 from tomorois_surfora.engine.synth import shapes
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "pycurv"
+# voxel grids placed on whole nanometres and shifted by sub-voxel offsets (nm); bench_surface uses them too
 GRID_OFFSETS = ((0.0, 0.0, 0.0), (0.3, 0.1, 0.45), (0.5, 0.5, 0.5), (0.7, 0.25, 0.15))
 
 

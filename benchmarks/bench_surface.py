@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_measure import GRID_OFFSETS
 from results_json import run_section, write_result
 from scipy.spatial import cKDTree
 
@@ -289,9 +290,6 @@ def folds(args):
     write_result("surface_folds.json", {"rows": rows, "targets": {"worst_fraction": 0.995}})
 
 
-OFFSET_GRID_PLACEMENTS = ((0.0, 0.0, 0.0), (0.3, 0.1, 0.45), (0.5, 0.5, 0.5), (0.7, 0.25, 0.15))
-
-
 def offsets(args):
     """Mean signed offset of the medial cloud from the true mid-surface of curved 4 nm shells, per placement of
     the voxel grid, beside the offset of the mask itself: the mean radius of its voxel centres minus that of
@@ -309,7 +307,7 @@ def offsets(args):
             def radial(p):
                 return np.hypot(p[:, 0], p[:, 2])
             shell_mean = (2.0 / 3.0) * (outer ** 3 - inner ** 3) / (outer ** 2 - inner ** 2)
-        for placement in OFFSET_GRID_PLACEMENTS:
+        for placement in GRID_OFFSETS:
             mask, origin = shape.mask(1.0, grid_offset_nm=placement)
             points, _, _ = medial_surface(mask, 1.0, origin_nm=origin)
             voxels = np.argwhere(mask)[:, ::-1] + np.asarray(origin)

@@ -1,4 +1,8 @@
-"""Numba parallel loops: the engine's threading layer, and block boundaries for per-block scratch arrays."""
+"""Numba parallel loops: the engine's threading layer, and block boundaries for per-block scratch arrays.
+
+Modules with parallel loops import ``numba`` from here (``from ..parallel import numba``), so the layer is
+set once, before any of their loops is compiled or run.
+"""
 import numba
 import numpy as np
 

@@ -76,16 +76,19 @@ def test_small_holes_do_not_count_as_boundary_for_curvature_balls():
     assert lenient[[0, 9, 90, 99]].all(), "the rim still counts"
 
 
+def rough_vesicle_mask(seed):
+    """A thin (1.5 voxel) rough vesicle mask at 2 nm voxels, and its origin; seeds and size are not the
+    benchmark's."""
+    return shapes.sphere(18.0, 3.0).rough_mask(2.0, 0.7, seed=seed)
+
+
 @pytest.fixture(scope="module")
 def rough_vesicle():
-    """A thin (1.5 voxel) rough vesicle mask; seed and size are not the benchmark's."""
-    shape = shapes.sphere(18.0, 3.0)
-    mask, origin = shape.rough_mask(2.0, 0.7, seed=101)
-    return shape, mask, origin
+    return rough_vesicle_mask(101)
 
 
 def test_medial_points_never_leave_a_rough_thin_mask(rough_vesicle):
-    _, mask, origin = rough_vesicle
+    mask, origin = rough_vesicle
     points, _, info = medial_surface(mask, 2.0, origin_nm=origin)
     distance = cKDTree(voxel_centres_nm(mask, 2.0, origin)).query(points)[0]
     assert distance.max() <= 2.0 + 1e-9, info
@@ -105,7 +108,7 @@ def test_chain_on_rough_thin_vesicles_closes_the_mesh_and_measures_everywhere():
     vertices, 1–2% of these ~630-vertex meshes, so one seed's boundary share is noisy; the mean is not."""
     shares = []
     for seed in (101, 102, 103, 104):
-        mask, origin = shapes.sphere(18.0, 3.0).rough_mask(2.0, 0.7, seed=seed)
+        mask, origin = rough_vesicle_mask(seed)
         points, normals, _, faces, info = crop_to_mesh(mask.astype(np.int8), 2.0, origin_nm=origin,
                                                        convention="outward")
         edges, counts, _ = mesh_edges(faces)

@@ -27,13 +27,12 @@ grows with the ball's vertex count and falls with the fit's residual.
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-import numba
 import numpy as np
 
 from ..errors import InputError
 from ..triangles import vertex_normals
 from . import geodesic
-from ..parallel import blocks
+from ..parallel import blocks, numba
 
 MIN_BALL_VERTICES = 6
 CONFIDENCE_VERTICES = 20.0  # ball size giving half the count factor

@@ -6,14 +6,12 @@ the two sides of a fold, come closer than r. Edge paths overestimate the true ge
 per cent on triangle meshes (zig-zag paths), i.e. balls are slightly smaller than asked; the heat method
 would be exact but costs a global sparse solve per source vertex, far too slow for one ball per vertex.
 """
-import numba
 import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components, dijkstra
 
-from ..parallel import blocks
+from ..parallel import blocks, numba
 from ..triangles import edge_graph, mesh_edges
-
 
 
 def mesh_graph(points, faces):

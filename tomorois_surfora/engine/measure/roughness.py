@@ -6,12 +6,11 @@ h = a u² + 2b uv + c v² + d u + e v + f, offset = −f (the vertex sits at h =
 show up as offsets; bending at scales above r is absorbed by the fit. Per-label summaries give Ra (mean
 |offset|) and Rq (RMS offset), the usual profile-roughness figures.
 """
-import numba
 import numpy as np
 
 from ..errors import InputError
 from . import geodesic
-from ..parallel import blocks
+from ..parallel import blocks, numba
 from ..triangles import vertex_normals
 from .curvature import _tangent_basis
 from ..surface.geometry import QUADRATIC_MOMENTS, add_quadratic_moments, solve_quadratic

@@ -7,11 +7,11 @@ is the direction of the Gaussian-smoothed gradient ``∇u_σ`` and ``g(s²) = 1 
 same setting suits any intensity scale. The smoothed gradient is computed slab by slab (z) with a halo, so a step holds the volume,
 the next volume and one slab of gradients.
 """
-import numba
 import numpy as np
 from scipy import ndimage
 
-numba.config.THREADING_LAYER = "workqueue"  # see engine/parallel.py
+from ..parallel import numba
+
 _CM = 3.31488
 SLAB = 32
 

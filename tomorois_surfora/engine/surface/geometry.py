@@ -5,14 +5,12 @@ relative to each query point and ``weights`` (n, k) their fit weights (0 for pad
 """
 import functools
 
-import numba
 import numpy as np
 from scipy.spatial import cKDTree
 from threadpoolctl import threadpool_limits
 
 from ..errors import InputError
-
-numba.config.THREADING_LAYER = "workqueue"  # see engine/parallel.py
+from ..parallel import numba
 
 CHUNK = 4096
 COLLINEAR_RATIO = 1e-3  # second PCA eigenvalue below this fraction of the largest: a line, no surface

@@ -114,7 +114,6 @@ class MlsSurface:
         self.origin = np.asarray(origin_nm, dtype=np.float64)
         self.radius = float(radius_nm)
         self.sigma_normal = 0.75 * thickness_nm
-        self.k = MAX_NEIGHBOURS
 
     def project(self, queries, iterations):
         """Project query points onto the mid-surface.
@@ -134,7 +133,7 @@ class MlsSurface:
         for _ in range(iterations):
             c_fit = c
             points, normals, coefficients, frames, flags = voxel_mls_fits(
-                self.mask, c_fit, self.origin, self.voxel_size, self.radius, self.k, self.sigma_normal,
+                self.mask, c_fit, self.origin, self.voxel_size, self.radius, MAX_NEIGHBOURS, self.sigma_normal,
                 SEGMENT_SAMPLES_PER_VOXEL, blocks(len(c_fit)))
             away = self.off_mask(points)
             points[away] = c_fit[away]

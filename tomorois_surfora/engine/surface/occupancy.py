@@ -4,10 +4,9 @@ The mask (z, y, x) is read as a continuous field, 1 at member voxel centres and 
 interpolated; its 0.5 level is the mask's boundary. Points are in nm, x y z, with the mask's origin (the
 position of voxel (0, 0, 0)) and voxel size.
 """
-import numba
 import numpy as np
 
-numba.config.THREADING_LAYER = "workqueue"  # see engine/parallel.py
+from ..parallel import numba
 
 
 @numba.njit(cache=True)

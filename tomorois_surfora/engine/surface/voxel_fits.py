@@ -6,12 +6,10 @@ KD-tree query for the ~300 nearest centres cost ~80 µs and wrote (n, k, 3) offs
 then read back. Here one pass per point gathers the neighbours, tests which are visible (the straight
 segment to them stays inside the mask) and fits, all without leaving the compiled loop.
 """
-import numba
 import numpy as np
 
+from ..parallel import numba
 from .geometry import fit_neighbourhood
-
-
 
 SELECT_BINS = 128
 
