@@ -33,7 +33,7 @@ from tomorois_surfora.engine.membrane.ridge import calibrate_ridge, sheet_respon
 from tomorois_surfora.engine.membrane.train import MembraneTrainingParameters, train_membrane_files
 from tomorois_surfora.engine.roi.data import load_tomogram
 from tomorois_surfora.engine.roi.predict import choose_device, use_all_cores
-from tomorois_surfora.engine.roi.train import UNLIMITED_EPOCHS
+from tomorois_surfora.engine.training_loop import UNLIMITED_EPOCHS
 from tomorois_surfora.engine.synth import write_dataset
 from tomorois_surfora.engine.synth.dataset import PhantomParameters, ts_id_for
 

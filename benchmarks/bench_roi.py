@@ -38,7 +38,8 @@ from tomorois_surfora.engine.roi.metrics import (combine_evaluations, describe_d
 from tomorois_surfora.engine.roi.model_file import load_model
 from tomorois_surfora.engine.roi.predict import (TileParameters, choose_device, predict_file, probability_file_name,
                                                  use_all_cores)
-from tomorois_surfora.engine.roi.train import UNLIMITED_EPOCHS, TrainingParameters, new_model, train_files
+from tomorois_surfora.engine.roi.train import TrainingParameters, new_model, train_files
+from tomorois_surfora.engine.training_loop import UNLIMITED_EPOCHS
 from tomorois_surfora.engine.synth import write_dataset
 from tomorois_surfora.engine.synth.dataset import PhantomParameters, ts_id_for
 from tomorois_surfora.engine.synth.layout import ContactSceneSpec

@@ -7,7 +7,7 @@ from pyworkflow.protocol import params
 
 from ..engine.membrane import ARCHITECTURES
 from ..engine.membrane.train import MembraneTrainingParameters
-from ..engine.roi.train import UNLIMITED_EPOCHS
+from ..engine.training_loop import UNLIMITED_EPOCHS
 from ..objects import TomoMembraneModel
 from .common import byTsId, pairingProblems, runEngineOrFail
 

@@ -5,7 +5,8 @@ import os
 from pwem.protocols import EMProtocol
 from pyworkflow.protocol import params
 
-from ..engine.roi.train import LR_SCHEDULES, UNLIMITED_EPOCHS, TrainingParameters
+from ..engine.roi.train import TrainingParameters
+from ..engine.training_loop import LR_SCHEDULES, UNLIMITED_EPOCHS
 from ..objects import TomoRoisModel
 from .common import byTsId, pairingProblems, runEngineOrFail
 

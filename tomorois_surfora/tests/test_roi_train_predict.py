@@ -15,9 +15,10 @@ from tomorois_surfora.engine.roi.patches import PatchSampler, near_miss_mask
 from tomorois_surfora.engine.roi.predict import TileParameters, blend_window, predict_array, predict_file, tile_layout
 from tomorois_surfora.engine.roi.resample import resample_into, resample_volume
 from tomorois_surfora.engine.roi.sections import SectionChannels, channel_count, section_offsets
-from tomorois_surfora.engine.roi.train import (TrainingParameters, better_epoch, learning_rate_at, soft_dice_loss,
-                                               split_rows, train_files, validation_rows)
+from tomorois_surfora.engine.roi.train import (TrainingParameters, soft_dice_loss, split_rows, train_files,
+                                               validation_rows)
 from tomorois_surfora.engine.synth import PhantomParameters, write_dataset
+from tomorois_surfora.engine.training_loop import better_epoch, learning_rate_at
 
 # Unit class weights and cross-entropy alone: a zero-initialised last layer then starts at a loss of exactly ln 2.
 TINY = TrainingParameters(depth=8, epochs=2, steps_per_epoch=3, patch=48, batch_size=2, validation_patches=3,

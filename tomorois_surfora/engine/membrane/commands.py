@@ -117,7 +117,7 @@ def add_membrane_commands(subparsers, positive_float, positive_int):
 def run_membrane_train(args):
     from ..io import atomic_output
     from ..roi.predict import choose_device, use_all_cores
-    from ..roi.train import UNLIMITED_EPOCHS
+    from ..training_loop import UNLIMITED_EPOCHS
     from .preprocess import PreprocessParameters
     from .train import MembraneTrainingParameters, train_membrane_files
 

@@ -21,6 +21,8 @@ class MembraneModel:
         Consecutive sections it reads as one stack.
     preprocess : PreprocessParameters
     training : dict
+    source : str
+        The file it was loaded from ("" for a new model).
     """
 
     net: object
@@ -28,6 +30,7 @@ class MembraneModel:
     sections: int
     preprocess: PreprocessParameters = field(default_factory=PreprocessParameters)
     training: dict = field(default_factory=dict)
+    source: str = ""
 
 
 def save_membrane_model(path, model):
@@ -57,4 +60,4 @@ def load_membrane_model(path, device="cpu"):
     payload = read_model_payload(path, FORMAT, VERSION, "membrane model", device)
     net = load_weights(MembraneNet(**payload["config"]), payload, path)
     return MembraneModel(net.to(device), payload["voxel_size_A"], payload["sections"],
-                         PreprocessParameters(**payload["preprocess"]), payload.get("training", {}))
+                         PreprocessParameters(**payload["preprocess"]), payload.get("training", {}), str(path))

@@ -5,10 +5,9 @@ The loss is the seed's: soft Dice + focal + binary cross-entropy on the membrane
 stacks of ``sections`` consecutive z-sections, ``patch`` pixels on a side, rotated by multiples of 90°,
 mirrored, reversed in z and jittered in contrast. Validation holds out a band of each tomogram's rows
 (:func:`..roi.train.validation_rows`); the epoch with the best validation Dice is kept. The learning rate
-anneals (cosine) over the epochs or the time limit; every epoch writes a checkpoint to resume from.
+anneals (cosine) over the epochs or the time limit; every epoch writes a checkpoint to resume from (the
+epoch loop is :func:`..training_loop.run_epochs`, shared with TomoROIS).
 """
-import math
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
@@ -16,16 +15,14 @@ from typing import Optional
 import numpy as np
 
 from ..errors import InputError, raise_problems
-from ..io import ensure_output_dir, write_csv
+from ..io import ensure_output_dir
 from ..progress import Progress
-from ..roi.train import (UNLIMITED_EPOCHS, better_epoch, budget_spent, learning_rate_at, model_voxel_size,
-                         restore_checkpoint, save_checkpoint, validation_rows)
+from ..roi.train import model_voxel_size, validation_rows
+from ..training_loop import (CHECKPOINT_FILE, MODEL_FILE, fine_tuning_start, new_loop_state, restore_checkpoint,
+                             run_epochs)
 from .model_file import MembraneModel, load_membrane_model, save_membrane_model
 from . import ARCHITECTURES
 from .preprocess import PreprocessParameters
-
-MODEL_FILE, CHECKPOINT_FILE, HISTORY_FILE = "model.pt", "checkpoint.pt", "history.csv"
-
 
 @dataclass
 class MembraneTrainingParameters:
@@ -108,7 +105,7 @@ def train_membranes(items, params, out_dir, preprocessing=None, init_model=None,
 
     Parameters
     ----------
-    init_model : path, optional
+    init_model : path or MembraneModel, optional
         A membrane model to fine-tune: its architecture, grid, sections and preprocessing replace those given.
     resume : bool
         Continue from ``out_dir/checkpoint.pt``.
@@ -126,8 +123,7 @@ def train_membranes(items, params, out_dir, preprocessing=None, init_model=None,
     out_dir = ensure_output_dir(out_dir)
     torch.manual_seed(params.seed)
     if init_model is not None:
-        model = load_membrane_model(init_model, device)
-        model.training = {"fine_tuned_from": str(init_model), "previous": model.training}
+        model = fine_tuning_start(init_model, load_membrane_model, device)
     else:
         model = new_membrane_model(params, voxel_size, preprocessing or PreprocessParameters(), device)
     splits = [validation_rows(np.count_nonzero(item.target, axis=(0, 2)), params.validation_fraction, params.patch)
@@ -139,10 +135,7 @@ def train_membranes(items, params, out_dir, preprocessing=None, init_model=None,
     validation = [val_sampler.batch(1, np.random.default_rng([params.seed, 99, i]), False)
                   for i in range(params.validation_stacks)]
     optimizer = torch.optim.Adam(model.net.parameters(), lr=params.learning_rate)
-    state = {"epoch": 0, "best_loss": math.inf, "best_epoch": 0, "best_dice": None, "seconds": 0.0, "history": []}
-    checkpoint = out_dir / CHECKPOINT_FILE
-    if resume:
-        state = restore_checkpoint(checkpoint, model, optimizer)
+    state = restore_checkpoint(out_dir / CHECKPOINT_FILE, model, optimizer) if resume else new_loop_state()
     model.training.update({"parameters": asdict(params), "items": [item.name for item in items],
                            "validation_rows": [list(s[1]) for s in splits], "voxel_size_A": model.voxel_size,
                            "preprocess": model.preprocess.to_dict(), "device": str(device)})
@@ -152,49 +145,15 @@ def train_membranes(items, params, out_dir, preprocessing=None, init_model=None,
     progress.info(f"{len(items)} tomograms on a {model.voxel_size:g} Å grid, {model.net.config['architecture']} "
                   f"network ({parameters / 1e6:.2f} M parameters), stacks of {train_sampler.sections} sections × "
                   f"{train_sampler.patch_y}×{train_sampler.patch_x}, {model.preprocess.describe()}, device {device}")
-    started = time.perf_counter() - state["seconds"]
-    limit_s = None if params.time_limit_min is None else 60 * params.time_limit_min
-    rate = params.learning_rate
-    while state["epoch"] < params.epochs:
-        rng = np.random.default_rng([params.seed, state["epoch"]])
-        model.net.train()
-        losses = []
-        for step in range(params.steps_per_epoch):
-            rate = learning_rate_at(params, budget_spent(params, state["epoch"], step, time.perf_counter() - started))
-            for group in optimizer.param_groups:
-                group["lr"] = rate
-            image, target, edges = (torch.from_numpy(a).to(device)
-                                    for a in train_sampler.batch(params.batch_size, rng, True))
-            logits, edge_logits = model.net(image)
-            loss = membrane_loss(logits, edge_logits, target, edges, params)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            losses.append(float(loss.detach()))
-            if limit_s is not None and time.perf_counter() - started > limit_s:
-                break
-        val_loss, val_dice = _validate(model.net, validation, params, device)
-        state["epoch"] += 1
-        state["seconds"] = time.perf_counter() - started
-        row = {"epoch": state["epoch"], "train_loss": float(np.mean(losses)), "val_loss": val_loss,
-               "val_dice": val_dice, "seconds": round(state["seconds"], 1), "learning_rate": rate}
-        state["history"].append(row)
-        improved = better_epoch(val_dice, val_loss, state["best_dice"], state["best_loss"])
-        if improved:
-            state.update(best_loss=val_loss, best_epoch=state["epoch"], best_dice=val_dice)
-            model.training.update(history=state["history"], best_epoch=state["epoch"])
-            save_membrane_model(out_dir / MODEL_FILE, model)
-        save_checkpoint(checkpoint, model, optimizer, state)
-        write_csv(out_dir / HISTORY_FILE, state["history"])
-        progress.step(f"epoch {state['epoch']}: train loss {row['train_loss']:.4f}  val loss {val_loss:.4f}  "
-                      f"val Dice {val_dice:.3f}{'  (best, saved)' if improved else ''}")
-        if limit_s is not None and state["seconds"] > limit_s:
-            progress.info(f"time limit of {params.time_limit_min:g} min reached after epoch {state['epoch']}")
-            break
-    else:
-        if limit_s is not None and params.epochs < UNLIMITED_EPOCHS:
-            progress.info(f"stopped at the epoch limit ({params.epochs}) after {state['seconds'] / 60:.1f} of "
-                          f"{params.time_limit_min:g} min; raise the epochs to train for the whole time limit")
+
+    def batch_loss(rng):
+        batch = train_sampler.batch(params.batch_size, rng, True)
+        image, target, edges = (torch.from_numpy(a).to(device) for a in batch)
+        logits, edge_logits = model.net(image)
+        return membrane_loss(logits, edge_logits, target, edges, params)
+
+    state = run_epochs(model, optimizer, params, state, out_dir, batch_loss,
+                       lambda: _validate(model.net, validation, params, device), save_membrane_model, progress)
     return {"epochs": state["epoch"], "best_epoch": state["best_epoch"], "best_val_dice": state["best_dice"],
             "best_val_loss": state["best_loss"], "seconds": round(state["seconds"], 1), "device": str(device),
             "model": str(out_dir / MODEL_FILE), "parameters": parameters}
@@ -231,8 +190,8 @@ def train_membrane_files(tomograms, masks, params, out_dir, preprocessing=None, 
     if not tomograms or len(tomograms) != len(masks):
         raise InputError(f"give one membrane mask per tomogram: {len(tomograms)} tomograms, {len(masks)} masks")
     if init_model is not None:
-        start = load_membrane_model(init_model)
-        grid, preprocessing = start.voxel_size, start.preprocess
+        init_model = load_membrane_model(init_model, device)  # read once: its grid now, its weights to train
+        grid, preprocessing = init_model.voxel_size, init_model.preprocess
     else:
         grid = model_voxel_size(params, tomograms, voxel_size)
     preprocessing = preprocessing or PreprocessParameters()

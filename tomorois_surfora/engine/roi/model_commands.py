@@ -5,7 +5,8 @@ from pathlib import Path
 
 def _epochs(args):
     """--epochs, else the default, or no epoch limit when only --time-limit bounds the training."""
-    from .train import UNLIMITED_EPOCHS, TrainingParameters
+    from ..training_loop import UNLIMITED_EPOCHS
+    from .train import TrainingParameters
 
     if args.epochs is not None:
         return args.epochs
@@ -15,7 +16,8 @@ def _epochs(args):
 def add_model_commands(stages, positive_float, positive_int):
     """Register ``roi train`` and ``roi predict`` on the ``roi`` subparsers."""
     from .predict import TileParameters
-    from .train import LR_SCHEDULES, TrainingParameters
+    from ..training_loop import LR_SCHEDULES
+    from .train import TrainingParameters
 
     d, tiles = TrainingParameters(), TileParameters()
     train = stages.add_parser(

@@ -32,6 +32,8 @@ class TrainedModel:
         Section planes the network labels, whose probabilities are averaged (2D models; see :mod:`.planes`).
     training : dict
         Training parameters, data and history, as saved.
+    source : str
+        The file it was loaded from ("" for a new model).
     """
 
     net: object
@@ -40,6 +42,7 @@ class TrainedModel:
     training: dict = field(default_factory=dict)
     far_context: int = 0
     planes: tuple = ("xy",)
+    source: str = ""
 
     @property
     def dims(self):
@@ -75,7 +78,7 @@ def load_model(path, device="cpu"):
     net = load_weights(MSDNet(**payload["config"]), payload, path)
     net.to(device)
     return TrainedModel(net, payload["voxel_size_A"], payload.get("context", 0), payload.get("training", {}),
-                        payload.get("far_context", 0), tuple(payload.get("planes", ["xy"])))
+                        payload.get("far_context", 0), tuple(payload.get("planes", ["xy"])), str(path))
 
 
 def read_model_payload(path, file_format, version, what, device="cpu"):

@@ -8,11 +8,10 @@ overlap with the ROIs directly rather than voxel by voxel. The last ``validation
 tomogram's rows (y) is held out for validation (objects spread evenly in x–y, while z often has empty
 margins), or, when that band holds no ROI, the band that holds about that share of the ROIs
 (:func:`validation_rows`); the model with the highest validation Dice is kept (the lowest validation loss
-when validation holds no ROI, :func:`better_epoch`). The learning rate anneals (cosine) over the epochs or
-the time limit. Every epoch writes a checkpoint, from which training resumes.
+when validation holds no ROI, :func:`..training_loop.better_epoch`). The learning rate anneals (cosine) over
+the epochs or the time limit. Every epoch writes a checkpoint, from which training resumes (the epoch loop
+is :func:`..training_loop.run_epochs`, shared with the membrane network).
 """
-import math
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
@@ -20,16 +19,13 @@ from typing import Optional
 import numpy as np
 
 from ..errors import InputError, raise_problems
-from ..io import atomic_output, ensure_output_dir, write_csv
+from ..io import ensure_output_dir
 from ..progress import Progress
+from ..training_loop import (CHECKPOINT_FILE, LR_SCHEDULES, MODEL_FILE, fine_tuning_start, new_loop_state,
+                             restore_checkpoint, run_epochs)
 from .model_file import TrainedModel, load_model, save_model
 from .planes import parse_planes, plane_problems
 from .sections import channel_count
-
-MODEL_FILE, CHECKPOINT_FILE, HISTORY_FILE = "model.pt", "checkpoint.pt", "history.csv"
-LR_SCHEDULES = ("cosine", "constant")
-UNLIMITED_EPOCHS = 1_000_000  # "train until the time limit"
-
 
 @dataclass
 class TrainingParameters:
@@ -120,28 +116,6 @@ class TrainingParameters:
         raise_problems(self.problems())
 
 
-def learning_rate_at(params, fraction):
-    """The learning rate once ``fraction`` (0 to 1) of the training budget is spent.
-
-    ``cosine`` anneals from ``learning_rate`` to ``final_lr_fraction`` of it over the budget, epochs or the
-    time limit, whichever runs out first: the last, small steps settle the ROI boundaries that a constant
-    rate keeps shaking. ``constant`` keeps ``learning_rate``.
-    """
-    if params.lr_schedule == "constant":
-        return params.learning_rate
-    fraction = min(max(fraction, 0.0), 1.0)
-    floor = params.final_lr_fraction
-    return params.learning_rate * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * fraction)))
-
-
-def budget_spent(params, epoch, step, seconds):
-    """Fraction of the training budget spent: epochs, or the time limit when it comes first."""
-    spent = (epoch + step / params.steps_per_epoch) / params.epochs
-    if params.time_limit_min is not None:
-        spent = max(spent, seconds / (60 * params.time_limit_min))
-    return spent
-
-
 def split_rows(rows, fraction, gap=4):
     """Training and validation row ranges: validation is the last ``fraction`` of the rows, with ``gap`` rows
     left out between them. Tomograms too small to split validate on their training range."""
@@ -194,9 +168,7 @@ def validation_rows(roi_per_row, fraction, min_piece, gap=4):
 
 def _build_model(params, init_model, voxel_size, device):
     if init_model is not None:
-        model = load_model(init_model, device)
-        model.training = {"fine_tuned_from": str(init_model), "previous": model.training}
-        return model
+        return fine_tuning_start(init_model, load_model, device)
     return new_model(params, voxel_size, device)
 
 
@@ -295,11 +267,11 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
         Tomograms and masks already on the model's grid (see :func:`.data.load_training_item`).
     params : TrainingParameters
     out_dir : path
-        Receives ``model.pt`` (best validation Dice, see :func:`better_epoch`), ``checkpoint.pt`` (latest
-        epoch) and ``history.csv``.
-    init_model : path, optional
-        A model to fine-tune; its architecture, voxel size, context (near and far) and planes replace those
-        in ``params``.
+        Receives ``model.pt`` (best validation Dice, see :func:`..training_loop.better_epoch`),
+        ``checkpoint.pt`` (latest epoch) and ``history.csv``.
+    init_model : path or TrainedModel, optional
+        A model (file) to fine-tune; its architecture, voxel size, context (near and far) and planes replace
+        those in ``params``.
     resume : bool
         Continue from ``out_dir/checkpoint.pt`` (same data and parameters).
     voxel_size : float
@@ -342,10 +314,7 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
                   for i in range(params.validation_patches)]
     by_dice = any(bool((batch[1] > 0.5).any()) for batch in validation)
     optimizer = torch.optim.Adam(model.net.parameters(), lr=params.learning_rate)
-    state = {"epoch": 0, "best_loss": math.inf, "best_epoch": 0, "best_dice": None, "seconds": 0.0, "history": []}
-    checkpoint_path = out_dir / CHECKPOINT_FILE
-    if resume:
-        state = restore_checkpoint(checkpoint_path, model, optimizer)
+    state = restore_checkpoint(out_dir / CHECKPOINT_FILE, model, optimizer) if resume else new_loop_state()
     model.training.update({"parameters": asdict(params), "items": [item.name for item in items],
                            "validation_rows": [list(s[1]) for s in splits],
                            "selected_by": "validation Dice" if by_dice else "validation loss",
@@ -361,68 +330,14 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
     progress.info(f"{len(items)} tomograms on a {model.voxel_size:g} Å grid, {dims}D MS-D depth "
                   f"{model.net.config['depth']}{sections}, patches {'×'.join(map(str, sides))}, "
                   f"device {device}")
-    started = time.perf_counter() - state["seconds"]
-    limit_s = None if params.time_limit_min is None else 60 * params.time_limit_min
-    while state["epoch"] < params.epochs:
-        rng = np.random.default_rng([params.seed, state["epoch"]])
-        model.net.train()
-        losses = []
-        for step in range(params.steps_per_epoch):
-            rate = learning_rate_at(params, budget_spent(params, state["epoch"], step, time.perf_counter() - started))
-            for group in optimizer.param_groups:
-                group["lr"] = rate
-            loss, _, _ = _loss_and_counts(model.net, train_batches(params.batch_size, rng, augment=True),
-                                          params.dice_weight)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            losses.append(float(loss.detach()))
-            if limit_s is not None and time.perf_counter() - started > limit_s:
-                break
-        val_loss, val_dice = _validate(model.net, validation, params.dice_weight)
-        state["epoch"] += 1
-        state["seconds"] = time.perf_counter() - started
-        row = {"epoch": state["epoch"], "train_loss": float(np.mean(losses)), "val_loss": val_loss,
-               "val_dice": val_dice, "seconds": round(state["seconds"], 1), "learning_rate": rate}
-        state["history"].append(row)
-        improved = better_epoch(val_dice, val_loss, state["best_dice"], state["best_loss"], by_dice)
-        if improved:
-            state.update(best_loss=val_loss, best_epoch=state["epoch"], best_dice=val_dice)
-            model.training["history"] = state["history"]
-            model.training["best_epoch"] = state["epoch"]
-            save_model(out_dir / MODEL_FILE, model)
-        save_checkpoint(checkpoint_path, model, optimizer, state)
-        write_csv(out_dir / HISTORY_FILE, state["history"])  # older rows may lack newer columns: left empty
-        progress.step(f"epoch {state['epoch']}: train loss {row['train_loss']:.4f}  val loss {val_loss:.4f}  "
-                      f"val Dice {_fmt(val_dice)}{'  (best, saved)' if improved else ''}")
-        if limit_s is not None and state["seconds"] > limit_s:
-            progress.info(f"time limit of {params.time_limit_min:g} min reached after epoch {state['epoch']}")
-            break
-    else:
-        if limit_s is not None:
-            progress.info(f"stopped at the epoch limit ({params.epochs}) after {state['seconds'] / 60:.1f} of "
-                          f"{params.time_limit_min:g} min; raise the epochs to train for the whole time limit")
+    state = run_epochs(model, optimizer, params, state, out_dir,
+                       lambda rng: _loss_and_counts(model.net, train_batches(params.batch_size, rng, augment=True),
+                                                    params.dice_weight)[0],
+                       lambda: _validate(model.net, validation, params.dice_weight), save_model, progress, by_dice)
     return {"epochs": state["epoch"], "best_epoch": state["best_epoch"], "best_val_loss": state["best_loss"],
             "best_val_dice": state["best_dice"], "seconds": round(state["seconds"], 1),
             "device": str(device), "model": str(out_dir / MODEL_FILE),
             "fine_tuned_from": model.training.get("fine_tuned_from")}
-
-
-def better_epoch(dice, loss, best_dice, best_loss, by_dice=True):
-    """Whether an epoch with validation ``dice`` and ``loss`` beats the best so far.
-
-    With ``by_dice`` (the validation patches hold ROI voxels) the validation Dice (ROI voxels at probability
-    0.5) decides: it scores what extraction will see, where the loss also rewards confident background. Ties
-    fall back to the loss, and so does a validation set without ROI voxels (``by_dice`` False).
-    """
-    if by_dice and dice is not None:
-        if best_dice is None or dice != best_dice:
-            return best_dice is None or dice > best_dice
-    return loss < best_loss
-
-
-def _fmt(value):
-    return "n/a" if value is None else f"{value:.3f}"
 
 
 def _validate(net, validation, dice_weight=0.0):
@@ -436,33 +351,6 @@ def _validate(net, validation, dice_weight=0.0):
             total_loss += float(loss)
             inter, total = inter + i, total + t
     return total_loss / len(validation), (2 * inter / total if total > 0 else None)
-
-
-def save_checkpoint(path, model, optimizer, state):
-    """Write the latest epoch's weights, optimiser state, loop ``state`` and training record atomically."""
-    import torch
-
-    payload = {"net": model.net.state_dict(), "optimizer": optimizer.state_dict(), "state": state,
-               "training": model.training}
-    with atomic_output(path) as tmp:
-        torch.save(payload, tmp)
-
-
-def restore_checkpoint(path, model, optimizer):
-    """Load a :func:`save_checkpoint` file into ``model`` and ``optimizer``; return the loop state."""
-    import torch
-
-    if not Path(path).is_file():
-        raise InputError(f"{path}: no checkpoint to resume from (train without --resume first)")
-    try:
-        payload = torch.load(path, map_location=next(model.net.parameters()).device, weights_only=True)
-        model.net.load_state_dict(payload["net"])
-        optimizer.load_state_dict(payload["optimizer"])
-    except Exception as exc:  # a checkpoint from another architecture or a corrupt file
-        raise InputError(f"{path}: cannot resume from this checkpoint ({type(exc).__name__}: {str(exc)[:120]}); "
-                         "use the same parameters as the interrupted run") from None
-    model.training = payload.get("training", model.training)
-    return payload["state"]
 
 
 def train_files(tomograms, masks, params, out_dir, penalties=None, init_model=None, resume=False, device="cpu",
@@ -492,7 +380,8 @@ def train_files(tomograms, masks, params, out_dir, penalties=None, init_model=No
     if len(penalties) != len(tomograms):
         raise InputError(f"give one penalty mask per tomogram: {len(tomograms)} tomograms, {len(penalties)} masks")
     if init_model is not None:
-        grid = load_model(init_model).voxel_size
+        init_model = load_model(init_model, device)  # read once: its grid now, its weights in train()
+        grid = init_model.voxel_size
     else:
         grid = model_voxel_size(params, tomograms, voxel_size)
     progress = Progress("roi train", len(tomograms), quiet=quiet)
