@@ -45,6 +45,7 @@ CONVENTIONS = ("outward", "inward", "partner", "none")
 MIN_HEAT_POINTS = 40
 MIN_CLEARANCE = 0.1  # edges whose midpoint is this empty (over 2.1 clearance spacings from any point) go
 MAX_SPECTRAL_POINTS = 30000  # the global sign solve: 0.3 s at 10k points, 2 s at 30k, 12 s at 100k
+DENSE_EIGEN_POINTS = 500  # below this the eigenvector is computed densely (ARPACK needs a few more points)
 
 
 @dataclass
@@ -115,11 +116,11 @@ def edge_relation(points, normals, i, j):
 def surface_graph(points, normals, params):
     """The filtered k-NN graph: (i, j) edge arrays with i < j, and each edge's trust in (0, 1].
 
-    Trust is |relation| (``edge_relation``) times the edge's *clearance*: exp(−½ (d/(c·s))²), d the distance from the edge's
-    midpoint to the nearest cloud point, s the point spacing and c = ``params.clearance``. An edge along a
-    sheet has points near its middle; one across the gap between two sheets has empty space there. A noisy
-    normal can let such an edge through the slope test, but the spanning tree and the votes then hardly
-    use it.
+    Trust is |relation| (``edge_relation``) times the edge's *clearance*: exp(−½ (d/(c·s))²), d the distance
+    from the edge's midpoint to the nearest cloud point, s the point spacing and c = ``params.clearance``. An
+    edge along a sheet has points near its middle; one across the gap between two sheets has empty space
+    there. A noisy normal can let such an edge through the slope test, but the spanning tree and the votes
+    then hardly use it.
     """
     tree = cKDTree(points)
     distances, indices = query_neighbours(tree, points, params.neighbours + 1)
@@ -173,7 +174,7 @@ def heat_geodesic(points, root):
 
 
 def geodesic_weights(points, normals, i, j, alignment, alpha):
-    """w = exp(−|gᵢ−gⱼ| / (α‖pᵢ−pⱼ‖))·|⟨nᵢ,nⱼ⟩| with g the heat geodesic distance from a central point."""
+    """w = exp(−|gᵢ−gⱼ| / (α‖pᵢ−pⱼ‖))·trust with g the heat geodesic distance from a central point."""
     centre = int(np.argmin(np.linalg.norm(points - points.mean(axis=0), axis=1)))
     # potpourri3d builds local triangulations from 30 neighbours; tiny pieces fall back to |⟨nᵢ,nⱼ⟩| alone.
     g = heat_geodesic(points, centre) if len(points) > MIN_HEAT_POINTS else np.zeros(len(points))
@@ -279,8 +280,9 @@ def orient_piece_dipole(points, normals, i, j, trust, patch_size):
 def synchronised_signs(points, i, j, weights, normals):
     """Signs (±1) from the whole graph at once: the leading eigenvector of the degree-normalised matrix of
     signed edge weights wᵢⱼ·sign(relationᵢⱼ), which maximises Σ wᵢⱼ relᵢⱼ sᵢsⱼ over real s (the Z2
-    synchronisation relaxation); every edge votes, where a spanning tree follows single edges."""
-    from scipy.sparse.linalg import eigsh
+    synchronisation relaxation); every edge votes, where a spanning tree follows single edges. None where
+    the sparse eigensolver does not converge."""
+    from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 
     n = len(points)
     signed = weights * np.sign(edge_relation(points, normals, i, j))
@@ -291,7 +293,13 @@ def synchronised_signs(points, i, j, weights, normals):
     # in magnitude and Lanczos converges to it
     matrix = _sparse(n, np.concatenate([i, j, np.arange(n)]), np.concatenate([j, i, np.arange(n)]),
                      np.concatenate([values, values, np.ones(n)]))
-    _, vector = eigsh(matrix, k=1, which="LA", v0=np.ones(n), tol=1e-6)
+    if n <= DENSE_EIGEN_POINTS:
+        vector = np.linalg.eigh(matrix.toarray())[1][:, -1:]
+    else:
+        try:
+            _, vector = eigsh(matrix, k=1, which="LA", v0=np.ones(n), tol=1e-6)
+        except ArpackNoConvergence:  # the tree's signs stand
+            return None
     return np.where(vector[:, 0] < 0, -1.0, 1.0)
 
 
@@ -457,7 +465,8 @@ def orient_normals(points, normals, params=None, labels=None, partner_points=Non
         if 3 < len(members) <= MAX_SPECTRAL_POINTS:
             arguments = (points[members], li, lj, trust[inner], normals[members])
             solved = synchronised_signs(*arguments)
-            if satisfied_trust(*arguments, solved) > satisfied_trust(*arguments, signs[members]):
+            if solved is not None and (satisfied_trust(*arguments, solved)
+                                       > satisfied_trust(*arguments, signs[members])):
                 signs[members] = solved
     oriented = vote_signs(points, normals * signs[:, None], i, j, weights, params.voting_rounds)
     oriented = smooth_normals(points, oriented, i, j, params.smoothing)
