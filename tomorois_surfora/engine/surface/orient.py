@@ -114,7 +114,8 @@ def edge_relation(points, normals, i, j):
 
 
 def surface_graph(points, normals, params):
-    """The filtered k-NN graph: (i, j) edge arrays with i < j, and each edge's trust in (0, 1].
+    """The filtered k-NN graph: (i, j) edge arrays with i < j, each edge's trust in (0, 1] and its signed
+    relation (``edge_relation`` of the normals given, whatever their signs).
 
     Trust is |relation| (``edge_relation``) times the edge's *clearance*: exp(−½ (d/(c·s))²), d the distance
     from the edge's midpoint to the nearest cloud point, s the point spacing and c = ``params.clearance``. An
@@ -131,39 +132,48 @@ def surface_graph(points, normals, params):
     i, j = unique // len(points), unique % len(points)
     edge = points[j] - points[i]
     length = np.maximum(np.linalg.norm(edge, axis=1), 1e-12)
-    alignment = np.abs(edge_relation(points, normals, i, j))
+    relation = edge_relation(points, normals, i, j)
+    alignment = np.abs(relation)
     slope_i = np.abs(np.sum(edge * normals[i], axis=1)) / length
     slope_j = np.abs(np.sum(edge * normals[j], axis=1)) / length
     keep = (alignment >= params.min_alignment) & (slope_i <= params.max_tangent_slope) & \
            (slope_j <= params.max_tangent_slope)
-    i, j, alignment = i[keep], j[keep], alignment[keep]
+    i, j, alignment, relation = i[keep], j[keep], alignment[keep], relation[keep]
     spacing = max(float(np.median(distances[:, 1])), 1e-12)
     gap = tree.query(0.5 * (points[i] + points[j]), workers=-1)[0]
     clearance = np.exp(-0.5 * (gap / (params.clearance * spacing)) ** 2)
     clear = clearance >= MIN_CLEARANCE
-    return i[clear], j[clear], alignment[clear] * clearance[clear]
+    return i[clear], j[clear], alignment[clear] * clearance[clear], relation[clear]
 
 
 def _sparse(n, i, j, values):
     return coo_matrix((values, (i, j)), shape=(n, n)).tocsr()
 
 
-def propagate_signs(points, i, j, weights, normals, root):
-    """Signs (±1) that make normals agree along the maximum-weight spanning tree from ``root``.
+def propagate_signs(n, i, j, weights, relation, root):
+    """Signs (±1) of ``n`` normals that make them agree along the maximum-weight spanning tree from ``root``;
+    ``relation`` is each edge's ``edge_relation``.
 
     Only the nodes reached from ``root`` get a sign; the others stay 0.
     """
-    n = len(points)
     cost = _sparse(n, i, j, 2.0 - weights)  # max-weight tree = min-cost tree; costs stay > 0
     tree = minimum_spanning_tree(cost)
     order, predecessors = breadth_first_order(tree, root, directed=False)
     signs = np.zeros(n)
     signs[root] = 1.0
-    agree = np.sign(edge_relation(points, normals, order[1:], predecessors[order[1:]]))
+    agree = np.sign(relation[edge_index(n, i, j, order[1:], predecessors[order[1:]])])
     agree[agree == 0] = 1.0
     for node, parent, relation in zip(order[1:].tolist(), predecessors[order[1:]].tolist(), agree.tolist()):
         signs[node] = signs[parent] * relation
     return signs
+
+
+def edge_index(n, i, j, a, b):
+    """Index in the edge arrays (i, j) of each edge (a, b), given either way round; every (a, b) must be one."""
+    keys = np.minimum(i, j).astype(np.int64) * n + np.maximum(i, j)
+    order = np.argsort(keys)
+    wanted = np.minimum(a, b).astype(np.int64) * n + np.maximum(a, b)
+    return order[np.searchsorted(keys[order], wanted)]
 
 
 def heat_geodesic(points, root):
@@ -173,7 +183,7 @@ def heat_geodesic(points, root):
     return pp3d.PointCloudHeatSolver(points).compute_distance(int(root))
 
 
-def geodesic_weights(points, normals, i, j, alignment, alpha):
+def geodesic_weights(points, i, j, alignment, alpha):
     """w = exp(−|gᵢ−gⱼ| / (α‖pᵢ−pⱼ‖))·trust with g the heat geodesic distance from a central point."""
     centre = int(np.argmin(np.linalg.norm(points - points.mean(axis=0), axis=1)))
     # potpourri3d builds local triangulations from 30 neighbours; tiny pieces fall back to |⟨nᵢ,nⱼ⟩| alone.
@@ -216,7 +226,7 @@ def graph_voronoi(points, i, j, trust, centres, min_trust=0.3):
     return connected_components(_sparse(n, i[inside], j[inside], np.ones(int(inside.sum()))), directed=False)[1]
 
 
-def orient_piece_dipole(points, normals, i, j, trust, patch_size):
+def orient_piece_dipole(points, normals, i, j, trust, relation, patch_size):
     """Signs for one connected piece: per-patch spanning trees, then patch flips by the edges between
     patches, or by the dipole field where those do not agree."""
     n = len(points)
@@ -234,7 +244,7 @@ def orient_piece_dipole(points, normals, i, j, trust, patch_size):
     inner_of = np.split(inner, np.cumsum(np.bincount(patch[i[inner]], minlength=n_patches))[:-1])
     signs = np.zeros(n)
     for members, edges in zip(members_of, inner_of):
-        part = propagate_signs(points[members], local[i[edges]], local[j[edges]], trust[edges], normals[members], 0)
+        part = propagate_signs(len(members), local[i[edges]], local[j[edges]], trust[edges], relation[edges], 0)
         signs[members] = np.where(part == 0, 1.0, part)
     oriented = normals * signs[:, None]
     # Patches are taken strongest link first (the undone patch with the most edge trust to those already
@@ -242,7 +252,7 @@ def orient_piece_dipole(points, normals, i, j, trust, patch_size):
     # least half their total) they decide; otherwise the dipole field of the patches it is tightly joined to
     # does. (Fields alone were fragile on folds: a facing sheet seen obliquely gives either sign.)
     a, b = i[~same], j[~same]
-    link_relation = edge_relation(points, normals, a, b)  # of the unsigned normals; times both signs below
+    link_relation = relation[~same]  # of the unsigned normals; times both signs below
     link_trust = trust[~same]
     links = _sparse(n_patches, patch[a], patch[b], link_trust).toarray()
     links = links + links.T
@@ -277,15 +287,14 @@ def orient_piece_dipole(points, normals, i, j, trust, patch_size):
     return signs
 
 
-def synchronised_signs(points, i, j, weights, normals):
+def synchronised_signs(n, i, j, weights, relation):
     """Signs (±1) from the whole graph at once: the leading eigenvector of the degree-normalised matrix of
     signed edge weights wᵢⱼ·sign(relationᵢⱼ), which maximises Σ wᵢⱼ relᵢⱼ sᵢsⱼ over real s (the Z2
     synchronisation relaxation); every edge votes, where a spanning tree follows single edges. None where
     the sparse eigensolver does not converge."""
     from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 
-    n = len(points)
-    signed = weights * np.sign(edge_relation(points, normals, i, j))
+    signed = weights * np.sign(relation)
     degree = np.bincount(i, np.abs(signed), n) + np.bincount(j, np.abs(signed), n)
     scale = 1.0 / np.sqrt(np.maximum(degree, 1e-12))
     values = signed * scale[i] * scale[j]
@@ -303,16 +312,16 @@ def synchronised_signs(points, i, j, weights, normals):
     return np.where(vector[:, 0] < 0, -1.0, 1.0)
 
 
-def satisfied_trust(points, i, j, weights, normals, signs):
+def satisfied_trust(i, j, weights, relation, signs):
     """Σ wᵢⱼ relᵢⱼ sᵢsⱼ: the edge trust the signs satisfy, less the trust they violate."""
-    return float(np.sum(weights * edge_relation(points, normals, i, j) * signs[i] * signs[j]))
+    return float(np.sum(weights * relation * signs[i] * signs[j]))
 
 
-def vote_signs(points, normals, i, j, weights, rounds):
-    """Flip points whose weighted neighbours mostly point the other way, until none does."""
-    n = len(normals)
-    votes = weights * edge_relation(points, normals, i, j)
-    signs = np.ones(n)
+def vote_signs(n, i, j, weights, relation, signs, rounds):
+    """``signs`` (±1) after flipping points whose weighted neighbours mostly point the other way, until none
+    does; ``relation`` is each edge's ``edge_relation`` before the signs."""
+    votes = weights * relation
+    signs = np.asarray(signs, dtype=float).copy()
     for _ in range(rounds):
         signed = votes * signs[i] * signs[j]
         agreement = np.bincount(i, signed, n) + np.bincount(j, signed, n)
@@ -320,7 +329,7 @@ def vote_signs(points, normals, i, j, weights, rounds):
         if not flip.any():
             break
         signs[flip] *= -1
-    return normals * signs[:, None]
+    return signs
 
 
 def smooth_normals(points, normals, i, j, passes):
@@ -441,9 +450,9 @@ def orient_normals(points, normals, params=None, labels=None, partner_points=Non
         raise InputError(f"{source}: {int((~np.isfinite(normals).all(1)).sum())} normals are not finite")
     normals = normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
     labels = np.zeros(len(points), dtype=int) if labels is None else np.asarray(labels)
-    i, j, trust = surface_graph(points, normals, params)
+    i, j, trust, relation = surface_graph(points, normals, params)
     same_label = labels[i] == labels[j]
-    i, j, trust = i[same_label], j[same_label], trust[same_label]
+    i, j, trust, relation = i[same_label], j[same_label], trust[same_label], relation[same_label]
     n_pieces, piece = connected_components(_sparse(len(points), i, j, np.ones(len(i))), directed=False)
     signs = np.ones(len(points))
     weights = trust.copy()
@@ -456,19 +465,19 @@ def orient_normals(points, normals, params=None, labels=None, partner_points=Non
         inner = piece[i] == p
         li, lj = local[i[inner]], local[j[inner]]
         if params.method == "geodesic":
-            w, root = geodesic_weights(points[members], normals[members], li, lj, trust[inner], params.alpha)
+            w, root = geodesic_weights(points[members], li, lj, trust[inner], params.alpha)
             weights[inner] = w
-            signs[members] = propagate_signs(points[members], li, lj, w, normals[members], root)
+            signs[members] = propagate_signs(len(members), li, lj, w, relation[inner], root)
         else:
             signs[members] = orient_piece_dipole(points[members], normals[members], li, lj, trust[inner],
-                                                 params.patch_size)
+                                                 relation[inner], params.patch_size)
         if 3 < len(members) <= MAX_SPECTRAL_POINTS:
-            arguments = (points[members], li, lj, trust[inner], normals[members])
-            solved = synchronised_signs(*arguments)
-            if solved is not None and (satisfied_trust(*arguments, solved)
-                                       > satisfied_trust(*arguments, signs[members])):
+            edges = (li, lj, trust[inner], relation[inner])
+            solved = synchronised_signs(len(members), *edges)
+            if solved is not None and satisfied_trust(*edges, solved) > satisfied_trust(*edges, signs[members]):
                 signs[members] = solved
-    oriented = vote_signs(points, normals * signs[:, None], i, j, weights, params.voting_rounds)
+    signs = vote_signs(len(points), i, j, weights, relation, signs, params.voting_rounds)
+    oriented = normals * signs[:, None]
     oriented = smooth_normals(points, oriented, i, j, params.smoothing)
     oriented, piece, repaired = repair_outliers(points, oriented, labels, piece, params.min_piece_points)
     oriented = apply_convention(points, oriented, labels, piece, params.convention, partner_points)
