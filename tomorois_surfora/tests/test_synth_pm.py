@@ -49,6 +49,17 @@ def test_contact_rois_sit_between_sheet_and_tube_at_the_stated_gap(phantoms):
                 assert not np.any(phantom.rois[phantom.membranes == label])
 
 
+def test_no_look_alike_comes_within_contact_range_of_the_sheet(phantoms):
+    # a look-alike as close to the sheet as a contact would be an unlabelled contact: training and scoring
+    # would then call a true contact false. Labels are 5 nm thick, so label edges lie gap − 5 nm apart.
+    largest_gap = 30.0
+    for phantom in phantoms:
+        to_sheet = ndimage.distance_transform_edt(phantom.membranes != 1)
+        for distractor in phantom.truth["distractors"]:
+            for label in distractor["membranes"]:
+                assert float(to_sheet[phantom.membranes == label].min()) > largest_gap - 5.0 + 1.0, distractor
+
+
 def test_rois_are_bounded_in_depth_around_their_tube(phantoms):
     depth = SMALL.shape[0]
     for phantom in phantoms:

@@ -2,7 +2,9 @@
 that each come close to it at one place, and look-alikes (cisternae, lone tubes, vesicles, particles).
 
 Candidates are kept only when they stay ``separation`` nm from everything already placed, except a contact
-tube's own approach to the sheet. Everything is in nm, points as (x, y, z).
+tube's own approach to the sheet; look-alikes stay ``sheet_separation`` nm from the sheet, beyond the reach of
+the family's own contact definition (a gap up to the largest contact gap, plus the ROI's margins), so that
+none of them is an unlabelled contact. Everything is in nm, points as (x, y, z).
 """
 from dataclasses import dataclass
 from typing import Tuple
@@ -35,6 +37,7 @@ class PmContactSceneSpec:
     sheet_tilt_deg: float = 12.0
     margin: float = 6.0
     separation: float = 20.0
+    sheet_separation: float = 42.0  # ≥ the largest gap + 2 · margin: no look-alike is a contact by definition
 
 
 def _sheet(extent, rng, spec):
@@ -68,8 +71,9 @@ def _inside(points, extent, reach):
 class _Room:
     """What is placed so far: capsules of objects (to keep apart) and the sheet (kept away from distractors)."""
 
-    def __init__(self, extent, sheet, separation):
+    def __init__(self, extent, sheet, separation, sheet_separation):
         self.extent, self.sheet, self.separation = np.asarray(extent, float), sheet, separation
+        self.sheet_separation = sheet_separation
         self.capsules = []
 
     def clear_of_objects(self, capsules):
@@ -78,7 +82,7 @@ class _Room:
 
     def clear_of_sheet(self, points, reach):
         distances = np.abs(self.sheet.sdf(points[:, 0], points[:, 1], points[:, 2]))
-        return bool(np.all(distances - reach >= self.separation))
+        return bool(np.all(distances - reach >= self.sheet_separation))
 
     def add(self, capsules):
         self.capsules.extend(capsules)
@@ -183,7 +187,7 @@ def layout_pm_contacts(extent, rng, spec=None):
     scene = Scene()
     sheet = _sheet(extent, rng, spec)
     scene.membranes.append(sheet)
-    room = _Room(extent, sheet, spec.separation)
+    room = _Room(extent, sheet, spec.separation, spec.sheet_separation)
     # the tubes sit on the roomier side of the sheet (the cytoplasm): the side of the farthest corner
     corners = np.array([[i, j, k] for i in (0, 1) for j in (0, 1) for k in (0, 1)], dtype=float) * extent
     corner_sdf = sheet.sdf(corners[:, 0], corners[:, 1], corners[:, 2])
