@@ -24,6 +24,7 @@ def height_offsets(points, normals, radius, vertices, indptr, indices, lengths, 
     """Signed offset of each of ``vertices`` from the quadratic fit to its geodesic ball (NaN: too few); balls
     kept in the store are read from it."""
     out = np.full(len(vertices), np.nan)
+    inverse_radius = 1.0 / radius
     for b in numba.prange(len(bounds) - 1):
         dist, keys, values, ball, ball_d = geodesic.new_workspace(len(points), len(indices))
         for v in range(bounds[b], bounds[b + 1]):
@@ -37,13 +38,13 @@ def height_offsets(points, normals, radius, vertices, indptr, indices, lengths, 
             moments = np.zeros(QUADRATIC_MOMENTS)
             for k in range(size):
                 # unit scale keeps the 6×6 system well conditioned
-                dx = (points[ball[k], 0] - points[i, 0]) / radius
-                dy = (points[ball[k], 1] - points[i, 1]) / radius
-                dz = (points[ball[k], 2] - points[i, 2]) / radius
+                dx = (points[ball[k], 0] - points[i, 0]) * inverse_radius
+                dy = (points[ball[k], 1] - points[i, 1]) * inverse_radius
+                dz = (points[ball[k], 2] - points[i, 2]) * inverse_radius
                 u = dx * t1[0] + dy * t1[1] + dz * t1[2]
                 w_ = dx * t2[0] + dy * t2[1] + dz * t2[2]
                 h = dx * n_i[0] + dy * n_i[1] + dz * n_i[2]
-                add_quadratic_moments(moments, u, w_, h, np.exp(-2.0 * (ball_d[k] / radius) ** 2))
+                add_quadratic_moments(moments, u, w_, h, np.exp(-2.0 * (ball_d[k] * inverse_radius) ** 2))
             out[v] = -solve_quadratic(moments, 0.0, 1e-10)[5] * radius
     return out
 
