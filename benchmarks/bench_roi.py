@@ -180,7 +180,7 @@ def print_scores(scored, n_calibrators):
     threshold, extraction = scored["threshold"], scored["extraction"]
     print(f"{'threshold':>10}{'pred':>6}{'true':>6}{'TP':>5}{'FP':>5}{'FN':>5}{'FP rate':>9}{'FN rate':>9}"
           f"{'Dice':>7}{'IoU':>7}")
-    print(f"calibrated on {n_calibrators} training tomograms: split {extraction['split']}, "
+    print(f"calibrated on {n_calibrators} annotated tomograms: split {extraction['split']}, "
           f"minimum volume {extraction['min_volume_nm3']:g} nm³, closing {extraction['closing_nm']:g} nm, "
           f"minimum mean confidence {extraction['min_confidence']:g}")
     for label, r in ((f"{threshold} (cal.)", scored["test"]), ("0.5", scored["test_at_0.5"])):
@@ -214,7 +214,8 @@ def accuracy(args):
         shape = {"dims": args.dims, "depth": args.depth, "width": args.width, "context": args.context,
                  "far_context": args.far_context, "planes": args.planes, "lr_schedule": args.lr_schedule,
                  "patch": args.patch, "batch_size": args.batch_size, "dice_weight": args.dice_weight,
-                 "near_miss_fraction": args.near_miss, "voxel_size": args.grid, "seed": args.seed}
+                 "near_miss_fraction": args.near_miss, "voxel_size": args.grid, "seed": args.seed,
+                 "validation": args.validation}
         params = (TrainingParameters(epochs=args.epochs, **shape) if args.epochs else
                   TrainingParameters(epochs=UNLIMITED_EPOCHS, time_limit_min=args.minutes, **shape))
         model_dir = work / args.kind / f"model_{name}"
@@ -234,6 +235,12 @@ def accuracy(args):
                                       args.mirrored)
     maps, seconds = predict_all(model, test, work / args.kind / f"predicted_{name}", reuse, device, args.mirrored)
     scored = calibrate_and_score(calibration_maps, calibrators, maps, test)
+    # a model validated on whole tomograms is also calibrated on them: tomograms it did not train on
+    held_out = [Path(name) for name in model.training.get("validation_tomograms", [])]
+    if held_out:
+        held_maps, _ = predict_all(model, held_out, work / args.kind / f"calibration_{name}", reuse, device,
+                                   args.mirrored)
+        scored["calibrated_on_held_out"] = calibrate_and_score(held_maps, held_out, maps, test)
     trained_with = model.training.get("parameters", {})
     report = {"kind": args.kind, "name": name, "train_tomograms": len(train), "test_tomograms": len(test),
               "field_voxels": list(read_mrc(test[0])[0].shape), "penalty_from_start": bool(args.with_penalty),
@@ -247,7 +254,9 @@ def accuracy(args):
                         "mirrored_prediction": bool(args.mirrored),
                         "lr_schedule": trained_with.get("lr_schedule", "constant"),
                         "dice_weight": trained_with.get("dice_weight", 0.0),
-                        "near_miss_fraction": trained_with.get("near_miss_fraction", 0.0)},
+                        "near_miss_fraction": trained_with.get("near_miss_fraction", 0.0),
+                        "validation": trained_with.get("validation", "rows"),
+                        "validation_tomograms": [p.name for p in held_out]},
               "minutes_limit": args.minutes, "training": summary, **scored,
               "predict_seconds_per_tomogram": float(np.mean(seconds)) if seconds else None,
               "targets": TARGETS[args.kind],
@@ -255,6 +264,9 @@ def accuracy(args):
     print(f"\n{name}: trained on {len(train)} tomograms for {summary['seconds'] / 60:.1f} min "
           f"({summary['epochs']} epochs, best {summary['best_epoch']}), tested on {len(test)} held-out tomograms")
     print_scores(scored, len(calibrators))
+    if held_out:
+        print("the same model, calibrated on its held-out validation tomogram(s) instead:")
+        print_scores(scored["calibrated_on_held_out"], len(held_out))
     seconds_per_tomogram = report["predict_seconds_per_tomogram"]
     print(f"targets: {TARGETS[args.kind]}; prediction "
           f"{'n/a' if seconds_per_tomogram is None else f'{seconds_per_tomogram:.3f}'} s per tomogram")
@@ -438,6 +450,9 @@ def main():
     parser.add_argument("--near-miss", type=float, default=TrainingParameters().near_miss_fraction,
                         help="accuracy: fraction of training patches centred within "
                              f"{TrainingParameters().near_miss_nm:g} nm above or below an ROI (default %(default)s)")
+    parser.add_argument("--validation", choices=("rows", "tomograms"), default=TrainingParameters().validation,
+                        help="accuracy: validate on rows of every training tomogram, or on whole ones (then the "
+                             "model is also calibrated on those; default %(default)s)")
     parser.add_argument("--grid", type=float, default=TrainingParameters().voxel_size, metavar="ANGSTROM",
                         help="accuracy: the model grid's voxel size (default: the training tomograms' voxel size, "
                              f"but at least {TrainingParameters().min_voxel_size:g} Å)")

@@ -16,7 +16,7 @@ from tomorois_surfora.engine.roi.predict import TileParameters, blend_window, pr
 from tomorois_surfora.engine.roi.resample import resample_into, resample_volume
 from tomorois_surfora.engine.roi.sections import SectionChannels, channel_count, section_offsets
 from tomorois_surfora.engine.roi.train import (TrainingParameters, soft_dice_loss, split_rows, train_files,
-                                               validation_rows)
+                                               validation_rows, validation_tomograms)
 from tomorois_surfora.engine.synth import PhantomParameters, write_dataset
 from tomorois_surfora.engine.training_loop import better_epoch, learning_rate_at
 
@@ -285,6 +285,28 @@ def test_training_validates_on_rois_that_lie_away_from_the_last_rows(phantoms, t
     history = model.training["history"]
     best = max(row["val_dice"] for row in history)
     assert result["best_val_dice"] == best, "the kept epoch is the one with the highest validation Dice"
+
+
+def test_whole_tomograms_validate_from_three_annotated_ones_on(phantoms, tmp_path):
+    blank = TrainingItem("blank", np.zeros((4, 8, 8), np.float32), np.zeros((4, 8, 8), np.uint8))
+    marked = [TrainingItem(f"t{k}", np.zeros((4, 8, 8), np.float32), np.ones((4, 8, 8), np.uint8)) for k in range(5)]
+    assert validation_tomograms(marked[:2] + [blank], 0.2, "tomograms") == [], "two annotated: rows instead"
+    assert validation_tomograms(marked[:3] + [blank], 0.2, "tomograms") == [2], "the last annotated one"
+    assert validation_tomograms(marked, 0.4, "tomograms") == [3, 4]
+    assert validation_tomograms(marked, 0.2, "rows") == []
+
+    tomograms, masks, _ = phantoms
+    data, size = read_mrc(tomograms[0])
+    write_mrc(tmp_path / "third.mrc", data, size)  # a third annotated tomogram (the first one's copy)
+    params = TrainingParameters(**{**TINY.__dict__, "validation": "tomograms"})
+    result = train_files(list(tomograms) + [tmp_path / "third.mrc"], list(masks) + [masks[0]], params,
+                         tmp_path / "out", quiet=True)
+    model = load_model(result["model"])
+    assert model.training["validation_tomograms"] == [str(tmp_path / "third.mrc")]
+    assert model.training["validation_rows"] == []
+    assert result["best_val_dice"] is not None, "the held-out tomogram's ROIs are scored"
+    two = train_files(tomograms, masks, params, tmp_path / "two", quiet=True)
+    assert load_model(two["model"]).training["validation_tomograms"] == [], "two tomograms: rows of each"
 
 
 def test_model_selection_counts_rois_and_falls_back_to_the_loss():

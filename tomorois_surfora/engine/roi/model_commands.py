@@ -17,7 +17,7 @@ def add_model_commands(stages, positive_float, positive_int):
     """Register ``roi train`` and ``roi predict`` on the ``roi`` subparsers."""
     from .predict import TileParameters
     from ..training_loop import LR_SCHEDULES
-    from .train import TrainingParameters
+    from .train import VALIDATION_MODES, TrainingParameters
 
     d, tiles = TrainingParameters(), TileParameters()
     train = stages.add_parser(
@@ -77,7 +77,12 @@ def add_model_commands(stages, positive_float, positive_int):
     train.add_argument("--near-miss-reach", type=positive_float, default=d.near_miss_nm, metavar="NM",
                        help="how far above and below an ROI a near miss lies, nm (default %(default)s)")
     train.add_argument("--validation-fraction", type=float, default=d.validation_fraction,
-                       help="fraction of rows (y) held out for validation (default %(default)s)")
+                       help="fraction of rows (y), or of tomograms with --validation tomograms, held out "
+                            "for validation (default %(default)s)")
+    train.add_argument("--validation", choices=VALIDATION_MODES, default=d.validation,
+                       help="rows: validate on a band of rows of every tomogram; tomograms: hold out whole "
+                            "tomograms (from 3 annotated ones on; fewer fall back to rows), so that the model is "
+                            "chosen on tomograms it has not seen (default %(default)s)")
     train.add_argument("--time-limit", type=positive_float, metavar="MIN", help="stop after this many minutes")
     train.add_argument("--seed", type=int, default=d.seed,
                        help="seed of the initial weights and the patch draws (default %(default)s)")
@@ -129,7 +134,7 @@ def run_train(args):
         patch=args.patch, batch_size=args.batch_size, epochs=_epochs(args), steps_per_epoch=args.steps_per_epoch,
         learning_rate=args.lr, lr_schedule=args.lr_schedule, penalty_weight=args.penalty_weight,
         dice_weight=args.dice_weight, near_miss_fraction=args.near_miss, near_miss_nm=args.near_miss_reach,
-        validation_fraction=args.validation_fraction,
+        validation_fraction=args.validation_fraction, validation=args.validation,
         time_limit_min=args.time_limit, seed=args.seed)
     use_all_cores(args.threads)
     summary = train_files(args.tomograms, args.masks, params, args.out, penalties=args.penalty,

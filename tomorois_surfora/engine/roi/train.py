@@ -7,7 +7,9 @@ confidence there down. With ``dice_weight`` > 0 a soft Dice term over each batch
 overlap with the ROIs directly rather than voxel by voxel. The last ``validation_fraction`` of every
 tomogram's rows (y) is held out for validation (objects spread evenly in x–y, while z often has empty
 margins), or, when that band holds no ROI, the band that holds about that share of the ROIs
-(:func:`validation_rows`); the model with the highest validation Dice is kept (the lowest validation loss
+(:func:`validation_rows`). With ``validation='tomograms'`` and at least three annotated tomograms, whole
+tomograms are held out instead (:func:`validation_tomograms`): the score then says how the model does on a
+tomogram it has not seen, which is what a user asks of it. The model with the highest validation Dice is kept (the lowest validation loss
 when validation holds no ROI, :func:`..training_loop.better_epoch`). The learning rate anneals (cosine) over
 the epochs or the time limit. Every epoch writes a checkpoint, from which training resumes (the epoch loop
 is :func:`..training_loop.run_epochs`, shared with the membrane network).
@@ -26,6 +28,10 @@ from ..training_loop import (CHECKPOINT_FILE, LR_SCHEDULES, MODEL_FILE, fine_tun
 from .model_file import TrainedModel, load_model, save_model
 from .planes import parse_planes, plane_problems
 from .sections import channel_count
+
+VALIDATION_MODES = ("rows", "tomograms")
+MIN_TOMOGRAMS_HELD_OUT = 3  # annotated tomograms needed before whole ones are held out
+
 
 @dataclass
 class TrainingParameters:
@@ -67,6 +73,7 @@ class TrainingParameters:
     positive_weight: Optional[float] = None
     dice_weight: float = 1.0
     validation_fraction: float = 0.2
+    validation: str = "rows"
     validation_patches: int = 24
     time_limit_min: Optional[float] = None
     seed: int = 0
@@ -105,6 +112,8 @@ class TrainingParameters:
             found.append(f"penalty weight must be 0 or more, got {self.penalty_weight}")
         if self.dice_weight < 0:
             found.append(f"Dice weight must be 0 or more, got {self.dice_weight}")
+        if self.validation not in VALIDATION_MODES:
+            found.append(f"validation must be one of {', '.join(VALIDATION_MODES)}, got {self.validation!r}")
         if not 0 < self.validation_fraction < 0.5:
             found.append(f"validation fraction must be in (0, 0.5), got {self.validation_fraction}")
         if self.time_limit_min is not None and not self.time_limit_min > 0:
@@ -164,6 +173,18 @@ def validation_rows(roi_per_row, fraction, min_piece, gap=4):
     if best is None:
         return [train], validation
     return best[1], best[2]
+
+
+def validation_tomograms(items, fraction, mode):
+    """Indices of the tomograms held out whole for validation; empty when validation uses rows of every one.
+
+    ``mode`` 'tomograms' holds out the last max(1, round(``fraction`` · n)) of the n tomograms that hold ROIs,
+    when n ≥ 3 (with fewer, training or validation would see no ROI); 'rows' holds out none.
+    """
+    annotated = [index for index, item in enumerate(items) if item.target.any()]
+    if mode != "tomograms" or len(annotated) < MIN_TOMOGRAMS_HELD_OUT:
+        return []
+    return annotated[-max(1, int(round(fraction * len(annotated)))):]
 
 
 def _build_model(params, init_model, voxel_size, device):
@@ -289,8 +310,15 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
     torch.manual_seed(params.seed)
     model = _build_model(params, init_model, voxel_size, device)
     dims, context = model.dims, model.context
-    splits = [validation_rows(np.count_nonzero(item.target, axis=(0, 2)), params.validation_fraction, params.patch)
-              for item in items]
+    held_out = validation_tomograms(items, params.validation_fraction, params.validation)
+    if held_out:
+        whole = [(0, item.image.shape[1]) for item in items]
+        splits = [([] if index in held_out else [rows], rows) for index, rows in enumerate(whole)]
+        validating = held_out
+    else:
+        splits = [validation_rows(np.count_nonzero(item.target, axis=(0, 2)), params.validation_fraction,
+                                  params.patch) for item in items]
+        validating = list(range(len(items)))
     from .patches import PatchSampler, section_channels
 
     positive_weight = params.positive_weight or balancing_weight(items)
@@ -309,14 +337,15 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
     train_batches = _Batches(make([i for i, _ in pieces], [r for _, r in pieces], params.near_miss_fraction),
                              device)
     # Validation keeps the plain mix, so that validation losses compare across near-miss settings.
-    val_batches = _Batches(make(list(range(len(items))), [s[1] for s in splits], 0.0), device)
+    val_batches = _Batches(make(validating, [splits[i][1] for i in validating], 0.0), device)
     validation = [val_batches(1, np.random.default_rng([params.seed, 99, i]), augment=False)
                   for i in range(params.validation_patches)]
     by_dice = any(bool((batch[1] > 0.5).any()) for batch in validation)
     optimizer = torch.optim.Adam(model.net.parameters(), lr=params.learning_rate)
     state = restore_checkpoint(out_dir / CHECKPOINT_FILE, model, optimizer) if resume else new_loop_state()
     model.training.update({"parameters": asdict(params), "items": [item.name for item in items],
-                           "validation_rows": [list(s[1]) for s in splits],
+                           "validation_rows": [] if held_out else [list(s[1]) for s in splits],
+                           "validation_tomograms": [items[i].name for i in held_out],
                            "selected_by": "validation Dice" if by_dice else "validation loss",
                            "penalty_voxels": [0 if item.penalty is None else int(np.count_nonzero(item.penalty))
                                               for item in items],
@@ -327,6 +356,12 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
     sampler = train_batches.sampler
     sections = f", {'/'.join(model.planes)} sections" if dims == 2 else ""
     sides = (sampler.patch_z,) * (dims == 3) + (sampler.patch_y, sampler.patch_x)
+    if params.validation == "tomograms" and not held_out:
+        progress.info(f"validation on rows of every tomogram: whole ones are held out from "
+                      f"{MIN_TOMOGRAMS_HELD_OUT} annotated tomograms on")
+    elif held_out:
+        progress.info(f"validation on {len(held_out)} whole tomogram(s): "
+                      f"{', '.join(items[i].name for i in held_out)}")
     progress.info(f"{len(items)} tomograms on a {model.voxel_size:g} Å grid, {dims}D MS-D depth "
                   f"{model.net.config['depth']}{sections}, patches {'×'.join(map(str, sides))}, "
                   f"device {device}")
