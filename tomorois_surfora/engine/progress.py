@@ -23,8 +23,8 @@ class Progress:
     ----------
     task : str
         Short name shown in brackets before every line, e.g. ``"synth"``.
-    total : int
-        Number of items expected.
+    total : int or None
+        Number of items expected; None when open-ended (epochs until a time limit).
     quiet : bool
         If True, print nothing.
     stream : file-like, optional
@@ -79,7 +79,11 @@ class Progress:
     def step(self, message):
         """Count one finished item and print ``message`` with the count and the elapsed time."""
         self.done += 1
-        self.info(f"({self.done}/{self.total}, {time.perf_counter() - self._start:.1f} s) {message}")
+        self.info(f"({self._count()}, {time.perf_counter() - self._start:.1f} s) {message}")
+
+    def _count(self):
+        """``done/total``, or ``done`` alone when the total is open (None: a training bounded by time)."""
+        return f"{self.done}" if self.total is None else f"{self.done}/{self.total}"
 
     def info(self, message):
         """Print one line, unless quiet."""
@@ -89,7 +93,7 @@ class Progress:
     def failed(self, message):
         """Count one failed item and print ``message``, quiet or not: a failure is not progress."""
         self.done += 1
-        print(f"[{self.task}] ({self.done}/{self.total}) FAILED {message}", file=self.stream, flush=True)
+        print(f"[{self.task}] ({self._count()}) FAILED {message}", file=self.stream, flush=True)
 
 
 def for_each_input(task, inputs, quiet, work, summary=None):

@@ -102,6 +102,11 @@ def restore_checkpoint(path, model, optimizer):
     return payload["state"]
 
 
+def epoch_total(params):
+    """The number of epochs to show in progress lines: None when only the time limit bounds the training."""
+    return None if params.epochs >= UNLIMITED_EPOCHS else params.epochs
+
+
 def run_epochs(model, optimizer, params, state, out_dir, batch_loss, validate, save_model, progress, by_dice=True):
     """Train ``model`` epoch by epoch from loop ``state`` (new or restored) until the epoch or time limit.
 

@@ -171,8 +171,10 @@ def test_a_time_limit_alone_bounds_training_and_the_stop_is_explained(tmp_path):
     assert "time limit of 0.05 min reached" in result.stderr
     assert load_model(tmp_path / "timed" / "model.pt").training["parameters"]["epochs"] >= 1_000_000, \
         "no epoch limit when only the time limit is given"
+    assert "(1, " in result.stderr and "/1000000" not in result.stderr, "progress counts epochs, no sham total"
     result = run_cli(*common, "--time-limit", 10, "--epochs", 2, "--out", tmp_path / "capped")
     assert result.returncode == 0, result.stderr
+    assert "(1/2, " in result.stderr
     assert "stopped at the epoch limit (2)" in result.stderr and "raise the epochs" in result.stderr
 
 

@@ -18,8 +18,8 @@ from ..errors import InputError, raise_problems
 from ..io import ensure_output_dir
 from ..progress import Progress
 from ..roi.train import model_voxel_size, validation_rows
-from ..training_loop import (CHECKPOINT_FILE, MODEL_FILE, fine_tuning_start, new_loop_state, restore_checkpoint,
-                             run_epochs)
+from ..training_loop import (CHECKPOINT_FILE, MODEL_FILE, epoch_total, fine_tuning_start, new_loop_state,
+                             restore_checkpoint, run_epochs)
 from .model_file import MembraneModel, load_membrane_model, save_membrane_model
 from . import ARCHITECTURES
 from .preprocess import PreprocessParameters
@@ -139,7 +139,7 @@ def train_membranes(items, params, out_dir, preprocessing=None, init_model=None,
     model.training.update({"parameters": asdict(params), "items": [item.name for item in items],
                            "validation_rows": [list(s[1]) for s in splits], "voxel_size_A": model.voxel_size,
                            "preprocess": model.preprocess.to_dict(), "device": str(device)})
-    progress = Progress("membrane train", params.epochs, quiet=quiet)
+    progress = Progress("membrane train", epoch_total(params), quiet=quiet)
     progress.done = state["epoch"]
     parameters = sum(p.numel() for p in model.net.parameters())
     progress.info(f"{len(items)} tomograms on a {model.voxel_size:g} Å grid, {model.net.config['architecture']} "

@@ -23,8 +23,8 @@ import numpy as np
 from ..errors import InputError, raise_problems
 from ..io import ensure_output_dir
 from ..progress import Progress
-from ..training_loop import (CHECKPOINT_FILE, LR_SCHEDULES, MODEL_FILE, fine_tuning_start, new_loop_state,
-                             restore_checkpoint, run_epochs)
+from ..training_loop import (CHECKPOINT_FILE, LR_SCHEDULES, MODEL_FILE, epoch_total, fine_tuning_start,
+                             new_loop_state, restore_checkpoint, run_epochs)
 from .model_file import TrainedModel, load_model, save_model
 from .planes import parse_planes, plane_problems
 from .sections import channel_count
@@ -351,7 +351,7 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
                                               for item in items],
                            "positive_weight": positive_weight,
                            "voxel_size_A": model.voxel_size, "device": str(device)})
-    progress = Progress("roi train", params.epochs, quiet=quiet)
+    progress = Progress("roi train", epoch_total(params), quiet=quiet)
     progress.done = state["epoch"]
     sampler = train_batches.sampler
     sections = f", {'/'.join(model.planes)} sections" if dims == 2 else ""
