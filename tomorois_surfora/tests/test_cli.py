@@ -204,7 +204,7 @@ def test_roi_calibrate_chooses_stores_and_extract_uses_it(tmp_path):
     result = run_cli("roi", "calibrate", *maps, "--truth", ds / "contacts_000_rois.mrc", ds / "contacts_001_rois.mrc",
                      "--model", model, "--out", tmp_path / "calibration.json", "--workers", 1)
     assert result.returncode == 0, result.stderr
-    assert "(40/40)" in result.stderr, "progress per setting"
+    assert "(10/10)" in result.stderr, "progress per threshold and closing"
     chosen = json.loads((tmp_path / "calibration.json").read_text())
     assert chosen["parameters"]["threshold"] >= 0.7 and chosen["f1_dice"][0] == 1.0
     assert len(chosen["scores"]) == 5 * 2 * 2 * 2 * 3

@@ -12,7 +12,7 @@ from dataclasses import asdict
 
 from ..errors import InputError
 from ..io import read_mrc
-from .extract import ExtractionParameters, drop_unsure_labels, extract_rois
+from .extract import ExtractionParameters, checked_probabilities, drop_unsure_labels, label_smoothed, smooth_mask
 from .metrics import combine_evaluations, evaluate_rois
 
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
@@ -22,27 +22,34 @@ CLOSINGS_NM = (2.0, 5.0)  # a wider closing merges fragments of one ROI split by
 EXTRACTION_KEY = "extraction"  # where the chosen settings live in a model file's training record
 
 
-def score_setting(maps, truths, setting):
-    """{min confidence: (object F1, Dice)} of one (threshold, split, min volume, closing) setting over the
-    (probability map, true ROI labels) file pairs: ROIs are extracted once, then filtered by confidence."""
-    threshold, split, min_volume, closing = setting
-    extraction = ExtractionParameters(threshold=threshold, split=split, min_volume_nm3=min_volume, closing_nm=closing)
-    per_confidence = {c: [] for c in MIN_CONFIDENCES}
+def score_group(maps, truths, group):
+    """{(split, min volume, min confidence): (object F1, Dice)} of every setting that shares one (threshold,
+    closing) ``group`` over the (probability map, true ROI labels) file pairs: the opened and closed mask is
+    made once per map, then labelled for each split and minimum volume, then filtered by confidence."""
+    threshold, closing = group
+    per_setting = {}
     for map_path, truth_path in zip(maps, truths):
         probabilities, voxel_size = read_mrc(map_path)
+        probabilities = checked_probabilities(probabilities, str(map_path))
         truth, _ = read_mrc(truth_path, voxel_size)
         if truth.shape != probabilities.shape:
             raise InputError(f"{truth_path}: shape {truth.shape} differs from the probability map {map_path}'s "
                              f"{probabilities.shape}")
-        labels, _ = extract_rois(probabilities, voxel_size, extraction, source=str(map_path))
-        for confidence in MIN_CONFIDENCES:
-            per_confidence[confidence].append(evaluate_rois(drop_unsure_labels(labels, probabilities, confidence),
-                                                            truth))
+        voxel_size_nm = voxel_size / 10.0
+        smoothed = smooth_mask(probabilities > threshold, voxel_size_nm,
+                               ExtractionParameters(threshold=threshold, closing_nm=closing))
+        for split, min_volume in itertools.product((False, True), MIN_VOLUMES_NM3):
+            extraction = ExtractionParameters(threshold=threshold, split=split, min_volume_nm3=min_volume,
+                                              closing_nm=closing)
+            labels = label_smoothed(smoothed, voxel_size_nm, extraction)
+            for confidence in MIN_CONFIDENCES:
+                per_setting.setdefault((split, min_volume, confidence), []).append(
+                    evaluate_rois(drop_unsure_labels(labels, probabilities, confidence), truth))
     scores = {}
-    for confidence, results in per_confidence.items():
+    for key, results in per_setting.items():
         pooled = combine_evaluations(results)
-        scores[confidence] = (2 * pooled["tp"] / max(1, 2 * pooled["tp"] + pooled["fp"] + pooled["fn"]),
-                              pooled["dice"] or 0.0)
+        scores[key] = (2 * pooled["tp"] / max(1, 2 * pooled["tp"] + pooled["fp"] + pooled["fn"]),
+                       pooled["dice"] or 0.0)
     return scores
 
 
@@ -66,26 +73,29 @@ def choose_extraction(maps, truths, workers=1, progress=None):
     """
     if not maps or len(maps) != len(truths):
         raise InputError(f"give one true ROI map per probability map: {len(maps)} maps, {len(truths)} truths")
-    settings = list(itertools.product(THRESHOLDS, (False, True), MIN_VOLUMES_NM3, CLOSINGS_NM))
-    score = functools.partial(score_setting, list(maps), list(truths))
-    scored = []
+    groups = list(itertools.product(THRESHOLDS, CLOSINGS_NM))
+    score = functools.partial(score_group, list(maps), list(truths))
+    by_group = {}
 
     def report(results):
-        for setting, result in zip(settings, results):
-            scored.append(result)
+        for group, result in zip(groups, results):
+            by_group[group] = result
             if progress:
-                progress(f"({len(scored)}/{len(settings)}) threshold {setting[0]}, split {setting[1]}, min volume "
-                         f"{setting[2]:g}, closing {setting[3]:g}: object F1 {max(v[0] for v in result.values()):.3f}")
+                progress(f"({len(by_group)}/{len(groups)}) threshold {group[0]}, closing {group[1]:g}: best object "
+                         f"F1 {max(v[0] for v in result.values()):.3f}")
 
     if workers > 1:
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            report(pool.map(score, settings))
+            report(pool.map(score, groups))
     else:
-        report(map(score, settings))
-    scores = {setting + (confidence,): value for setting, by_confidence in zip(settings, scored)
-              for confidence, value in by_confidence.items()}
+        report(map(score, groups))
+    # in the grid's order (threshold, split, min volume, closing, confidence): a tie goes to the earlier one
+    scores = {(threshold, split, min_volume, closing, confidence):
+              by_group[threshold, closing][split, min_volume, confidence]
+              for threshold, split, min_volume, closing, confidence in itertools.product(
+                  THRESHOLDS, (False, True), MIN_VOLUMES_NM3, CLOSINGS_NM, MIN_CONFIDENCES)}
     threshold, split, min_volume, closing, min_confidence = max(scores, key=scores.get)
     chosen = ExtractionParameters(threshold=threshold, split=split, min_volume_nm3=min_volume, closing_nm=closing,
                                   min_confidence=min_confidence)

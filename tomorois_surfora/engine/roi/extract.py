@@ -36,11 +36,21 @@ class ExtractionParameters:
     min_confidence: float = 0.0
 
 
-def clean_mask(mask, voxel_size_nm, params):
-    """Binary opening, closing and small-component removal of a boolean (z, y, x) mask."""
+def smooth_mask(mask, voxel_size_nm, params):
+    """Binary opening, then closing, of a boolean (z, y, x) mask."""
     mask = ball_opening(mask, params.opening_nm / voxel_size_nm)
-    mask = ball_closing(mask, params.closing_nm / voxel_size_nm)
-    return remove_small_pieces(mask, params.min_volume_nm3 / voxel_size_nm ** 3)
+    return ball_closing(mask, params.closing_nm / voxel_size_nm)
+
+
+def label_smoothed(mask, voxel_size_nm, params):
+    """ROI labels of a :func:`smooth_mask` result: pieces under the minimum volume dropped, touching ROIs
+    split when ``params.split`` (slivers the split cuts off dropped as well)."""
+    min_voxels = params.min_volume_nm3 / voxel_size_nm ** 3
+    mask = remove_small_pieces(mask, min_voxels)
+    if params.split:
+        labels, _ = split_touching(mask, voxel_size_nm, params.seed_depth_nm)
+        return drop_small_labels(labels, min_voxels).astype(np.int32)
+    return label_pieces(mask)[0].astype(np.int32)
 
 
 def split_touching(mask, voxel_size_nm, seed_depth_nm):
@@ -124,6 +134,21 @@ def extract_rois(probabilities, voxel_size, params=None, source="probability map
         See :func:`roi_table`.
     """
     params = params or ExtractionParameters()
+    probabilities = checked_probabilities(probabilities, source)
+    if not 0 < params.threshold < 1:
+        raise InputError(f"threshold must be between 0 and 1, got {params.threshold:g}")
+    if not 0 <= params.min_confidence < 1:
+        raise InputError(f"minimum mean confidence must be in [0, 1), got {params.min_confidence:g}")
+    voxel_size_nm = voxel_size / 10.0
+    labels = label_smoothed(smooth_mask(probabilities > params.threshold, voxel_size_nm, params), voxel_size_nm,
+                            params)
+    labels = drop_unsure_labels(labels, probabilities, params.min_confidence)
+    return labels, roi_table(labels, probabilities, voxel_size_nm)
+
+
+def checked_probabilities(probabilities, source):
+    """``probabilities`` as float32, or an :class:`InputError` naming ``source`` if they are not a 3D map of
+    finite values in [0, 1]."""
     probabilities = np.asarray(probabilities, dtype=np.float32)
     if probabilities.ndim != 3:
         raise InputError(f"{source}: expected a 3D (z, y, x) map, got shape {probabilities.shape}")
@@ -132,21 +157,7 @@ def extract_rois(probabilities, voxel_size, params=None, source="probability map
     if probabilities.min() < -1e-6 or probabilities.max() > 1 + 1e-6:
         raise InputError(f"{source}: values must be probabilities in [0, 1], found "
                          f"{probabilities.min():g}..{probabilities.max():g}")
-    if not 0 < params.threshold < 1:
-        raise InputError(f"threshold must be between 0 and 1, got {params.threshold:g}")
-    if not 0 <= params.min_confidence < 1:
-        raise InputError(f"minimum mean confidence must be in [0, 1), got {params.min_confidence:g}")
-    voxel_size_nm = voxel_size / 10.0
-    mask = clean_mask(probabilities > params.threshold, voxel_size_nm, params)
-    if params.split:
-        labels, _ = split_touching(mask, voxel_size_nm, params.seed_depth_nm)
-        # A split can cut off slivers smaller than any ROI: they would count as false positives.
-        labels = drop_small_labels(labels, params.min_volume_nm3 / voxel_size_nm ** 3)
-    else:
-        labels, _ = label_pieces(mask)
-    labels = labels.astype(np.int32)
-    labels = drop_unsure_labels(labels, probabilities, params.min_confidence)
-    return labels, roi_table(labels, probabilities, voxel_size_nm)
+    return probabilities
 
 
 def drop_unsure_labels(labels, probabilities, min_confidence):
