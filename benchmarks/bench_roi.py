@@ -8,6 +8,7 @@
     .venv/bin/python benchmarks/bench_roi.py accuracy --kind contacts --field 128 512 512 --contacts 6 \
         --with-penalty --device cuda --epochs 180 --name gpu_c6_e180   # a fixed step count, on a GPU
     .venv/bin/python benchmarks/bench_roi.py depth --name NAME --field 128 512 512  # depth spans of a run
+    .venv/bin/python benchmarks/bench_roi.py orientation --name NAME  # second family: misses by membrane azimuth
     .venv/bin/python benchmarks/bench_roi.py throughput
     .venv/bin/python benchmarks/bench_roi.py memory --shape 300 1000 1000
 
@@ -290,6 +291,45 @@ def depth(args):
     write_result(path.name, report)
 
 
+def tilt_axis_azimuth(normal):
+    """Angle (degrees, 0–90) between a sheet's normal, projected on x–y, and the second family's tilt axis x.
+    Near 0 the sheet is seen almost edge-on in no projection once it tilts out of z: it images faintly."""
+    return float(np.degrees(np.arctan2(abs(normal[1]), abs(normal[0]))))
+
+
+def orientation(args):
+    """Per tomogram of a second-family accuracy run (``--name``): the plasma membrane's azimuth from the tilt
+    axis, and for test tomograms the mean probability inside each true ROI. Says whether misses follow the
+    membrane's orientation rather than the contacts themselves."""
+    path = Path(__file__).parent / "results" / f"roi_accuracy_{args.name}.json"
+    report = json.loads(path.read_text())
+    if report["kind"] != "pm_contacts":
+        raise SystemExit(f"{path.name}: orientation applies to the pm_contacts family, not {report['kind']}")
+    training = report["training_set"]
+    folders = {"train": (dataset_folder(args.work, "pm_contacts", "train", training["field_voxels"],
+                                        training["contacts_per_phantom"]), report["train_tomograms"]),
+               "test": (dataset_folder(args.work, "pm_contacts", "test", report["field_voxels"],
+                                       report["contacts_per_phantom"]), report["test_tomograms"])}
+    rows = []
+    for role, (folder, n) in folders.items():
+        for tomogram in phantom_files(folder, "pm_contacts", n):
+            truth = json.loads(tomogram.with_suffix(".json").read_text())
+            row = {"role": role, "tomogram": tomogram.stem,
+                   "azimuth_from_tilt_axis_deg": round(tilt_axis_azimuth(truth["membranes"][0]["normal"]), 1)}
+            if role == "test":
+                probabilities, _ = read_mrc(args.work / "pm_contacts" / f"predicted_{args.name}" /
+                                            probability_file_name(tomogram))
+                labels, _ = read_mrc(sibling(tomogram, "rois"))
+                row["mean_probability_in_rois"] = [round(float(probabilities[labels == roi["label"]].mean()), 3)
+                                                   for roi in truth["rois"]]
+            rows.append(row)
+            found = row.get("mean_probability_in_rois")
+            print(f"{role:6s}{tomogram.stem:>18s}  membrane normal {row['azimuth_from_tilt_axis_deg']:5.1f}° from the "
+                  f"tilt axis" + ("" if found is None else "  mean probability in its ROIs " +
+                                  " ".join(f"{v:.2f}" for v in found)))
+    write_result(f"roi_orientation_{args.name}.json", {"accuracy_run": path.name, "rows": rows})
+
+
 def penalty(args):
     """Fine-tune the contacts model with and without decoy penalty masks; compare confidence on decoys."""
     work = args.work
@@ -407,7 +447,7 @@ def memory(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("section", choices=("accuracy", "depth", "penalty", "throughput", "memory"))
+    parser.add_argument("section", choices=("accuracy", "depth", "orientation", "penalty", "throughput", "memory"))
     parser.add_argument("--kind", choices=tuple(TARGETS), default="contacts",
                         help="phantom family: pm_contacts is the second, independent family, never tuned on")
     parser.add_argument("--train", type=int, default=10, help="training tomograms")
@@ -472,7 +512,7 @@ def main():
     args = parser.parse_args()
     use_all_cores()
     {"accuracy": accuracy, "depth": depth, "penalty": penalty, "throughput": throughput,
-     "memory": memory}[args.section](args)
+     "memory": memory, "orientation": orientation}[args.section](args)
 
 
 if __name__ == "__main__":
