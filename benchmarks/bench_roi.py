@@ -167,10 +167,15 @@ def calibrate_and_score(calibration_maps, calibrators, maps, tomograms):
         ``test`` and ``test_at_0.5``.
     """
     extraction, scores = choose_extraction(calibration_maps, calibrators)
+    return score_with(extraction, maps, tomograms, scores)
+
+
+def score_with(extraction, maps, tomograms, calibration_scores=None):
+    """:func:`calibrate_and_score`'s result for extraction settings chosen elsewhere."""
     return {"threshold": extraction.threshold,
             "extraction": {"split": extraction.split, "min_volume_nm3": extraction.min_volume_nm3,
                            "closing_nm": extraction.closing_nm, "min_confidence": extraction.min_confidence},
-            "calibration_f1_dice": scores,
+            "calibration_f1_dice": calibration_scores,
             "test": evaluate_maps(maps, tomograms, extraction, parallel=True),
             "test_at_0.5": evaluate_maps(maps, tomograms, ExtractionParameters(threshold=0.5), parallel=True)}
 
@@ -181,7 +186,9 @@ def print_scores(scored, n_calibrators):
     threshold, extraction = scored["threshold"], scored["extraction"]
     print(f"{'threshold':>10}{'pred':>6}{'true':>6}{'TP':>5}{'FP':>5}{'FN':>5}{'FP rate':>9}{'FN rate':>9}"
           f"{'Dice':>7}{'IoU':>7}")
-    print(f"calibrated on {n_calibrators} annotated tomograms: split {extraction['split']}, "
+    chosen = (f"the extraction of {scored['extraction_from']}" if scored.get("extraction_from")
+              else f"calibrated on {n_calibrators} annotated tomograms")
+    print(f"{chosen}: split {extraction['split']}, "
           f"minimum volume {extraction['min_volume_nm3']:g} nm³, closing {extraction['closing_nm']:g} nm, "
           f"minimum mean confidence {extraction['min_confidence']:g}")
     for label, r in ((f"{threshold} (cal.)", scored["test"]), ("0.5", scored["test_at_0.5"])):
@@ -231,11 +238,17 @@ def accuracy(args):
                    "seconds": float(history[-1]["seconds"]) if history else 0.0,
                    "fine_tuned_from": model.training.get("fine_tuned_from")}
     reuse = args.model is not None and args.reuse_maps
-    calibrators = train[:args.calibrate]
+    calibrators = [] if args.extraction_from else train[:args.calibrate]
     calibration_maps, _ = predict_all(model, calibrators, work / args.kind / f"calibration_{name}", reuse, device,
                                       args.mirrored)
     maps, seconds = predict_all(model, test, work / args.kind / f"predicted_{name}", reuse, device, args.mirrored)
-    scored = calibrate_and_score(calibration_maps, calibrators, maps, test)
+    if args.extraction_from:  # another run's calibrated settings: like for like, and no calibration to wait for
+        other = json.loads((Path(__file__).parent / "results" /
+                            f"roi_accuracy_{args.extraction_from}.json").read_text())
+        scored = score_with(ExtractionParameters(threshold=other["threshold"], **other["extraction"]), maps, test)
+        scored["extraction_from"] = args.extraction_from
+    else:
+        scored = calibrate_and_score(calibration_maps, calibrators, maps, test)
     # a model validated on whole tomograms is also calibrated on them: tomograms it did not train on
     held_out = [Path(name) for name in model.training.get("validation_tomograms", [])]
     if held_out:
@@ -490,6 +503,9 @@ def main():
     parser.add_argument("--near-miss", type=float, default=TrainingParameters().near_miss_fraction,
                         help="accuracy: fraction of training patches centred within "
                              f"{TrainingParameters().near_miss_nm:g} nm above or below an ROI (default %(default)s)")
+    parser.add_argument("--extraction-from", metavar="NAME",
+                        help="accuracy: score with the extraction settings another run (--name NAME) calibrated, "
+                             "instead of calibrating this one")
     parser.add_argument("--validation", choices=("rows", "tomograms"), default=TrainingParameters().validation,
                         help="accuracy: validate on rows of every training tomogram, or on whole ones (then the "
                              "model is also calibrated on those; default %(default)s)")
