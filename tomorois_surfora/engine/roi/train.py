@@ -9,10 +9,10 @@ tomogram's rows (y) is held out for validation (objects spread evenly in x–y, 
 margins), or, when that band holds no ROI, the band that holds about that share of the ROIs
 (:func:`validation_rows`). With ``validation='tomograms'`` and at least three annotated tomograms, whole
 tomograms are held out instead (:func:`validation_tomograms`): the score then says how the model does on a
-tomogram it has not seen, which is what a user asks of it. The model with the highest validation Dice is kept (the lowest validation loss
-when validation holds no ROI, :func:`..training_loop.better_epoch`). The learning rate anneals (cosine) over
-the epochs or the time limit. Every epoch writes a checkpoint, from which training resumes (the epoch loop
-is :func:`..training_loop.run_epochs`, shared with the membrane network).
+tomogram it has not seen, which is what a user asks of it. The model with the highest validation Dice is
+kept (the lowest validation loss when validation holds no ROI, :func:`..training_loop.better_epoch`). The
+learning rate anneals (cosine) over the epochs or the time limit. Every epoch writes a checkpoint, from which
+training resumes (the epoch loop is :func:`..training_loop.run_epochs`, shared with the membrane network).
 """
 from dataclasses import asdict, dataclass
 from pathlib import Path

@@ -163,8 +163,8 @@ def propagate_signs(n, i, j, weights, relation, root):
     signs[root] = 1.0
     agree = np.sign(relation[edge_index(n, i, j, order[1:], predecessors[order[1:]])])
     agree[agree == 0] = 1.0
-    for node, parent, relation in zip(order[1:].tolist(), predecessors[order[1:]].tolist(), agree.tolist()):
-        signs[node] = signs[parent] * relation
+    for node, parent, agreement in zip(order[1:].tolist(), predecessors[order[1:]].tolist(), agree.tolist()):
+        signs[node] = signs[parent] * agreement
     return signs
 
 
