@@ -10,7 +10,9 @@ margins), or, when that band holds no ROI, the band that holds about that share 
 (:func:`validation_rows`). With ``validation='tomograms'`` and at least three annotated tomograms, whole
 tomograms are held out instead (:func:`validation_tomograms`): the score then says how the model does on a
 tomogram it has not seen, which is what a user asks of it. The model with the highest validation Dice is
-kept (the lowest validation loss when validation holds no ROI, :func:`..training_loop.better_epoch`). The
+kept (the lowest validation loss when validation holds no ROI, :func:`..training_loop.better_epoch`).
+With ``wedge_copies`` > 0, copies of the training tomograms with an extra missing wedge about other in-plane
+axes also train (:mod:`.wedge_fade`), so that the network sees faint membranes in every orientation. The
 learning rate anneals (cosine) over the epochs or the time limit. Every epoch writes a checkpoint, from which
 training resumes (the epoch loop is :func:`..training_loop.run_epochs`, shared with the membrane network).
 """
@@ -69,6 +71,8 @@ class TrainingParameters:
     foreground_fraction: float = 0.5
     near_miss_fraction: float = 0.0
     near_miss_nm: float = 16.0
+    wedge_copies: int = 0
+    wedge_tilt_deg: float = 60.0
     penalty_weight: float = 5.0
     positive_weight: Optional[float] = None
     dice_weight: float = 1.0
@@ -104,6 +108,10 @@ class TrainingParameters:
             found.append(f"foreground fraction must be in [0, 1], got {self.foreground_fraction}")
         if not 0 <= self.near_miss_fraction <= 1 - self.foreground_fraction:
             found.append(f"near-miss fraction must be in [0, 1 - foreground fraction], got {self.near_miss_fraction}")
+        if self.wedge_copies < 0:
+            found.append(f"extra-wedge copies must be 0 or more, got {self.wedge_copies}")
+        if not 0 < self.wedge_tilt_deg < 90:
+            found.append(f"extra-wedge tilt range must be in (0, 90) degrees, got {self.wedge_tilt_deg}")
         if not self.near_miss_nm > 0:
             found.append(f"near-miss reach must be positive (nm), got {self.near_miss_nm}")
         if self.positive_weight is not None and not self.positive_weight > 0:
@@ -320,16 +328,23 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
                                   params.patch) for item in items]
         validating = list(range(len(items)))
     from .patches import PatchSampler, section_channels
+    from .wedge_fade import faded_copies
 
     positive_weight = params.positive_weight or balancing_weight(items)
-    channels = section_channels(items, context, model.far_context, model.planes) if dims == 2 else None
+    training_owners = [index for index, (train_rows, _) in enumerate(splits) if train_rows]
+    copies = faded_copies([items[i] for i in training_owners], params.wedge_copies, params.seed,
+                          params.wedge_tilt_deg)
+    copy_owners = [owner for owner in training_owners for _ in range(params.wedge_copies)]
+    sampled = items + copies  # copies train on their original's rows and never validate
+    splits = splits + [splits[owner] for owner in copy_owners]
+    channels = section_channels(sampled, context, model.far_context, model.planes) if dims == 2 else None
     near_reach = max(1, round(10 * params.near_miss_nm / model.voxel_size))
 
     def make(owners, rows, near):
         """A sampler over the row ranges ``rows`` of items ``owners`` (an item may own several ranges)."""
         chosen = None if channels is None else {plane: [per_item[i] for i in owners]
                                                 for plane, per_item in channels.items()}
-        return PatchSampler([items[i] for i in owners], rows, dims, context, params.patch,
+        return PatchSampler([sampled[i] for i in owners], rows, dims, context, params.patch,
                             params.foreground_fraction, on_penalty=0.25, penalty_weight=params.penalty_weight,
                             positive_weight=positive_weight, far_context=model.far_context, planes=model.planes,
                             channels=chosen, near_miss=near, near_reach=near_reach)
@@ -344,8 +359,9 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
     optimizer = torch.optim.Adam(model.net.parameters(), lr=params.learning_rate)
     state = restore_checkpoint(out_dir / CHECKPOINT_FILE, model, optimizer) if resume else new_loop_state()
     model.training.update({"parameters": asdict(params), "items": [item.name for item in items],
-                           "validation_rows": [] if held_out else [list(s[1]) for s in splits],
+                           "validation_rows": [] if held_out else [list(s[1]) for s in splits[:len(items)]],
                            "validation_tomograms": [items[i].name for i in held_out],
+                           "extra_wedge_copies": [copy.name for copy in copies],
                            "selected_by": "validation Dice" if by_dice else "validation loss",
                            "penalty_voxels": [0 if item.penalty is None else int(np.count_nonzero(item.penalty))
                                               for item in items],
@@ -362,6 +378,9 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
     elif held_out:
         progress.info(f"validation on {len(held_out)} whole tomogram(s): "
                       f"{', '.join(items[i].name for i in held_out)}")
+    if copies:
+        progress.info(f"{len(copies)} training copies with an extra missing wedge (±{params.wedge_tilt_deg:g}°, "
+                      "axes spread over 0–180°)")
     progress.info(f"{len(items)} tomograms on a {model.voxel_size:g} Å grid, {dims}D MS-D depth "
                   f"{model.net.config['depth']}{sections}, patches {'×'.join(map(str, sides))}, "
                   f"device {device}")
