@@ -17,7 +17,6 @@ from tomorois_surfora.engine.roi.resample import resample_into, resample_volume
 from tomorois_surfora.engine.roi.sections import SectionChannels, channel_count, section_offsets
 from tomorois_surfora.engine.roi.train import (TrainingParameters, soft_dice_loss, split_rows, train_files,
                                                validation_rows, validation_tomograms)
-from tomorois_surfora.engine.synth import PhantomParameters, write_dataset
 from tomorois_surfora.engine.training_loop import better_epoch, learning_rate_at
 
 # Unit class weights and cross-entropy alone: a zero-initialised last layer then starts at a loss of exactly ln 2.
@@ -25,20 +24,12 @@ TINY = TrainingParameters(depth=8, epochs=2, steps_per_epoch=3, patch=48, batch_
                           positive_weight=1.0, dice_weight=0.0)
 
 
-@pytest.fixture(scope="module")
-def phantoms(tmp_path_factory):
-    """Two small contact phantoms at 20 Å (48 × 112 × 112 voxels) with their ROI and decoy masks."""
-    folder = tmp_path_factory.mktemp("phantoms")
-    write_dataset("contacts", folder, 2, seed=3, params=PhantomParameters(shape=(48, 112, 112), voxel_size=20.0),
-                  quiet=True)
-    tomograms = sorted(folder.glob("contacts_00?.mrc"))
-    return tomograms, [t.with_name(t.stem + "_rois.mrc") for t in tomograms], \
-        [t.with_name(t.stem + "_decoys.mrc") for t in tomograms]
-
-
 def _history(folder):
     with open(folder / "history.csv") as handle:
         return list(csv.DictReader(handle))
+
+
+# The ``phantoms`` fixture (two small contact phantoms at 20 Å) is in conftest.py.
 
 
 def test_training_writes_the_best_model_and_resumes_and_fine_tunes(phantoms, tmp_path):

@@ -7,7 +7,7 @@ from tomorois_surfora.engine.roi.model_file import load_model
 from tomorois_surfora.engine.roi.train import TrainingParameters, train_files
 from tomorois_surfora.engine.roi.wedge_fade import extra_wedge, faded_copies, wedge_angles
 
-from .test_roi_train_predict import TINY, phantoms  # noqa: F401  (the module's phantom fixture)
+from .test_roi_train_predict import TINY
 
 
 def _membrane(normal, shape=(48, 64, 64), sigma=1.5):
@@ -55,7 +55,7 @@ def test_copies_keep_their_items_annotation_and_name_their_axis():
     assert faded_copies(items, 0) == []
 
 
-def test_training_uses_copies_of_the_training_tomograms_only(phantoms, tmp_path):  # noqa: F811
+def test_training_uses_copies_of_the_training_tomograms_only(phantoms, tmp_path):
     tomograms, masks, _ = phantoms
     data, size = read_mrc(tomograms[0])
     write_mrc(tmp_path / "third.mrc", data, size)
