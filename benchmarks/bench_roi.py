@@ -223,7 +223,8 @@ def accuracy(args):
                  "far_context": args.far_context, "planes": args.planes, "lr_schedule": args.lr_schedule,
                  "patch": args.patch, "batch_size": args.batch_size, "dice_weight": args.dice_weight,
                  "near_miss_fraction": args.near_miss, "voxel_size": args.grid, "seed": args.seed,
-                 "validation": args.validation, "wedge_copies": args.wedge_copies}
+                 "validation": args.validation, "wedge_copies": args.wedge_copies,
+                 "rotations": args.rotations}
         params = (TrainingParameters(epochs=args.epochs, **shape) if args.epochs else
                   TrainingParameters(epochs=UNLIMITED_EPOCHS, time_limit_min=args.minutes, **shape))
         model_dir = work / args.kind / f"model_{name}"
@@ -271,6 +272,7 @@ def accuracy(args):
                         "near_miss_fraction": trained_with.get("near_miss_fraction", 0.0),
                         "validation": trained_with.get("validation", "rows"),
                         "wedge_copies": trained_with.get("wedge_copies", 0),
+                        "rotations": trained_with.get("rotations", "quarter"),
                         "validation_tomograms": [p.name for p in held_out]},
               "minutes_limit": args.minutes, "training": summary, **scored,
               "predict_seconds_per_tomogram": float(np.mean(seconds)) if seconds else None,
@@ -504,6 +506,8 @@ def main():
     parser.add_argument("--near-miss", type=float, default=TrainingParameters().near_miss_fraction,
                         help="accuracy: fraction of training patches centred within "
                              f"{TrainingParameters().near_miss_nm:g} nm above or below an ROI (default %(default)s)")
+    parser.add_argument("--rotations", choices=("quarter", "any"), default=TrainingParameters().rotations,
+                        help="accuracy: x-y turns of the training patches (default %(default)s)")
     parser.add_argument("--wedge-copies", type=int, default=TrainingParameters().wedge_copies,
                         help="accuracy: copies of each training tomogram with an extra missing wedge about "
                              "other in-plane axes (default %(default)s)")

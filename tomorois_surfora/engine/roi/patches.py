@@ -8,7 +8,10 @@ past an ROI's top and bottom, where a 2D net must learn that the ROI has ended a
 still run through the section. 2D models may read sections of several planes (see
 :mod:`.planes`); each batch comes from one plane, chosen at random. Training patches get random flips along
 every axis, and x–y patches also random 90° rotations; the missing wedge makes z special, so z is never
-swapped with x or y.
+swapped with x or y. With ``any_angle``, x–y patches are also turned by a random angle in [0°, 90°) (cut from
+a window √2 wider, so the turned patch has no empty corners): four quarter turns show a membrane that crosses
+every training tomogram diagonally only diagonally, and a 2D net does not generalise from that to one that
+runs along x or y.
 """
 import numpy as np
 from scipy import ndimage
@@ -58,11 +61,15 @@ class PatchSampler:
         2D: section planes to draw from (see :mod:`.planes`).
     channels : dict, optional
         2D: the items' channels from :func:`section_channels`, if already built.
+    any_angle : bool
+        2D, x–y sections: turn augmented patches by a random angle too, not only by quarter turns.
     """
 
     def __init__(self, items, row_ranges, dims, context, patch, foreground=0.5, on_penalty=0.25, penalty_weight=5.0,
-                 positive_weight=1.0, far_context=0, planes=("xy",), channels=None, near_miss=0.0, near_reach=8):
+                 positive_weight=1.0, far_context=0, planes=("xy",), channels=None, near_miss=0.0, near_reach=8,
+                 any_angle=False):
         self.items, self.row_ranges, self.dims = items, row_ranges, dims
+        self.any_angle = any_angle and dims == 2
         self.planes = parse_planes(planes) if dims == 2 else ("xy",)
         if dims == 2:
             self._channels = channels or section_channels(items, context, far_context, self.planes)
@@ -115,7 +122,8 @@ class PatchSampler:
         return np.array([rng.integers(shape[0]), rng.integers(lo, hi), rng.integers(shape[2])])
 
     def _window(self, centre, size, lo, hi):
-        start = int(np.clip(centre - size // 2, lo, max(hi - size, lo)))
+        size = min(size, hi - lo)
+        start = int(np.clip(centre - size // 2, lo, hi - size))
         return slice(start, start + size)
 
     def sample(self, index, rng, augment=True, plane="xy"):
@@ -126,7 +134,10 @@ class PatchSampler:
         item = self.items[index]
         centre = self._centre(index, rng)
         axes = plane_axes(plane)
-        window = [self._window(centre[axis], self._sizes[axis], *self._bounds(index, axis)) for axis in axes]
+        turn = augment and self.any_angle and plane == "xy"
+        sizes = [self._sizes[axis] if not turn or k == 0 else int(np.ceil(self._sizes[axis] * np.sqrt(2))) + 2
+                 for k, axis in enumerate(axes)]
+        window = [self._window(centre[axis], size, *self._bounds(index, axis)) for axis, size in zip(axes, sizes)]
         if self.dims == 2:
             section = int(centre[axes[0]])
             image = self._channels[plane][index](section, window[1], window[2])
@@ -140,6 +151,9 @@ class PatchSampler:
             weight += self.penalty_weight * plane_view(item.penalty, plane)[index_in_view]
         if self.dims == 3:
             target, weight = target[None], weight[None]
+        if turn:
+            image, target, weight = turned_patch([image, target, weight], rng.uniform(0.0, 90.0),
+                                                 (self.patch_y, self.patch_x))
         if augment:
             arrays = [image, target, weight]
             image, target, weight = _augment(arrays, rng) if plane == "xy" else _flip_every_axis(arrays, rng)
@@ -158,6 +172,24 @@ def near_miss_mask(target, reach):
         return np.zeros_like(target, dtype=bool)
     grown = ndimage.maximum_filter1d(target.view(np.uint8), size=2 * reach + 1, axis=0, mode="constant") > 0
     return grown & ~target
+
+
+def turned_patch(arrays, angle_deg, size):
+    """The central ``size`` (rows, columns) of every (C, H, W) array turned by ``angle_deg`` about its centre.
+
+    The image (the first array) is interpolated linearly; the target and weights (the others) take their
+    nearest value, so that they stay binary and paired. Beyond the window edges values are mirrored.
+    """
+    angle = np.deg2rad(angle_deg)
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    out = []
+    for position, array in enumerate(arrays):
+        centre_in = (np.array(array.shape[1:]) - 1) / 2.0
+        offset = centre_in - rotation @ ((np.array(size) - 1) / 2.0)
+        order = 1 if position == 0 else 0
+        out.append(np.stack([ndimage.affine_transform(channel, rotation, offset, output_shape=size, order=order,
+                                                      mode="mirror") for channel in array]))
+    return out
 
 
 def _augment(arrays, rng):

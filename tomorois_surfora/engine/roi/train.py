@@ -32,6 +32,7 @@ from .planes import parse_planes, plane_problems
 from .sections import channel_count
 
 VALIDATION_MODES = ("rows", "tomograms")
+ROTATIONS = ("quarter", "any")  # x–y augmentation of 2D patches: quarter turns, or any angle (see .patches)
 MIN_TOMOGRAMS_HELD_OUT = 3  # annotated tomograms needed before whole ones are held out
 
 
@@ -71,6 +72,7 @@ class TrainingParameters:
     foreground_fraction: float = 0.5
     near_miss_fraction: float = 0.0
     near_miss_nm: float = 16.0
+    rotations: str = "quarter"
     wedge_copies: int = 0
     wedge_tilt_deg: float = 60.0
     penalty_weight: float = 5.0
@@ -108,6 +110,8 @@ class TrainingParameters:
             found.append(f"foreground fraction must be in [0, 1], got {self.foreground_fraction}")
         if not 0 <= self.near_miss_fraction <= 1 - self.foreground_fraction:
             found.append(f"near-miss fraction must be in [0, 1 - foreground fraction], got {self.near_miss_fraction}")
+        if self.rotations not in ROTATIONS:
+            found.append(f"rotations must be one of {', '.join(ROTATIONS)}, got {self.rotations!r}")
         if self.wedge_copies < 0:
             found.append(f"extra-wedge copies must be 0 or more, got {self.wedge_copies}")
         if not 0 < self.wedge_tilt_deg < 90:
@@ -347,7 +351,8 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
         return PatchSampler([sampled[i] for i in owners], rows, dims, context, params.patch,
                             params.foreground_fraction, on_penalty=0.25, penalty_weight=params.penalty_weight,
                             positive_weight=positive_weight, far_context=model.far_context, planes=model.planes,
-                            channels=chosen, near_miss=near, near_reach=near_reach)
+                            channels=chosen, near_miss=near, near_reach=near_reach,
+                            any_angle=params.rotations == "any")
     pieces = [(index, rows) for index, (train_rows, _) in enumerate(splits) for rows in train_rows]
     train_batches = _Batches(make([i for i, _ in pieces], [r for _, r in pieces], params.near_miss_fraction),
                              device)

@@ -1,10 +1,12 @@
-"""Training copies with an extra missing wedge: which membranes fade, the spread of axes, and training on them."""
+"""Training augmentation: copies with an extra missing wedge (which membranes fade, the spread of axes, training on
+them) and x–y turns of training patches by any angle."""
 import numpy as np
 
 from tomorois_surfora.engine.io import read_mrc, write_mrc
 from tomorois_surfora.engine.roi.data import TrainingItem
 from tomorois_surfora.engine.roi.model_file import load_model
 from tomorois_surfora.engine.roi.train import TrainingParameters, train_files
+from tomorois_surfora.engine.roi.patches import turned_patch
 from tomorois_surfora.engine.roi.wedge_fade import extra_wedge, faded_copies, wedge_angles
 
 from .test_roi_train_predict import TINY
@@ -59,7 +61,7 @@ def test_training_uses_copies_of_the_training_tomograms_only(phantoms, tmp_path)
     tomograms, masks, _ = phantoms
     data, size = read_mrc(tomograms[0])
     write_mrc(tmp_path / "third.mrc", data, size)
-    params = TrainingParameters(**{**TINY.__dict__, "validation": "tomograms", "wedge_copies": 2})
+    params = TrainingParameters(**{**TINY.__dict__, "validation": "tomograms", "wedge_copies": 2, "rotations": "any"})
     result = train_files(list(tomograms) + [tmp_path / "third.mrc"], list(masks) + [masks[0]], params,
                          tmp_path / "out", quiet=True)
     training = load_model(result["model"]).training
@@ -68,3 +70,41 @@ def test_training_uses_copies_of_the_training_tomograms_only(phantoms, tmp_path)
     assert len(copies) == 4 and not any("third" in name for name in copies), "two copies of each training one"
     assert training["items"] == [str(t) for t in tomograms] + [str(tmp_path / "third.mrc")]
     assert result["best_val_dice"] is not None
+
+
+def test_a_turned_patch_turns_a_line_and_keeps_target_and_weights_paired():
+    size = 33
+    image = np.zeros((2, 49, 49), np.float32)
+    image[:, 24, :] = 1.0  # a line along x through the centre
+    target = (image[:1] > 0).astype(np.float32)
+    weight = 1 + 4 * target
+    turned_image, turned_target, turned_weight = turned_patch([image, target, weight], 30.0, (size, size))
+    assert turned_image.shape == (2, size, size) and turned_target.shape == (1, size, size)
+    rows, cols = np.nonzero(turned_target[0])
+    slope = np.polyfit(cols - 16, rows - 16, 1)[0]
+    assert abs(abs(np.degrees(np.arctan(slope))) - 30.0) < 3.0, "the line now runs at 30° to x"
+    assert set(np.unique(turned_target)) <= {0.0, 1.0}, "the target stays binary"
+    assert np.array_equal(turned_weight[0] > 1, turned_target[0] > 0), "weights follow the target"
+    assert turned_image[0, 16, 16] > 0.9, "the centre stays on the line"
+    same, _, _ = turned_patch([image, target, weight], 0.0, (size, size))
+    assert np.allclose(same, image[:, 8:41, 8:41]), "no turn: the central window"
+
+
+def test_training_samplers_turn_xy_patches_by_any_angle_only_when_asked(phantoms):
+    tomograms, masks, _ = phantoms
+    from tomorois_surfora.engine.roi.data import load_training_item
+    from tomorois_surfora.engine.roi.patches import PatchSampler
+
+    item = load_training_item(tomograms[0], masks[0], 20.0)
+    rows = [(0, item.image.shape[1])]
+    plain = PatchSampler([item], rows, 2, 1, 48)
+    turning = PatchSampler([item], rows, 2, 1, 48, any_angle=True)
+    for sampler in (plain, turning):
+        image, target, weight = sampler.sample(0, np.random.default_rng(5))
+        assert image.shape == (3, 48, 48) and target.shape == weight.shape == (1, 48, 48)
+    a = plain.sample(0, np.random.default_rng(5), augment=False)[0]
+    b = turning.sample(0, np.random.default_rng(5), augment=False)[0]
+    assert np.array_equal(a, b), "validation patches are never turned"
+    params = TrainingParameters(**{**TINY.__dict__, "rotations": "any"})
+    assert params.problems() == []
+    assert "rotations must be one of" in TrainingParameters(rotations="some").problems()[0]
