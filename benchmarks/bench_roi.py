@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage
 from bench_scale import status_kib
 from results_json import write_result
 
@@ -313,6 +314,15 @@ def tilt_axis_azimuth(normal):
     return float(np.degrees(np.arctan2(abs(normal[1]), abs(normal[0]))))
 
 
+def membrane_contrast(tomogram, label=1):
+    """How dark membrane ``label`` images: the mean of the tomogram smoothed by σ = 1.5 voxels over its voxels,
+    minus that over voxels 5 or more voxels from every membrane, in standard deviations of the latter."""
+    image = ndimage.gaussian_filter(read_mrc(tomogram)[0], 1.5)
+    membranes = read_mrc(sibling(tomogram, "membranes"))[0]
+    background = image[~ndimage.binary_dilation(membranes > 0, iterations=4)]
+    return float((image[membranes == label].mean() - background.mean()) / background.std())
+
+
 def orientation(args):
     """Per tomogram of a second-family accuracy run (``--name``): the plasma membrane's azimuth from the tilt
     axis, and for test tomograms the mean probability inside each true ROI. Says whether misses follow the
@@ -331,7 +341,8 @@ def orientation(args):
         for tomogram in phantom_files(folder, "pm_contacts", n):
             truth = json.loads(tomogram.with_suffix(".json").read_text())
             row = {"role": role, "tomogram": tomogram.stem,
-                   "azimuth_from_tilt_axis_deg": round(tilt_axis_azimuth(truth["membranes"][0]["normal"]), 1)}
+                   "azimuth_from_tilt_axis_deg": round(tilt_axis_azimuth(truth["membranes"][0]["normal"]), 1),
+                   "membrane_contrast_sd": round(membrane_contrast(tomogram), 2)}
             if role == "test":
                 probabilities, _ = read_mrc(args.work / "pm_contacts" / f"predicted_{args.name}" /
                                             probability_file_name(tomogram))
@@ -341,7 +352,7 @@ def orientation(args):
             rows.append(row)
             found = row.get("mean_probability_in_rois")
             print(f"{role:6s}{tomogram.stem:>18s}  membrane normal {row['azimuth_from_tilt_axis_deg']:5.1f}° from the "
-                  f"tilt axis" + ("" if found is None else "  mean probability in its ROIs " +
+                  f"tilt axis, contrast {row['membrane_contrast_sd']:+.2f} sd" + ("" if found is None else "  mean probability in its ROIs " +
                                   " ".join(f"{v:.2f}" for v in found)))
     write_result(f"roi_orientation_{args.name}.json", {"accuracy_run": path.name, "rows": rows})
 
