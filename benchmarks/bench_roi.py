@@ -40,7 +40,7 @@ from tomorois_surfora.engine.roi.metrics import (combine_evaluations, describe_d
 from tomorois_surfora.engine.roi.model_file import load_model
 from tomorois_surfora.engine.roi.predict import (TileParameters, choose_device, predict_file, probability_file_name,
                                                  use_all_cores)
-from tomorois_surfora.engine.roi.train import TrainingParameters, new_model, train_files
+from tomorois_surfora.engine.roi.train import ROTATIONS, TrainingParameters, new_model, train_files
 from tomorois_surfora.engine.training_loop import UNLIMITED_EPOCHS
 from tomorois_surfora.engine.synth import write_dataset
 from tomorois_surfora.engine.synth.dataset import PhantomParameters, ts_id_for
@@ -352,8 +352,8 @@ def orientation(args):
             rows.append(row)
             found = row.get("mean_probability_in_rois")
             print(f"{role:6s}{tomogram.stem:>18s}  membrane normal {row['azimuth_from_tilt_axis_deg']:5.1f}° from the "
-                  f"tilt axis, contrast {row['membrane_contrast_sd']:+.2f} sd" + ("" if found is None else "  mean probability in its ROIs " +
-                                  " ".join(f"{v:.2f}" for v in found)))
+                  f"tilt axis, contrast {row['membrane_contrast_sd']:+.2f} sd" +
+                  ("" if found is None else "  mean probability in its ROIs " + " ".join(f"{v:.2f}" for v in found)))
     write_result(f"roi_orientation_{args.name}.json", {"accuracy_run": path.name, "rows": rows})
 
 
@@ -517,7 +517,7 @@ def main():
     parser.add_argument("--near-miss", type=float, default=TrainingParameters().near_miss_fraction,
                         help="accuracy: fraction of training patches centred within "
                              f"{TrainingParameters().near_miss_nm:g} nm above or below an ROI (default %(default)s)")
-    parser.add_argument("--rotations", choices=("quarter", "any"), default=TrainingParameters().rotations,
+    parser.add_argument("--rotations", choices=ROTATIONS, default=TrainingParameters().rotations,
                         help="accuracy: x-y turns of the training patches (default %(default)s)")
     parser.add_argument("--wedge-copies", type=int, default=TrainingParameters().wedge_copies,
                         help="accuracy: copies of each training tomogram with an extra missing wedge about "

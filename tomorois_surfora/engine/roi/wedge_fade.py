@@ -13,6 +13,8 @@ from dataclasses import replace
 import numpy as np
 import scipy.fft
 
+from ..synth.imaging import frequency_grids, standardise, wedge_mask
+
 
 def extra_wedge(image, axis_deg, tilt_range_deg=60.0):
     """``image`` with the Fourier components a ±``tilt_range_deg`` tilt series about an in-plane axis misses
@@ -31,16 +33,11 @@ def extra_wedge(image, axis_deg, tilt_range_deg=60.0):
     ndarray of float32, the shape of ``image``
     """
     spectrum = scipy.fft.rfftn(image.astype(np.float32), workers=-1)
-    kz = scipy.fft.fftfreq(image.shape[0]).astype(np.float32)[:, None, None]
-    ky = scipy.fft.fftfreq(image.shape[1]).astype(np.float32)[None, :, None]
-    kx = scipy.fft.rfftfreq(image.shape[2]).astype(np.float32)[None, None, :]
+    kz, ky, kx = frequency_grids(image.shape, 1.0)  # cycles per voxel: the wedge depends on ratios only
     angle = np.deg2rad(axis_deg)
-    across_axis = np.abs(-np.sin(angle) * kx + np.cos(angle) * ky)  # in-plane frequency normal to the axis
-    spectrum *= np.abs(kz) <= np.tan(np.deg2rad(tilt_range_deg)) * across_axis
-    faded = scipy.fft.irfftn(spectrum, s=image.shape, workers=-1).astype(np.float32)
-    faded -= faded.mean()
-    faded /= max(float(faded.std()), 1e-12)
-    return faded
+    across_axis = -np.sin(angle) * kx + np.cos(angle) * ky  # in-plane frequency normal to the axis
+    spectrum *= wedge_mask(kz, across_axis, tilt_range_deg)
+    return standardise(scipy.fft.irfftn(spectrum, s=image.shape, workers=-1).astype(np.float32))
 
 
 def wedge_angles(n_items, copies, rng):
