@@ -6,7 +6,7 @@ from tomorois_surfora.engine.io import read_mrc, write_mrc
 from tomorois_surfora.engine.roi.data import TrainingItem
 from tomorois_surfora.engine.roi.model_file import load_model
 from tomorois_surfora.engine.roi.train import TrainingParameters, train_files
-from tomorois_surfora.engine.roi.patches import turned_patch
+from tomorois_surfora.engine.roi.batch_turn import turn_batch, wide_side
 from tomorois_surfora.engine.roi.wedge_fade import extra_wedge, faded_copies, wedge_angles
 
 from .test_roi_train_predict import TINY
@@ -72,22 +72,35 @@ def test_training_uses_copies_of_the_training_tomograms_only(phantoms, tmp_path)
     assert result["best_val_dice"] is not None
 
 
-def test_a_turned_patch_turns_a_line_and_keeps_target_and_weights_paired():
-    size = 33
-    image = np.zeros((2, 49, 49), np.float32)
-    image[:, 24, :] = 1.0  # a line along x through the centre
-    target = (image[:1] > 0).astype(np.float32)
-    weight = 1 + 4 * target
-    turned_image, turned_target, turned_weight = turned_patch([image, target, weight], 30.0, (size, size))
-    assert turned_image.shape == (2, size, size) and turned_target.shape == (1, size, size)
-    rows, cols = np.nonzero(turned_target[0])
-    slope = np.polyfit(cols - 16, rows - 16, 1)[0]
+def _line_batch(wide):
+    """Two patches: a line along x through the centre (image, target, weights paired), and white noise."""
+    import torch
+
+    image = np.zeros((2, 2, wide, wide), np.float32)
+    image[0, :, wide // 2, :] = 1.0
+    image[1] = np.random.default_rng(3).standard_normal((2, wide, wide))
+    target = (image[:, :1] == 1.0).astype(np.float32)
+    return [torch.from_numpy(a) for a in (image, target, 1 + 4 * target)]
+
+
+def test_a_turned_batch_turns_a_line_and_keeps_target_and_weights_paired():
+    side = 33
+    wide = wide_side(side)
+    assert wide >= side * np.sqrt(2) and (wide - side) % 2 == 0
+    image, target, weight = turn_batch(_line_batch(wide), [30.0, 45.0], side)
+    assert tuple(image.shape) == (2, 2, side, side) and tuple(target.shape) == (2, 1, side, side)
+    rows, cols = np.nonzero(target[0, 0].numpy())
+    slope = np.polyfit(cols - side // 2, rows - side // 2, 1)[0]
     assert abs(abs(np.degrees(np.arctan(slope))) - 30.0) < 3.0, "the line now runs at 30° to x"
-    assert set(np.unique(turned_target)) <= {0.0, 1.0}, "the target stays binary"
-    assert np.array_equal(turned_weight[0] > 1, turned_target[0] > 0), "weights follow the target"
-    assert turned_image[0, 16, 16] > 0.9, "the centre stays on the line"
-    same, _, _ = turned_patch([image, target, weight], 0.0, (size, size))
-    assert np.allclose(same, image[:, 8:41, 8:41]), "no turn: the central window"
+    assert set(np.unique(target.numpy())) <= {0.0, 1.0}, "the target stays binary"
+    assert np.array_equal(weight.numpy() > 1, target.numpy() > 0), "weights follow the target"
+    assert np.array_equal(image[0, :1].numpy() == 1.0, target[0].numpy() > 0), "the image follows the target"
+    assert 0.97 < float(image[1].std()) < 1.03, "noise keeps its level (a linear turn leaves about 2/3)"
+    same = turn_batch(_line_batch(wide), [0.0, 0.0], side)
+    cut = (wide - side) // 2
+    for turned, original in zip(same, _line_batch(wide)):
+        assert np.array_equal(turned.numpy(), original[..., cut:cut + side, cut:cut + side].numpy()), \
+            "no turn: the central window"
 
 
 def test_training_samplers_turn_xy_patches_by_any_angle_only_when_asked(phantoms):
@@ -105,6 +118,13 @@ def test_training_samplers_turn_xy_patches_by_any_angle_only_when_asked(phantoms
     a = plain.sample(0, np.random.default_rng(5), augment=False)[0]
     b = turning.sample(0, np.random.default_rng(5), augment=False)[0]
     assert np.array_equal(a, b), "validation patches are never turned"
+    arrays, angles = turning.wide_batch(3, np.random.default_rng(6))
+    assert arrays[0].shape == (3, 3, wide_side(48), wide_side(48)) and len(angles) == 3
+    assert all(0 <= angle < 90 for angle in angles)
+    assert turning.wide_batch(3, np.random.default_rng(6), augment=False)[1] is None
+    assert plain.wide_batch(3, np.random.default_rng(6))[1] is None
+    shapes = [a.shape for a in turning.batch(3, np.random.default_rng(6))]
+    assert shapes == [(3, 3, 48, 48), (3, 1, 48, 48), (3, 1, 48, 48)], "batch() turns and cuts to the patch"
     params = TrainingParameters(**{**TINY.__dict__, "rotations": "any"})
     assert params.problems() == []
     assert "rotations must be one of" in TrainingParameters(rotations="some").problems()[0]

@@ -8,14 +8,16 @@ past an ROI's top and bottom, where a 2D net must learn that the ROI has ended a
 still run through the section. 2D models may read sections of several planes (see
 :mod:`.planes`); each batch comes from one plane, chosen at random. Training patches get random flips along
 every axis, and x–y patches also random 90° rotations; the missing wedge makes z special, so z is never
-swapped with x or y. With ``any_angle``, x–y patches are also turned by a random angle in [0°, 90°) (cut from
-a window √2 wider, so the turned patch has no empty corners): four quarter turns show a membrane that crosses
-every training tomogram diagonally only diagonally, and a 2D net does not generalise from that to one that
-runs along x or y.
+swapped with x or y. With ``any_angle``, x–y patches are also turned by a random angle in [0°, 90°): four
+quarter turns show a membrane that crosses every training tomogram diagonally only diagonally, and a 2D net
+does not generalise from that to one that runs along x or y. Such patches are cut from a window √2 wider
+(:meth:`PatchSampler.wide_batch`) and the whole batch is turned at once by :func:`.batch_turn.turn_batch`, on
+the training device.
 """
 import numpy as np
 from scipy import ndimage
 
+from .batch_turn import turn_batch, wide_side
 from .planes import parse_planes, plane_axes, plane_view
 from .sections import SectionChannels
 
@@ -126,16 +128,17 @@ class PatchSampler:
         start = int(np.clip(centre - size // 2, lo, hi - size))
         return slice(start, start + size)
 
-    def sample(self, index, rng, augment=True, plane="xy"):
+    def sample(self, index, rng, augment=True, plane="xy", wide=False):
         """One patch from item ``index``: input (C, [D,] H, W), target and weight (1, [D,] H, W), float32.
 
-        2D patches are sections of ``plane``: (rows, columns) are (y, x), (z, x) or (z, y).
+        2D patches are sections of ``plane``: (rows, columns) are (y, x), (z, x) or (z, y). ``wide`` (2D, x–y
+        only) cuts the window to turn by any angle instead, :func:`.batch_turn.wide_side` on each side
+        (mirrored where the tomogram is narrower).
         """
         item = self.items[index]
         centre = self._centre(index, rng)
         axes = plane_axes(plane)
-        turn = augment and self.any_angle and plane == "xy"
-        sizes = [self._sizes[axis] if not turn or k == 0 else int(np.ceil(self._sizes[axis] * np.sqrt(2))) + 2
+        sizes = [self._sizes[axis] if not wide or k == 0 else wide_side(self._sizes[axis])
                  for k, axis in enumerate(axes)]
         window = [self._window(centre[axis], size, *self._bounds(index, axis)) for axis, size in zip(axes, sizes)]
         if self.dims == 2:
@@ -151,19 +154,33 @@ class PatchSampler:
             weight += self.penalty_weight * plane_view(item.penalty, plane)[index_in_view]
         if self.dims == 3:
             target, weight = target[None], weight[None]
-        if turn:
-            image, target, weight = turned_patch([image, target, weight], rng.uniform(0.0, 90.0),
-                                                 (self.patch_y, self.patch_x))
+        arrays = [image, target, weight]
+        if wide:
+            arrays = [_mirror_to(a, sizes[1:]) for a in arrays]
         if augment:
-            arrays = [image, target, weight]
-            image, target, weight = _augment(arrays, rng) if plane == "xy" else _flip_every_axis(arrays, rng)
-        return [np.ascontiguousarray(a, dtype=np.float32) for a in (image, target, weight)]
+            arrays = _augment(arrays, rng) if plane == "xy" else _flip_every_axis(arrays, rng)
+        return [np.ascontiguousarray(a, dtype=np.float32) for a in arrays]
+
+    def wide_batch(self, size, rng, augment=True):
+        """``size`` patches of one random plane, stacked (N, C, ...), and the angles to turn them by.
+
+        The angles are None unless the patches are to be turned by any angle (``any_angle``, augmented x–y
+        patches); then the patches are :func:`.batch_turn.wide_side` wide, for :func:`.batch_turn.turn_batch`.
+        """
+        plane = self.planes[int(rng.integers(len(self.planes)))] if len(self.planes) > 1 else "xy"
+        wide = augment and self.any_angle and plane == "xy"
+        samples = [self.sample(int(rng.integers(len(self.items))), rng, augment, plane, wide) for _ in range(size)]
+        return [np.stack(parts) for parts in zip(*samples)], (rng.uniform(0.0, 90.0, size) if wide else None)
 
     def batch(self, size, rng, augment=True):
         """``size`` patches from randomly chosen items and one random plane, stacked: (N, C, ...) arrays."""
-        plane = self.planes[int(rng.integers(len(self.planes)))] if len(self.planes) > 1 else "xy"
-        samples = [self.sample(int(rng.integers(len(self.items))), rng, augment, plane) for _ in range(size)]
-        return [np.stack(parts) for parts in zip(*samples)]
+        arrays, angles = self.wide_batch(size, rng, augment)
+        if angles is None:
+            return arrays
+        import torch
+
+        turned = turn_batch([torch.from_numpy(a) for a in arrays], angles, self.patch_y)
+        return [t.numpy() for t in turned]
 
 
 def near_miss_mask(target, reach):
@@ -174,22 +191,10 @@ def near_miss_mask(target, reach):
     return grown & ~target
 
 
-def turned_patch(arrays, angle_deg, size):
-    """The central ``size`` (rows, columns) of every (C, H, W) array turned by ``angle_deg`` about its centre.
-
-    The image (the first array) is interpolated linearly; the target and weights (the others) take their
-    nearest value, so that they stay binary and paired. Beyond the window edges values are mirrored.
-    """
-    angle = np.deg2rad(angle_deg)
-    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    out = []
-    for position, array in enumerate(arrays):
-        centre_in = (np.array(array.shape[1:]) - 1) / 2.0
-        offset = centre_in - rotation @ ((np.array(size) - 1) / 2.0)
-        order = 1 if position == 0 else 0
-        out.append(np.stack([ndimage.affine_transform(channel, rotation, offset, output_shape=size, order=order,
-                                                      mode="mirror") for channel in array]))
-    return out
+def _mirror_to(array, sizes):
+    """``array`` (C, H, W) mirrored at its far edges up to (H, W) = ``sizes`` where it is smaller."""
+    pad = [(0, 0)] + [(0, max(0, want - have)) for want, have in zip(sizes, array.shape[1:])]
+    return np.pad(array, pad, mode="symmetric") if any(p[1] for p in pad) else array
 
 
 def _augment(arrays, rng):

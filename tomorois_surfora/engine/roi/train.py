@@ -252,7 +252,7 @@ def model_voxel_size(params, tomograms, voxel_size=None):
 
 
 class _Batches:
-    """Torch tensors for a batch from a sampler."""
+    """Torch tensors for a batch from a sampler, turned on the device when the sampler turns by any angle."""
 
     def __init__(self, sampler, device):
         self.sampler, self.device = sampler, device
@@ -260,7 +260,11 @@ class _Batches:
     def __call__(self, size, rng, augment):
         import torch
 
-        return [torch.from_numpy(a).to(self.device) for a in self.sampler.batch(size, rng, augment)]
+        from .batch_turn import turn_batch
+
+        arrays, angles = self.sampler.wide_batch(size, rng, augment)
+        tensors = [torch.from_numpy(a).to(self.device) for a in arrays]
+        return tensors if angles is None else turn_batch(tensors, angles, self.sampler.patch_y)
 
 
 def soft_dice_loss(logits, target, smooth=1.0):
