@@ -40,6 +40,7 @@ from tomorois_surfora.engine.roi.metrics import (combine_evaluations, describe_d
 from tomorois_surfora.engine.roi.model_file import load_model
 from tomorois_surfora.engine.roi.predict import (TileParameters, choose_device, predict_file, probability_file_name,
                                                  use_all_cores)
+from tomorois_surfora.engine.roi.batch_turn import INTERPOLATIONS
 from tomorois_surfora.engine.roi.train import ROTATIONS, TrainingParameters, new_model, train_files
 from tomorois_surfora.engine.training_loop import UNLIMITED_EPOCHS
 from tomorois_surfora.engine.synth import write_dataset
@@ -225,7 +226,7 @@ def accuracy(args):
                  "patch": args.patch, "batch_size": args.batch_size, "dice_weight": args.dice_weight,
                  "near_miss_fraction": args.near_miss, "voxel_size": args.grid, "seed": args.seed,
                  "validation": args.validation, "wedge_copies": args.wedge_copies,
-                 "rotations": args.rotations}
+                 "rotations": args.rotations, "turn_interpolation": args.turn_interpolation}
         params = (TrainingParameters(epochs=args.epochs, **shape) if args.epochs else
                   TrainingParameters(epochs=UNLIMITED_EPOCHS, time_limit_min=args.minutes, **shape))
         model_dir = work / args.kind / f"model_{name}"
@@ -274,6 +275,7 @@ def accuracy(args):
                         "validation": trained_with.get("validation", "rows"),
                         "wedge_copies": trained_with.get("wedge_copies", 0),
                         "rotations": trained_with.get("rotations", "quarter"),
+                        "turn_interpolation": trained_with.get("turn_interpolation", "linear"),
                         "validation_tomograms": [p.name for p in held_out]},
               "minutes_limit": args.minutes, "training": summary, **scored,
               "predict_seconds_per_tomogram": float(np.mean(seconds)) if seconds else None,
@@ -519,6 +521,9 @@ def main():
                              f"{TrainingParameters().near_miss_nm:g} nm above or below an ROI (default %(default)s)")
     parser.add_argument("--rotations", choices=ROTATIONS, default=TrainingParameters().rotations,
                         help="accuracy: x-y turns of the training patches (default %(default)s)")
+    parser.add_argument("--turn-interpolation", choices=list(INTERPOLATIONS),
+                        default=TrainingParameters().turn_interpolation,
+                        help="accuracy, with --rotations any: how turned images are interpolated (default %(default)s)")
     parser.add_argument("--wedge-copies", type=int, default=TrainingParameters().wedge_copies,
                         help="accuracy: copies of each training tomogram with an extra missing wedge about "
                              "other in-plane axes (default %(default)s)")

@@ -95,7 +95,11 @@ def test_a_turned_batch_turns_a_line_and_keeps_target_and_weights_paired():
     assert set(np.unique(target.numpy())) <= {0.0, 1.0}, "the target stays binary"
     assert np.array_equal(weight.numpy() > 1, target.numpy() > 0), "weights follow the target"
     assert np.array_equal(image[0, :1].numpy() == 1.0, target[0].numpy() > 0), "the image follows the target"
-    assert 0.97 < float(image[1].std()) < 1.03, "noise keeps its level (a linear turn leaves about 2/3)"
+    assert 0.97 < float(image[1].std()) < 1.03, "noise keeps its level"
+    for interpolation, level in (("linear", 0.67), ("cubic", 0.86)):
+        smooth, smooth_target, _ = turn_batch(_line_batch(wide), [30.0, 45.0], side, interpolation)
+        assert abs(float(smooth[1].std()) - level) < 0.05, f"{interpolation}: noise at about {level} of its level"
+        assert np.array_equal(smooth_target.numpy(), target.numpy()), "target and weights still nearest"
     same = turn_batch(_line_batch(wide), [0.0, 0.0], side)
     cut = (wide - side) // 2
     for turned, original in zip(same, _line_batch(wide)):

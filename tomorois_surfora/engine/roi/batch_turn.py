@@ -1,15 +1,17 @@
 """Turning a batch of 2D training patches by any angle in one torch call (on the training device).
 
 The patches arrive wider than the network's patch (see :func:`wide_side`) so that the turned central square
-has no empty corners. Every array, the image too, takes its *nearest* value: a linear interpolation averages
-neighbouring voxels and leaves noise at about ⅔ of its standard deviation at most angles (cubic: ~0.86),
-so the network would learn on images smoother than the tomograms it is later run on. Nearest values keep the
-noise's level and keep the binary target paired with its weights; the one-voxel staircase this puts on a
-turned membrane is below the tomogram's resolution.
+has no empty corners. Target and weights take their nearest value, so that they stay binary and paired. The
+image is interpolated as chosen (:data:`INTERPOLATIONS`): a linear interpolation averages neighbouring voxels
+and leaves white noise at about ⅔ of its standard deviation at most angles, cubic at about 0.86, nearest
+keeps it (so the network does not learn on images smoother than the tomograms it is run on) but puts a
+one-voxel staircase on a turned membrane.
 """
 import math
 
 import numpy as np
+
+INTERPOLATIONS = {"nearest": "nearest", "linear": "bilinear", "cubic": "bicubic"}  # name: torch grid_sample mode
 
 
 def wide_side(side):
@@ -17,7 +19,7 @@ def wide_side(side):
     return side + 2 * math.ceil(side * (math.sqrt(2) - 1) / 2) + 2
 
 
-def turn_batch(arrays, angles_deg, side):
+def turn_batch(arrays, angles_deg, side, image_interpolation="nearest"):
     """The central ``side``² of every (N, C, W, W) tensor in ``arrays``, patch n turned by ``angles_deg[n]``.
 
     Parameters
@@ -28,6 +30,9 @@ def turn_batch(arrays, angles_deg, side):
         One angle per patch, counter-clockwise in (row, column) display.
     side : int
         Side of the output patches (≤ W / √2 for no mirrored corners; beyond the window values are mirrored).
+    image_interpolation : str
+        How the first array (the image) is interpolated, a key of :data:`INTERPOLATIONS`; the others always
+        take their nearest value.
 
     Returns
     -------
@@ -45,8 +50,15 @@ def turn_batch(arrays, angles_deg, side):
     scale = side / wide  # output coordinates in [-1, 1] cover only the central side² of the input
     theta = torch.stack([torch.stack([cos * scale, -sin * scale, zero], -1),
                          torch.stack([sin * scale, cos * scale, zero], -1)], 1)
-    sizes = [a.shape[1] for a in arrays]
-    stacked = torch.cat([a.to(torch.float32) for a in arrays], 1)
-    grid = F.affine_grid(theta, (count, stacked.shape[1], side, side), align_corners=False)
-    turned = F.grid_sample(stacked, grid, mode="nearest", padding_mode="reflection", align_corners=False)
-    return [part.to(a.dtype).contiguous() for part, a in zip(torch.split(turned, sizes, 1), arrays)]
+    grid = F.affine_grid(theta, (count, 1, side, side), align_corners=False)
+
+    def turned(parts, mode):
+        stacked = torch.cat([a.to(torch.float32) for a in parts], 1)
+        out = F.grid_sample(stacked, grid, mode=mode, padding_mode="reflection", align_corners=False)
+        return [piece.to(a.dtype).contiguous() for piece, a in zip(torch.split(out, [a.shape[1] for a in parts], 1),
+                                                                    parts)]
+
+    mode = INTERPOLATIONS[image_interpolation]
+    if mode == "nearest":
+        return turned(arrays, mode)
+    return turned(arrays[:1], mode) + turned(arrays[1:], "nearest")

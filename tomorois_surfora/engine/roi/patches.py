@@ -65,13 +65,16 @@ class PatchSampler:
         2D: the items' channels from :func:`section_channels`, if already built.
     any_angle : bool
         2D, x–y sections: turn augmented patches by a random angle too, not only by quarter turns.
+    turn_interpolation : str
+        How images are interpolated when turned by any angle (see :data:`.batch_turn.INTERPOLATIONS`).
     """
 
     def __init__(self, items, row_ranges, dims, context, patch, foreground=0.5, on_penalty=0.25, penalty_weight=5.0,
                  positive_weight=1.0, far_context=0, planes=("xy",), channels=None, near_miss=0.0, near_reach=8,
-                 any_angle=False):
+                 any_angle=False, turn_interpolation="nearest"):
         self.items, self.row_ranges, self.dims = items, row_ranges, dims
         self.any_angle = any_angle and dims == 2
+        self.turn_interpolation = turn_interpolation
         self.planes = parse_planes(planes) if dims == 2 else ("xy",)
         if dims == 2:
             self._channels = channels or section_channels(items, context, far_context, self.planes)
@@ -179,7 +182,7 @@ class PatchSampler:
             return arrays
         import torch
 
-        turned = turn_batch([torch.from_numpy(a) for a in arrays], angles, self.patch_y)
+        turned = turn_batch([torch.from_numpy(a) for a in arrays], angles, self.patch_y, self.turn_interpolation)
         return [t.numpy() for t in turned]
 
 

@@ -27,6 +27,7 @@ from ..io import ensure_output_dir
 from ..progress import Progress
 from ..training_loop import (CHECKPOINT_FILE, LR_SCHEDULES, MODEL_FILE, epoch_total, fine_tuning_start,
                              new_loop_state, restore_checkpoint, run_epochs)
+from .batch_turn import INTERPOLATIONS
 from .model_file import TrainedModel, load_model, save_model
 from .planes import parse_planes, plane_problems
 from .sections import channel_count
@@ -73,6 +74,7 @@ class TrainingParameters:
     near_miss_fraction: float = 0.0
     near_miss_nm: float = 16.0
     rotations: str = "quarter"
+    turn_interpolation: str = "nearest"
     wedge_copies: int = 0
     wedge_tilt_deg: float = 60.0
     penalty_weight: float = 5.0
@@ -112,6 +114,9 @@ class TrainingParameters:
             found.append(f"near-miss fraction must be in [0, 1 - foreground fraction], got {self.near_miss_fraction}")
         if self.rotations not in ROTATIONS:
             found.append(f"rotations must be one of {', '.join(ROTATIONS)}, got {self.rotations!r}")
+        if self.turn_interpolation not in INTERPOLATIONS:
+            found.append(f"turn interpolation must be one of {', '.join(INTERPOLATIONS)}, "
+                         f"got {self.turn_interpolation!r}")
         if self.wedge_copies < 0:
             found.append(f"extra-wedge copies must be 0 or more, got {self.wedge_copies}")
         if not 0 < self.wedge_tilt_deg < 90:
@@ -264,7 +269,9 @@ class _Batches:
 
         arrays, angles = self.sampler.wide_batch(size, rng, augment)
         tensors = [torch.from_numpy(a).to(self.device) for a in arrays]
-        return tensors if angles is None else turn_batch(tensors, angles, self.sampler.patch_y)
+        if angles is None:
+            return tensors
+        return turn_batch(tensors, angles, self.sampler.patch_y, self.sampler.turn_interpolation)
 
 
 def soft_dice_loss(logits, target, smooth=1.0):
@@ -356,7 +363,7 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
                             params.foreground_fraction, on_penalty=0.25, penalty_weight=params.penalty_weight,
                             positive_weight=positive_weight, far_context=model.far_context, planes=model.planes,
                             channels=chosen, near_miss=near, near_reach=near_reach,
-                            any_angle=params.rotations == "any")
+                            any_angle=params.rotations == "any", turn_interpolation=params.turn_interpolation)
     pieces = [(index, rows) for index, (train_rows, _) in enumerate(splits) for rows in train_rows]
     train_batches = _Batches(make([i for i, _ in pieces], [r for _, r in pieces], params.near_miss_fraction),
                              device)
