@@ -275,7 +275,7 @@ def accuracy(args):
                         "validation": trained_with.get("validation", "rows"),
                         "wedge_copies": trained_with.get("wedge_copies", 0),
                         "rotations": trained_with.get("rotations", "quarter"),
-                        "turn_interpolation": trained_with.get("turn_interpolation", "linear"),
+                        "turn_interpolation": trained_with.get("turn_interpolation"),  # not recorded before c195cfe
                         "validation_tomograms": [p.name for p in held_out]},
               "minutes_limit": args.minutes, "training": summary, **scored,
               "predict_seconds_per_tomogram": float(np.mean(seconds)) if seconds else None,
