@@ -4,7 +4,8 @@ import pytest
 from scipy import ndimage
 
 from tomorois_surfora.engine import InputError
-from tomorois_surfora.engine.roi.extract import ExtractionParameters, extract_rois
+from tomorois_surfora.engine.roi.extract import (ExtractionParameters, extract_rois, label_smoothed,
+                                                  labels_per_min_volume)
 from tomorois_surfora.engine.roi.metrics import combine_evaluations, evaluate_rois
 from tomorois_surfora.engine.synth import PhantomParameters, generate_phantom
 from tomorois_surfora.engine.synth.geometry import capsule_sdf, sphere_sdf
@@ -48,6 +49,24 @@ def test_touching_blobs_are_split_but_an_elongated_roi_stays_whole():
     assert len(np.unique(labels[rod & (labels > 0)])) == 1
     unsplit, table = extract_rois(_soft(pair | rod), 10.0, ExtractionParameters(split=False))
     assert len(table) == 2
+
+
+def test_labels_for_several_minimum_volumes_match_labelling_each_alone():
+    x, y, z = _grid()
+    pair = (sphere_sdf(x, y, z, (30, 50, 30), 12) <= 0) | (sphere_sdf(x, y, z, (50, 50, 30), 12) <= 0)
+    rod = capsule_sdf(x, y, z, (15, 15, 30), (75, 20, 30), 8) <= 0
+    small = sphere_sdf(x, y, z, (80, 80, 30), 5) <= 0  # about 520 voxels: kept at 100 nm³, dropped at 2000
+    mask = pair | rod | small
+    volumes = (100.0, 2000.0, 1e6)  # every piece, all but the small ball, none
+    for split in (False, True):
+        params = ExtractionParameters(split=split)
+        together = labels_per_min_volume(mask, 1.0, params, volumes)
+        counts = []
+        for volume in volumes:
+            alone = label_smoothed(mask, 1.0, ExtractionParameters(split=split, min_volume_nm3=volume))
+            assert np.array_equal(together[volume], alone), f"split {split}, minimum volume {volume}"
+            counts.append(int(alone.max()))
+        assert counts == ([4, 3, 0] if split else [3, 2, 0]), "the three volumes keep different pieces"
 
 
 def test_clean_up_removes_specks_and_threshold_is_respected():

@@ -12,7 +12,8 @@ from dataclasses import asdict
 
 from ..errors import InputError
 from ..io import read_mrc
-from .extract import ExtractionParameters, checked_probabilities, drop_unsure_labels, label_smoothed, smooth_mask
+from .extract import (ExtractionParameters, checked_probabilities, drop_unsure_labels, labels_per_min_volume,
+                      smooth_mask)
 from .metrics import combine_evaluations, evaluate_rois
 
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
@@ -38,13 +39,13 @@ def score_group(maps, truths, group):
         voxel_size_nm = voxel_size / 10.0
         smoothed = smooth_mask(probabilities > threshold, voxel_size_nm,
                                ExtractionParameters(threshold=threshold, closing_nm=closing))
-        for split, min_volume in itertools.product((False, True), MIN_VOLUMES_NM3):
-            extraction = ExtractionParameters(threshold=threshold, split=split, min_volume_nm3=min_volume,
-                                              closing_nm=closing)
-            labels = label_smoothed(smoothed, voxel_size_nm, extraction)
-            for confidence in MIN_CONFIDENCES:
-                per_setting.setdefault((split, min_volume, confidence), []).append(
-                    evaluate_rois(drop_unsure_labels(labels, probabilities, confidence), truth))
+        for split in (False, True):
+            extraction = ExtractionParameters(threshold=threshold, split=split, closing_nm=closing)
+            for min_volume, labels in labels_per_min_volume(smoothed, voxel_size_nm, extraction,
+                                                            MIN_VOLUMES_NM3).items():
+                for confidence in MIN_CONFIDENCES:
+                    per_setting.setdefault((split, min_volume, confidence), []).append(
+                        evaluate_rois(drop_unsure_labels(labels, probabilities, confidence), truth))
     scores = {}
     for key, results in per_setting.items():
         pooled = combine_evaluations(results)

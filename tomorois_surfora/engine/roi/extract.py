@@ -45,12 +45,26 @@ def smooth_mask(mask, voxel_size_nm, params):
 def label_smoothed(mask, voxel_size_nm, params):
     """ROI labels of a :func:`smooth_mask` result: pieces under the minimum volume dropped, touching ROIs
     split when ``params.split`` (slivers the split cuts off dropped as well)."""
-    min_voxels = params.min_volume_nm3 / voxel_size_nm ** 3
-    mask = remove_small_pieces(mask, min_voxels)
-    if params.split:
-        labels, _ = split_touching(mask, voxel_size_nm, params.seed_depth_nm)
-        return drop_small_labels(labels, min_voxels).astype(np.int32)
-    return label_pieces(mask)[0].astype(np.int32)
+    return labels_per_min_volume(mask, voxel_size_nm, params, [params.min_volume_nm3])[params.min_volume_nm3]
+
+
+def labels_per_min_volume(mask, voxel_size_nm, params, min_volumes_nm3):
+    """:func:`label_smoothed` for each minimum volume (nm³) in ``min_volumes_nm3``: {volume: labels}.
+
+    A larger minimum volume only drops whole pieces, and a piece splits the same whatever else is kept, so
+    the pieces are labelled (and split) once, for the smallest volume; calibration asks for several.
+    """
+    per_voxel = voxel_size_nm ** 3
+    mask = remove_small_pieces(mask, min(min_volumes_nm3) / per_voxel)
+    split = split_touching(mask, voxel_size_nm, params.seed_depth_nm)[0] if params.split else None
+    out = {}
+    for volume in min_volumes_nm3:
+        kept = remove_small_pieces(mask, volume / per_voxel) if len(min_volumes_nm3) > 1 else mask
+        if params.split:
+            out[volume] = drop_small_labels(np.where(kept, split, 0), volume / per_voxel).astype(np.int32)
+        else:
+            out[volume] = label_pieces(kept)[0].astype(np.int32)
+    return out
 
 
 def split_touching(mask, voxel_size_nm, seed_depth_nm):
