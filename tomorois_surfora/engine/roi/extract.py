@@ -54,12 +54,12 @@ def labels_per_min_volume(mask, voxel_size_nm, params, min_volumes_nm3):
     A larger minimum volume only drops whole pieces, and a piece splits the same whatever else is kept, so
     the pieces are labelled (and split) once, for the smallest volume; calibration asks for several.
     """
-    per_voxel = voxel_size_nm ** 3
-    mask = remove_small_pieces(mask, min(min_volumes_nm3) / per_voxel)
+    per_voxel, smallest = voxel_size_nm ** 3, min(min_volumes_nm3)
+    mask = remove_small_pieces(mask, smallest / per_voxel)
     split = split_touching(mask, voxel_size_nm, params.seed_depth_nm)[0] if params.split else None
     out = {}
     for volume in min_volumes_nm3:
-        kept = remove_small_pieces(mask, volume / per_voxel) if len(min_volumes_nm3) > 1 else mask
+        kept = mask if volume == smallest else remove_small_pieces(mask, volume / per_voxel)
         if params.split:
             out[volume] = drop_small_labels(np.where(kept, split, 0), volume / per_voxel).astype(np.int32)
         else:

@@ -11,8 +11,8 @@ every axis, and x–y patches also random 90° rotations; the missing wedge make
 swapped with x or y. With ``any_angle``, x–y patches are also turned by a random angle in [0°, 90°): four
 quarter turns show a membrane that crosses every training tomogram diagonally only diagonally, and a 2D net
 does not generalise from that to one that runs along x or y. Such patches are cut from a window √2 wider
-(:meth:`PatchSampler.wide_batch`) and the whole batch is turned at once by :func:`.batch_turn.turn_batch`, on
-the training device.
+(:meth:`PatchSampler.wide_batch`), and :meth:`PatchSampler.tensor_batch` turns the whole batch at once on the
+training device.
 """
 import numpy as np
 from scipy import ndimage
@@ -175,15 +175,19 @@ class PatchSampler:
         samples = [self.sample(int(rng.integers(len(self.items))), rng, augment, plane, wide) for _ in range(size)]
         return [np.stack(parts) for parts in zip(*samples)], (rng.uniform(0.0, 90.0, size) if wide else None)
 
-    def batch(self, size, rng, augment=True):
-        """``size`` patches from randomly chosen items and one random plane, stacked: (N, C, ...) arrays."""
-        arrays, angles = self.wide_batch(size, rng, augment)
-        if angles is None:
-            return arrays
+    def tensor_batch(self, size, rng, augment=True, device="cpu"):
+        """:meth:`batch` as torch tensors on ``device``, turned there when patches are turned by any angle."""
         import torch
 
-        turned = turn_batch([torch.from_numpy(a) for a in arrays], angles, self.patch_y, self.turn_interpolation)
-        return [t.numpy() for t in turned]
+        arrays, angles = self.wide_batch(size, rng, augment)
+        tensors = [torch.from_numpy(a).to(device) for a in arrays]
+        if angles is None:
+            return tensors
+        return turn_batch(tensors, angles, self.patch_y, self.turn_interpolation)
+
+    def batch(self, size, rng, augment=True):
+        """``size`` patches from randomly chosen items and one random plane, stacked: (N, C, ...) arrays."""
+        return [t.numpy() for t in self.tensor_batch(size, rng, augment)]
 
 
 def near_miss_mask(target, reach):

@@ -257,21 +257,13 @@ def model_voxel_size(params, tomograms, voxel_size=None):
 
 
 class _Batches:
-    """Torch tensors for a batch from a sampler, turned on the device when the sampler turns by any angle."""
+    """Torch tensors on the training device for a batch from a sampler (see :meth:`.PatchSampler.tensor_batch`)."""
 
     def __init__(self, sampler, device):
         self.sampler, self.device = sampler, device
 
     def __call__(self, size, rng, augment):
-        import torch
-
-        from .batch_turn import turn_batch
-
-        arrays, angles = self.sampler.wide_batch(size, rng, augment)
-        tensors = [torch.from_numpy(a).to(self.device) for a in arrays]
-        if angles is None:
-            return tensors
-        return turn_batch(tensors, angles, self.sampler.patch_y, self.sampler.turn_interpolation)
+        return self.sampler.tensor_batch(size, rng, augment, self.device)
 
 
 def soft_dice_loss(logits, target, smooth=1.0):
