@@ -226,7 +226,8 @@ def accuracy(args):
                  "patch": args.patch, "batch_size": args.batch_size, "dice_weight": args.dice_weight,
                  "near_miss_fraction": args.near_miss, "voxel_size": args.grid, "seed": args.seed,
                  "validation": args.validation, "wedge_copies": args.wedge_copies,
-                 "rotations": args.rotations, "turn_interpolation": args.turn_interpolation}
+                 "rotations": args.rotations, "turn_interpolation": args.turn_interpolation,
+                 "blur_share": args.blur_share, "blur_sigma": args.blur_sigma}
         params = (TrainingParameters(epochs=args.epochs, **shape) if args.epochs else
                   TrainingParameters(epochs=UNLIMITED_EPOCHS, time_limit_min=args.minutes, **shape))
         model_dir = work / args.kind / f"model_{name}"
@@ -276,6 +277,8 @@ def accuracy(args):
                         "wedge_copies": trained_with.get("wedge_copies", 0),
                         "rotations": trained_with.get("rotations", "quarter"),
                         "turn_interpolation": trained_with.get("turn_interpolation"),  # not recorded before c195cfe
+                        "blur_share": trained_with.get("blur_share", 0.0),
+                        "blur_sigma": trained_with.get("blur_sigma"),
                         "validation_tomograms": [p.name for p in held_out]},
               "minutes_limit": args.minutes, "training": summary, **scored,
               "predict_seconds_per_tomogram": float(np.mean(seconds)) if seconds else None,
@@ -524,6 +527,10 @@ def main():
     parser.add_argument("--turn-interpolation", choices=list(INTERPOLATIONS),
                         default=TrainingParameters().turn_interpolation,
                         help="accuracy, with --rotations any: how turned images are interpolated (default %(default)s)")
+    parser.add_argument("--blur-share", type=float, default=TrainingParameters().blur_share,
+                        help="accuracy: fraction of training patches blurred in-plane (default %(default)s)")
+    parser.add_argument("--blur-sigma", type=float, default=TrainingParameters().blur_sigma,
+                        help="accuracy: largest sigma of that blur, voxels (default %(default)s)")
     parser.add_argument("--wedge-copies", type=int, default=TrainingParameters().wedge_copies,
                         help="accuracy: copies of each training tomogram with an extra missing wedge about "
                              "other in-plane axes (default %(default)s)")

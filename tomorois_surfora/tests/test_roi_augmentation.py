@@ -1,5 +1,5 @@
 """Training augmentation: copies with an extra missing wedge (which membranes fade, the spread of axes, training on
-them) and x–y turns of training patches by any angle."""
+them), x–y turns of training patches by any angle, and blurred patches."""
 import numpy as np
 
 from tomorois_surfora.engine.io import read_mrc, write_mrc
@@ -7,6 +7,7 @@ from tomorois_surfora.engine.roi.data import TrainingItem
 from tomorois_surfora.engine.roi.model_file import load_model
 from tomorois_surfora.engine.roi.train import TrainingParameters, train_files
 from tomorois_surfora.engine.roi.batch_turn import turn_batch, wide_side
+from tomorois_surfora.engine.roi.blur_augment import blur_batch, blur_sigmas
 from tomorois_surfora.engine.roi.wedge_fade import extra_wedge, faded_copies, wedge_angles
 
 from .test_roi_train_predict import TINY
@@ -132,3 +133,44 @@ def test_training_samplers_turn_xy_patches_by_any_angle_only_when_asked(phantoms
     params = TrainingParameters(**{**TINY.__dict__, "rotations": "any"})
     assert params.problems() == []
     assert "rotations must be one of" in TrainingParameters(rotations="some").problems()[0]
+
+
+def test_blurred_patches_lose_noise_as_their_sigma_grows_and_keep_their_mean():
+    import torch
+
+    rng = np.random.default_rng(3)
+    noise = torch.from_numpy(rng.normal(size=(4, 3, 64, 64)).astype(np.float32))
+    sigmas = [0.0, 0.3, 0.6, 1.0]
+    blurred = blur_batch(noise, sigmas)
+    assert blurred.shape == noise.shape and blurred.dtype == noise.dtype
+    assert torch.equal(blurred[0], noise[0]), "σ 0: untouched"
+    levels = [float(blurred[n].std()) for n in range(4)]
+    assert levels[0] > levels[1] > levels[2] > levels[3], levels
+    assert abs(levels[2] - 0.5) < 0.05, "σ 0.6 leaves white noise at about half its sd (a linear turn at 45°)"
+    assert abs(levels[3] - 0.28) < 0.03
+    for n in range(4):
+        assert abs(float(blurred[n].mean() - noise[n].mean())) < 0.01, "the blur keeps the mean"
+    step = torch.zeros(1, 1, 16, 16)
+    step[..., 8:] = 1.0
+    edge = blur_batch(step, [1.0])[0, 0, 0]
+    assert float(edge[0]) < 1e-6 and float(edge[-1]) > 1 - 1e-6 and 0.4 < float(edge[8]) < 0.8, "blurred along x"
+    chosen = blur_sigmas(2000, np.random.default_rng(0), 0.25, 0.6)
+    assert 0.22 < np.mean(chosen > 0) < 0.28 and chosen.max() <= 0.6
+
+
+def test_samplers_blur_only_augmented_patches_and_only_when_asked(phantoms):
+    tomograms, masks, _ = phantoms
+    from tomorois_surfora.engine.roi.data import load_training_item
+    from tomorois_surfora.engine.roi.patches import PatchSampler
+
+    item = load_training_item(tomograms[0], masks[0], 20.0)
+    rows = [(0, item.image.shape[1])]
+    plain = PatchSampler([item], rows, 2, 1, 48)
+    blurring = PatchSampler([item], rows, 2, 1, 48, blur_share=1.0, blur_sigma=1.0)
+    a = plain.batch(4, np.random.default_rng(7))
+    b = blurring.batch(4, np.random.default_rng(7))
+    assert np.array_equal(a[1], b[1]) and np.array_equal(a[2], b[2]), "same patches, target and weights as drawn"
+    assert b[0].std() < a[0].std(), "images blurred"
+    assert np.array_equal(plain.batch(4, np.random.default_rng(8), augment=False)[0],
+                          blurring.batch(4, np.random.default_rng(8), augment=False)[0]), "validation: never blurred"
+    assert "blur share must be in [0, 1]" in TrainingParameters(blur_share=1.5).problems()[0]

@@ -84,6 +84,11 @@ def add_model_commands(stages, positive_float, positive_int):
     train.add_argument("--turn-interpolation", choices=list(INTERPOLATIONS), default=d.turn_interpolation,
                        help="with --rotations any: how the image is interpolated when turned (nearest keeps the "
                             "noise's level, linear leaves about 2/3 of it, cubic about 0.86; default %(default)s)")
+    train.add_argument("--blur-share", type=float, default=d.blur_share, metavar="FRACTION",
+                       help="fraction of training patches blurred in-plane by a random Gaussian, so that the "
+                            "network also learns on less noisy images (default %(default)s)")
+    train.add_argument("--blur-sigma", type=positive_float, default=d.blur_sigma, metavar="VOXELS",
+                       help="largest sigma of that blur, drawn uniformly from 0 (default %(default)s)")
     train.add_argument("--wedge-copies", type=int, default=d.wedge_copies, metavar="N",
                        help="per training tomogram, N copies with an extra missing wedge about other in-plane "
                             "axes, so that the network also learns faint membranes (default %(default)s)")
@@ -148,6 +153,7 @@ def run_train(args):
         learning_rate=args.lr, lr_schedule=args.lr_schedule, penalty_weight=args.penalty_weight,
         dice_weight=args.dice_weight, near_miss_fraction=args.near_miss, near_miss_nm=args.near_miss_reach,
         rotations=args.rotations, turn_interpolation=args.turn_interpolation, wedge_copies=args.wedge_copies,
+        blur_share=args.blur_share, blur_sigma=args.blur_sigma,
         wedge_tilt_deg=args.wedge_tilt,
         validation_fraction=args.validation_fraction, validation=args.validation,
         time_limit_min=args.time_limit, seed=args.seed)

@@ -18,6 +18,7 @@ import numpy as np
 from scipy import ndimage
 
 from .batch_turn import turn_batch, wide_side
+from .blur_augment import blur_batch, blur_sigmas
 from .planes import parse_planes, plane_axes, plane_view
 from .sections import SectionChannels
 
@@ -67,12 +68,16 @@ class PatchSampler:
         2D, x–y sections: turn augmented patches by a random angle too, not only by quarter turns.
     turn_interpolation : str
         How images are interpolated when turned by any angle (see :data:`.batch_turn.INTERPOLATIONS`).
+    blur_share, blur_sigma : float
+        Probability that an augmented patch's image is blurred in-plane, and the largest Gaussian σ in voxels
+        (see :mod:`.blur_augment`).
     """
 
     def __init__(self, items, row_ranges, dims, context, patch, foreground=0.5, on_penalty=0.25, penalty_weight=5.0,
                  positive_weight=1.0, far_context=0, planes=("xy",), channels=None, near_miss=0.0, near_reach=8,
-                 any_angle=False, turn_interpolation="nearest"):
+                 any_angle=False, turn_interpolation="nearest", blur_share=0.0, blur_sigma=0.6):
         self.items, self.row_ranges, self.dims = items, row_ranges, dims
+        self.blur_share, self.blur_sigma = blur_share, blur_sigma
         self.any_angle = any_angle and dims == 2
         self.turn_interpolation = turn_interpolation
         self.planes = parse_planes(planes) if dims == 2 else ("xy",)
@@ -181,9 +186,11 @@ class PatchSampler:
 
         arrays, angles = self.wide_batch(size, rng, augment)
         tensors = [torch.from_numpy(a).to(device) for a in arrays]
-        if angles is None:
-            return tensors
-        return turn_batch(tensors, angles, self.patch_y, self.turn_interpolation)
+        if angles is not None:
+            tensors = turn_batch(tensors, angles, self.patch_y, self.turn_interpolation)
+        if augment and self.blur_share > 0:
+            tensors[0] = blur_batch(tensors[0], blur_sigmas(size, rng, self.blur_share, self.blur_sigma))
+        return tensors
 
     def batch(self, size, rng, augment=True):
         """``size`` patches from randomly chosen items and one random plane, stacked: (N, C, ...) arrays."""

@@ -75,6 +75,8 @@ class TrainingParameters:
     near_miss_nm: float = 16.0
     rotations: str = "quarter"
     turn_interpolation: str = "nearest"
+    blur_share: float = 0.0
+    blur_sigma: float = 0.6
     wedge_copies: int = 0
     wedge_tilt_deg: float = 60.0
     penalty_weight: float = 5.0
@@ -117,6 +119,10 @@ class TrainingParameters:
         if self.turn_interpolation not in INTERPOLATIONS:
             found.append(f"turn interpolation must be one of {', '.join(INTERPOLATIONS)}, "
                          f"got {self.turn_interpolation!r}")
+        if not 0 <= self.blur_share <= 1:
+            found.append(f"blur share must be in [0, 1], got {self.blur_share}")
+        if not 0 < self.blur_sigma <= 3:
+            found.append(f"largest blur sigma must be in (0, 3] voxels, got {self.blur_sigma}")
         if self.wedge_copies < 0:
             found.append(f"extra-wedge copies must be 0 or more, got {self.wedge_copies}")
         if not 0 < self.wedge_tilt_deg < 90:
@@ -355,7 +361,8 @@ def train(items, params, out_dir, init_model=None, resume=False, device="cpu", q
                             params.foreground_fraction, on_penalty=0.25, penalty_weight=params.penalty_weight,
                             positive_weight=positive_weight, far_context=model.far_context, planes=model.planes,
                             channels=chosen, near_miss=near, near_reach=near_reach,
-                            any_angle=params.rotations == "any", turn_interpolation=params.turn_interpolation)
+                            any_angle=params.rotations == "any", turn_interpolation=params.turn_interpolation,
+                            blur_share=params.blur_share, blur_sigma=params.blur_sigma)
     pieces = [(index, rows) for index, (train_rows, _) in enumerate(splits) for rows in train_rows]
     train_batches = _Batches(make([i for i, _ in pieces], [r for _, r in pieces], params.near_miss_fraction),
                              device)
