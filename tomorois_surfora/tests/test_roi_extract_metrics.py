@@ -4,8 +4,9 @@ import pytest
 from scipy import ndimage
 
 from tomorois_surfora.engine import InputError
+from tomorois_surfora.engine.morphology import drop_small_labels, label_pieces, remove_small_pieces
 from tomorois_surfora.engine.roi.extract import (ExtractionParameters, extract_rois, label_smoothed,
-                                                  labels_per_min_volume)
+                                                  labels_per_min_volume, split_touching)
 from tomorois_surfora.engine.roi.metrics import combine_evaluations, evaluate_rois
 from tomorois_surfora.engine.synth import PhantomParameters, generate_phantom
 from tomorois_surfora.engine.synth.geometry import capsule_sdf, sphere_sdf
@@ -51,6 +52,17 @@ def test_touching_blobs_are_split_but_an_elongated_roi_stays_whole():
     assert len(table) == 2
 
 
+def _filter_then_label(mask, voxel_size_nm, split, min_volume_nm3):
+    """Labelling one minimum volume step by step: its small pieces dropped, then split (and small parts
+    dropped) or labelled."""
+    min_voxels = min_volume_nm3 / voxel_size_nm ** 3
+    mask = remove_small_pieces(mask, min_voxels)
+    if split:
+        labels = split_touching(mask, voxel_size_nm, ExtractionParameters().seed_depth_nm)[0]
+        return drop_small_labels(labels, min_voxels).astype(np.int32)
+    return label_pieces(mask)[0].astype(np.int32)
+
+
 def test_labels_for_several_minimum_volumes_match_labelling_each_alone():
     x, y, z = _grid()
     pair = (sphere_sdf(x, y, z, (30, 50, 30), 12) <= 0) | (sphere_sdf(x, y, z, (50, 50, 30), 12) <= 0)
@@ -65,6 +77,8 @@ def test_labels_for_several_minimum_volumes_match_labelling_each_alone():
         for volume in volumes:
             alone = label_smoothed(mask, 1.0, ExtractionParameters(split=split, min_volume_nm3=volume))
             assert np.array_equal(together[volume], alone), f"split {split}, minimum volume {volume}"
+            assert np.array_equal(alone, _filter_then_label(mask, 1.0, split, volume)), \
+                f"split {split}, minimum volume {volume}: as filtering that volume's pieces first"
             counts.append(int(alone.max()))
         assert counts == ([4, 3, 0] if split else [3, 2, 0]), "the three volumes keep different pieces"
 

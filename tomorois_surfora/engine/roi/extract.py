@@ -52,18 +52,18 @@ def labels_per_min_volume(mask, voxel_size_nm, params, min_volumes_nm3):
     """:func:`label_smoothed` for each minimum volume (nm³) in ``min_volumes_nm3``: {volume: labels}.
 
     A larger minimum volume only drops whole pieces, and a piece splits the same whatever else is kept, so
-    the pieces are labelled (and split) once, for the smallest volume; calibration asks for several.
+    the pieces are labelled (and split) once, for the smallest volume; calibration asks for several. Split
+    labels need no second piece filter: every part of a piece under the volume is under it too.
     """
     per_voxel, smallest = voxel_size_nm ** 3, min(min_volumes_nm3)
     mask = remove_small_pieces(mask, smallest / per_voxel)
-    split = split_touching(mask, voxel_size_nm, params.seed_depth_nm)[0] if params.split else None
+    if params.split:
+        split = split_touching(mask, voxel_size_nm, params.seed_depth_nm)[0]
+        return {volume: drop_small_labels(split, volume / per_voxel).astype(np.int32) for volume in min_volumes_nm3}
     out = {}
     for volume in min_volumes_nm3:
         kept = mask if volume == smallest else remove_small_pieces(mask, volume / per_voxel)
-        if params.split:
-            out[volume] = drop_small_labels(np.where(kept, split, 0), volume / per_voxel).astype(np.int32)
-        else:
-            out[volume] = label_pieces(kept)[0].astype(np.int32)
+        out[volume] = label_pieces(kept)[0].astype(np.int32)
     return out
 
 

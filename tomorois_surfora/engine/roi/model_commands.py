@@ -152,9 +152,8 @@ def run_train(args):
         patch=args.patch, batch_size=args.batch_size, epochs=_epochs(args), steps_per_epoch=args.steps_per_epoch,
         learning_rate=args.lr, lr_schedule=args.lr_schedule, penalty_weight=args.penalty_weight,
         dice_weight=args.dice_weight, near_miss_fraction=args.near_miss, near_miss_nm=args.near_miss_reach,
-        rotations=args.rotations, turn_interpolation=args.turn_interpolation, wedge_copies=args.wedge_copies,
-        blur_share=args.blur_share, blur_sigma=args.blur_sigma,
-        wedge_tilt_deg=args.wedge_tilt,
+        rotations=args.rotations, turn_interpolation=args.turn_interpolation, blur_share=args.blur_share,
+        blur_sigma=args.blur_sigma, wedge_copies=args.wedge_copies, wedge_tilt_deg=args.wedge_tilt,
         validation_fraction=args.validation_fraction, validation=args.validation,
         time_limit_min=args.time_limit, seed=args.seed)
     use_all_cores(args.threads)
