@@ -233,7 +233,7 @@ def accuracy(args):
         model_dir = work / args.kind / f"model_{name}"
         penalties = [sibling(t, "decoys") for t in train] if args.with_penalty else None
         summary = train_files(train, [sibling(t, "rois") for t in train], params, model_dir, penalties=penalties,
-                              device=device)
+                              init_model=args.start_from, device=device)
         model = load_model(model_dir / "model.pt", device)
     else:  # evaluate a model trained earlier (e.g. the penalty fine-tuning): its own training record
         model = load_model(args.model, device)
@@ -491,6 +491,9 @@ def main():
     parser.add_argument("--with-penalty", action="store_true",
                         help="accuracy: train with the phantoms' decoy masks as penalty masks from the start")
     parser.add_argument("--model", type=Path, help="accuracy: evaluate this model instead of training one")
+    parser.add_argument("--start-from", type=Path, metavar="MODEL",
+                        help="accuracy: fine-tune this model (e.g. a shipped one) instead of training from scratch; "
+                             "its architecture, grid and context replace those given")
     parser.add_argument("--reuse-maps", action="store_true",
                         help="accuracy with --model: reuse probability maps already predicted by that model")
     parser.add_argument("--name", help="accuracy: name of the result (default: the kind)")

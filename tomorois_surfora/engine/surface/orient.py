@@ -8,12 +8,20 @@ edge that lies in the tangent planes the relation is ⟨nᵢ,nⱼ⟩.
 
 Both methods work on one graph: k-nearest-neighbour edges kept only where the relation is clear
 (|relation| ≥ τ) *and* the edge is not steep against either tangent plane (slope ≤ 0.8). The second test is
-ours: across a narrow gap (a hairpin fold, two apposed membranes) an edge runs along the normals, and whether
-the facing sheets' normals should agree depends on how they are joined far away (a fold: opposite; nested
-shells: the same), so such edges are dropped; between slopes ½ and 0.8 the relation itself is near 0 and τ
-drops them. Noisy normals let some through; those have empty space at their middle, so each edge's trust
-is |relation| times its *clearance* (how close its midpoint is to a point of the cloud) and the emptiest
-are dropped. Each connected piece of the graph is oriented on its own.
+ours: across a narrow gap (a hairpin fold, two apposed membranes) an edge runs along the normals, so it is
+no surface edge and does not join pieces or carry a spanning tree; between slopes ½ and 0.8 the relation
+itself is near 0 and τ drops them. Noisy normals let some through; those have empty space at their middle,
+so each edge's trust is |relation| times its *clearance* (how close its midpoint is to a point of the cloud)
+and the emptiest are dropped. Each connected piece of the graph is oriented on its own.
+
+*Facing edges* (steep at both ends, between two points of one piece) still say something: where one
+connected surface faces itself across a gap that no part of it crosses (the arms of a hairpin, the walls of
+a pocket, the two faces of a flattened vesicle) the gap lies wholly inside or wholly outside what the surface
+encloses, so the two normals point both into it or both away from it, which is what ⟨nᵢ, Rᵢⱼnⱼ⟩ > 0 says.
+They vote in the global sign solve and the final voting at ``facing_weight`` × |relation| (a prior from the
+surface's topology, weaker than the surface edges: it fails for a sheet rolled into a spiral, whose turns
+face each other with parallel normals). Only edges of at least two point spacings count: the two faces of
+a 1–2 voxel mask's isosurface lie closer, and the conventions treat each face as a sheet of its own.
 
 * ``geodesic``: heat-method geodesic distance g from a seed (potpourri3d); edge weights
   w = exp(−|gᵢ−gⱼ| / (α‖pᵢ−pⱼ‖))·trust; signs propagate along the maximum spanning tree.
@@ -33,19 +41,20 @@ membrane label.
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import breadth_first_order, connected_components, dijkstra, minimum_spanning_tree
+from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
 from ..errors import InputError, raise_problems
 from .geometry import query_neighbours, require_neighbourhood
+from .sign_graph import (propagate_signs, satisfied_trust, sparse_matrix, synchronised_signs,
+                         vote_signs)
 
 METHODS = ("geodesic", "dipole")
 CONVENTIONS = ("outward", "inward", "partner", "none")
 MIN_HEAT_POINTS = 40
 MIN_CLEARANCE = 0.1  # edges whose midpoint is this empty (over 2.1 clearance spacings from any point) go
+FACING_MIN_SPACINGS = 2.0  # shorter ones may join the two faces of a thin mask's isosurface (sheets, by convention)
 MAX_SPECTRAL_POINTS = 30000  # the global sign solve: 0.3 s at 10k points, 2 s at 30k, 12 s at 100k
-DENSE_EIGEN_POINTS = 500  # below this the eigenvector is computed densely (ARPACK needs a few more points)
 
 
 @dataclass
@@ -63,6 +72,8 @@ class OrientParameters:
         midpoint to the nearest point (see ``surface_graph``).
     min_piece_points : points in graph pieces smaller than this, and points contradicting their
         neighbours, take the oriented normal of the large pieces around them.
+    facing_weight : trust of a facing edge (across a narrow gap within one piece) relative to |relation|;
+        0 ignores them.
     convention : outward / inward (from each membrane label's centroid), partner (toward the nearest point
         of another label), none (keep the propagated signs).
     """
@@ -77,6 +88,7 @@ class OrientParameters:
     voting_rounds: int = 10
     clearance: float = 0.5
     min_piece_points: int = 10
+    facing_weight: float = 0.5
     convention: str = "outward"
 
     def problems(self):
@@ -95,6 +107,8 @@ class OrientParameters:
             found.append(f"alpha must be positive, got {self.alpha}")
         if self.clearance <= 0:
             found.append(f"clearance must be positive, got {self.clearance}")
+        if self.facing_weight < 0:
+            found.append(f"facing_weight must be ≥ 0, got {self.facing_weight}")
         if self.patch_size < 10:
             found.append(f"patch_size must be at least 10, got {self.patch_size}")
         return found
@@ -114,14 +128,21 @@ def edge_relation(points, normals, i, j):
 
 
 def surface_graph(points, normals, params):
-    """The filtered k-NN graph: (i, j) edge arrays with i < j, each edge's trust in (0, 1] and its signed
-    relation (``edge_relation`` of the normals given, whatever their signs).
+    """The filtered k-NN graph and its facing edges.
 
-    Trust is |relation| (``edge_relation``) times the edge's *clearance*: exp(−½ (d/(c·s))²), d the distance
-    from the edge's midpoint to the nearest cloud point, s the point spacing and c = ``params.clearance``. An
-    edge along a sheet has points near its middle; one across the gap between two sheets has empty space
-    there. A noisy normal can let such an edge through the slope test, but the spanning tree and the votes
-    then hardly use it.
+    Returns
+    -------
+    surface : tuple (i, j, trust, relation)
+        Edge arrays with i < j, each edge's trust in (0, 1] and its signed relation (``edge_relation`` of the
+        normals given, whatever their signs). Trust is |relation| times the edge's *clearance*:
+        exp(−½ (d/(c·s))²), d the distance from the edge's midpoint to the nearest cloud point, s the point
+        spacing and c = ``params.clearance``. An edge along a sheet has points near its middle; one across the
+        gap between two sheets has empty space there. A noisy normal can let such an edge through the slope
+        test, but the spanning tree and the votes then hardly use it.
+    facing : tuple (i, j, trust, relation)
+        Edges steeper than ``max_tangent_slope`` at both ends with a clear relation, trust
+        ``facing_weight`` × |relation| (see the module's notes); which of them join one piece is the
+        caller's to decide.
     """
     tree = cKDTree(points)
     distances, indices = query_neighbours(tree, points, params.neighbours + 1)
@@ -136,44 +157,17 @@ def surface_graph(points, normals, params):
     alignment = np.abs(relation)
     slope_i = np.abs(np.sum(edge * normals[i], axis=1)) / length
     slope_j = np.abs(np.sum(edge * normals[j], axis=1)) / length
-    keep = (alignment >= params.min_alignment) & (slope_i <= params.max_tangent_slope) & \
-           (slope_j <= params.max_tangent_slope)
-    i, j, alignment, relation = i[keep], j[keep], alignment[keep], relation[keep]
+    clear_relation = alignment >= params.min_alignment
+    keep = clear_relation & (slope_i <= params.max_tangent_slope) & (slope_j <= params.max_tangent_slope)
     spacing = max(float(np.median(distances[:, 1])), 1e-12)
+    facing = clear_relation & (slope_i > params.max_tangent_slope) & (slope_j > params.max_tangent_slope) & \
+        (length >= FACING_MIN_SPACINGS * spacing)
+    facing_edges = (i[facing], j[facing], params.facing_weight * alignment[facing], relation[facing])
+    i, j, alignment, relation = i[keep], j[keep], alignment[keep], relation[keep]
     gap = tree.query(0.5 * (points[i] + points[j]), workers=-1)[0]
     clearance = np.exp(-0.5 * (gap / (params.clearance * spacing)) ** 2)
     clear = clearance >= MIN_CLEARANCE
-    return i[clear], j[clear], alignment[clear] * clearance[clear], relation[clear]
-
-
-def _sparse(n, i, j, values):
-    return coo_matrix((values, (i, j)), shape=(n, n)).tocsr()
-
-
-def propagate_signs(n, i, j, weights, relation, root):
-    """Signs (±1) of ``n`` normals that make them agree along the maximum-weight spanning tree from ``root``;
-    ``relation`` is each edge's ``edge_relation``.
-
-    Only the nodes reached from ``root`` get a sign; the others stay 0.
-    """
-    cost = _sparse(n, i, j, 2.0 - weights)  # max-weight tree = min-cost tree; costs stay > 0
-    tree = minimum_spanning_tree(cost)
-    order, predecessors = breadth_first_order(tree, root, directed=False)
-    signs = np.zeros(n)
-    signs[root] = 1.0
-    agree = np.sign(relation[edge_index(n, i, j, order[1:], predecessors[order[1:]])])
-    agree[agree == 0] = 1.0
-    for node, parent, agreement in zip(order[1:].tolist(), predecessors[order[1:]].tolist(), agree.tolist()):
-        signs[node] = signs[parent] * agreement
-    return signs
-
-
-def edge_index(n, i, j, a, b):
-    """Index in the edge arrays (i, j) of each edge (a, b), given either way round; every (a, b) must be one."""
-    keys = np.minimum(i, j).astype(np.int64) * n + np.maximum(i, j)
-    order = np.argsort(keys)
-    wanted = np.minimum(a, b).astype(np.int64) * n + np.maximum(a, b)
-    return order[np.searchsorted(keys[order], wanted)]
+    return (i[clear], j[clear], alignment[clear] * clearance[clear], relation[clear]), facing_edges
 
 
 def heat_geodesic(points, root):
@@ -215,7 +209,7 @@ def graph_voronoi(points, i, j, trust, centres, min_trust=0.3):
     length = np.linalg.norm(points[i] - points[j], axis=1) + 1e-9
     patch = np.full(n, -1)
     for usable in (trust >= min_trust, np.ones(len(i), dtype=bool)):
-        graph = _sparse(n, np.concatenate([i[usable], j[usable]]), np.concatenate([j[usable], i[usable]]),
+        graph = sparse_matrix(n, np.concatenate([i[usable], j[usable]]), np.concatenate([j[usable], i[usable]]),
                         np.tile(length[usable], 2))
         distance, _, source = dijkstra(graph, indices=centres, min_only=True, return_predecessors=True)
         todo = (patch < 0) & np.isfinite(distance)
@@ -223,7 +217,7 @@ def graph_voronoi(points, i, j, trust, centres, min_trust=0.3):
     patch = np.where(patch < 0, 0, patch)
     # a patch must be connected through its own edges (its spanning tree reaches only those): split it
     inside = patch[i] == patch[j]
-    return connected_components(_sparse(n, i[inside], j[inside], np.ones(int(inside.sum()))), directed=False)[1]
+    return connected_components(sparse_matrix(n, i[inside], j[inside], np.ones(int(inside.sum()))), directed=False)[1]
 
 
 def orient_piece_dipole(points, normals, i, j, trust, relation, patch_size):
@@ -254,7 +248,7 @@ def orient_piece_dipole(points, normals, i, j, trust, relation, patch_size):
     a, b = i[~same], j[~same]
     link_relation = relation[~same]  # of the unsigned normals; times both signs below
     link_trust = trust[~same]
-    links = _sparse(n_patches, patch[a], patch[b], link_trust).toarray()
+    links = sparse_matrix(n_patches, patch[a], patch[b], link_trust).toarray()
     links = links + links.T
     done = np.zeros(n_patches, dtype=bool)
     to_done = np.zeros(n_patches)  # total link trust from each patch to the oriented ones
@@ -287,51 +281,6 @@ def orient_piece_dipole(points, normals, i, j, trust, relation, patch_size):
     return signs
 
 
-def synchronised_signs(n, i, j, weights, relation):
-    """Signs (±1) from the whole graph at once: the leading eigenvector of the degree-normalised matrix of
-    signed edge weights wᵢⱼ·sign(relationᵢⱼ), which maximises Σ wᵢⱼ relᵢⱼ sᵢsⱼ over real s (the Z2
-    synchronisation relaxation); every edge votes, where a spanning tree follows single edges. None where
-    the sparse eigensolver does not converge."""
-    from scipy.sparse.linalg import ArpackNoConvergence, eigsh
-
-    signed = weights * np.sign(relation)
-    degree = np.bincount(i, np.abs(signed), n) + np.bincount(j, np.abs(signed), n)
-    scale = 1.0 / np.sqrt(np.maximum(degree, 1e-12))
-    values = signed * scale[i] * scale[j]
-    # + identity: the spectrum moves from [−1, 1] to [0, 2], so the largest eigenvalue is also the largest
-    # in magnitude and Lanczos converges to it
-    matrix = _sparse(n, np.concatenate([i, j, np.arange(n)]), np.concatenate([j, i, np.arange(n)]),
-                     np.concatenate([values, values, np.ones(n)]))
-    if n <= DENSE_EIGEN_POINTS:
-        vector = np.linalg.eigh(matrix.toarray())[1][:, -1:]
-    else:
-        try:
-            _, vector = eigsh(matrix, k=1, which="LA", v0=np.ones(n), tol=1e-6)
-        except ArpackNoConvergence:  # the tree's signs stand
-            return None
-    return np.where(vector[:, 0] < 0, -1.0, 1.0)
-
-
-def satisfied_trust(i, j, weights, relation, signs):
-    """Σ wᵢⱼ relᵢⱼ sᵢsⱼ: the edge trust the signs satisfy, less the trust they violate."""
-    return float(np.sum(weights * relation * signs[i] * signs[j]))
-
-
-def vote_signs(n, i, j, weights, relation, signs, rounds):
-    """``signs`` (±1) after flipping points whose weighted neighbours mostly point the other way, until none
-    does; ``relation`` is each edge's ``edge_relation`` before the signs."""
-    votes = weights * relation
-    signs = np.asarray(signs, dtype=float).copy()
-    for _ in range(rounds):
-        signed = votes * signs[i] * signs[j]
-        agreement = np.bincount(i, signed, n) + np.bincount(j, signed, n)
-        flip = agreement < 0
-        if not flip.any():
-            break
-        signs[flip] *= -1
-    return signs
-
-
 def smooth_normals(points, normals, i, j, passes):
     """Average each normal with its graph neighbours (Gaussian in distance), ``passes`` times."""
     if passes <= 0 or len(i) == 0:
@@ -339,7 +288,7 @@ def smooth_normals(points, normals, i, j, passes):
     n = len(points)
     length = np.linalg.norm(points[i] - points[j], axis=1)
     weights = np.exp(-0.5 * (length / max(float(np.median(length)), 1e-12)) ** 2)
-    matrix = _sparse(n, np.concatenate([i, j]), np.concatenate([j, i]), np.tile(weights, 2))
+    matrix = sparse_matrix(n, np.concatenate([i, j]), np.concatenate([j, i]), np.tile(weights, 2))
     for _ in range(passes):
         normals = normals + matrix @ normals
         normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
@@ -450,10 +399,13 @@ def orient_normals(points, normals, params=None, labels=None, partner_points=Non
         raise InputError(f"{source}: {int((~np.isfinite(normals).all(1)).sum())} normals are not finite")
     normals = normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
     labels = np.zeros(len(points), dtype=int) if labels is None else np.asarray(labels)
-    i, j, trust, relation = surface_graph(points, normals, params)
+    (i, j, trust, relation), facing = surface_graph(points, normals, params)
     same_label = labels[i] == labels[j]
     i, j, trust, relation = i[same_label], j[same_label], trust[same_label], relation[same_label]
-    n_pieces, piece = connected_components(_sparse(len(points), i, j, np.ones(len(i))), directed=False)
+    n_pieces, piece = connected_components(sparse_matrix(len(points), i, j, np.ones(len(i))), directed=False)
+    fi, fj, facing_trust, facing_relation = facing
+    within = (piece[fi] == piece[fj]) & (facing_trust > 0)  # one piece: one label too
+    fi, fj, facing_trust, facing_relation = fi[within], fj[within], facing_trust[within], facing_relation[within]
     signs = np.ones(len(points))
     weights = trust.copy()
     for p in range(n_pieces):
@@ -472,14 +424,19 @@ def orient_normals(points, normals, params=None, labels=None, partner_points=Non
             signs[members] = orient_piece_dipole(points[members], normals[members], li, lj, trust[inner],
                                                  relation[inner], params.patch_size)
         if 3 < len(members) <= MAX_SPECTRAL_POINTS:
-            edges = (li, lj, trust[inner], relation[inner])
+            faces = piece[fi] == p
+            edges = (np.concatenate([li, local[fi[faces]]]), np.concatenate([lj, local[fj[faces]]]),
+                     np.concatenate([trust[inner], facing_trust[faces]]),
+                     np.concatenate([relation[inner], facing_relation[faces]]))
             solved = synchronised_signs(len(members), *edges)
             if solved is not None and satisfied_trust(*edges, solved) > satisfied_trust(*edges, signs[members]):
                 signs[members] = solved
-    signs = vote_signs(len(points), i, j, weights, relation, signs, params.voting_rounds)
+    signs = vote_signs(len(points), np.concatenate([i, fi]), np.concatenate([j, fj]),
+                       np.concatenate([weights, facing_trust]), np.concatenate([relation, facing_relation]),
+                       signs, params.voting_rounds)
     oriented = normals * signs[:, None]
     oriented = smooth_normals(points, oriented, i, j, params.smoothing)
     oriented, piece, repaired = repair_outliers(points, oriented, labels, piece, params.min_piece_points)
     oriented = apply_convention(points, oriented, labels, piece, params.convention, partner_points)
-    return oriented, {"edges": int(len(i)), "pieces": int(len(np.unique(piece))), "points": int(len(points)),
+    return oriented, {"edges": int(len(i)), "facing_edges": int(len(fi)), "pieces": int(len(np.unique(piece))), "points": int(len(points)),
                       "repaired": repaired}
