@@ -318,6 +318,11 @@ def test_surface_restrict_extract_orient_chain(tmp_path):
         radius = np.linalg.norm(radial, axis=1)
         assert np.median(np.abs(radius - 8.0)) < 0.25
         assert np.all(np.sum(cloud.normals[mine] * radial, axis=1) > 0), "outward from each membrane"
+    assert "facing edges" in result.stderr
+    result = run_cli("surface", "orient", tmp_path / "clouds" / "mem_roi1_medial.ply", "--facing-weight", "-1",
+                     "--out", tmp_path / "bad_orient")
+    assert result.returncode != 0 and "facing_weight must be ≥ 0" in result.stderr
+    assert "Traceback" not in result.stderr
     result = run_cli("surface", "mesh", tmp_path / "or" / "mem_roi1_medial_oriented.ply",
                      "--masks", tmp_path / "crops" / "mem_roi1.mrc", "--out", tmp_path / "mesh")
     assert result.returncode == 0, result.stderr

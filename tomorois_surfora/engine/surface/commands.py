@@ -79,6 +79,10 @@ def add_surface_commands(subparsers, positive_float, positive_int):
                                                             "holds one membrane")
     orient_parser.add_argument("--neighbours", type=positive_int, default=orient.neighbours,
                                help="nearest neighbours in the orientation graph (default %(default)s)")
+    orient_parser.add_argument("--facing-weight", type=float, default=orient.facing_weight, metavar="W",
+                               help="weight of the edges across a narrow gap within one surface (a fold's arms: "
+                                    "normals both into the gap or both away); 0 for a sheet rolled into a "
+                                    "spiral (default %(default)s)")
     orient_parser.add_argument("--jet", action="store_true", help="re-estimate (JET) normals before orienting")
     orient_parser.add_argument("--out", required=True, type=Path, help="output folder")
     orient_parser.add_argument("--quiet", action="store_true", help="no progress output")
@@ -192,7 +196,8 @@ def run_orient(args):
     from .orient import OrientParameters, orient_normals
 
     out = ensure_output_dir(args.out)
-    params = OrientParameters(method=args.method, convention=args.convention, neighbours=args.neighbours)
+    params = OrientParameters(method=args.method, convention=args.convention, neighbours=args.neighbours,
+                              facing_weight=args.facing_weight)
     partner = read_ply(args.partner).points if args.partner else None
 
     def work(path):
@@ -207,7 +212,8 @@ def run_orient(args):
         properties = {name: values[keep] for name, values in cloud.properties.items()}
         write_ply(out / f"{path.stem}_oriented.ply", PointCloud(points, oriented, properties))
         dropped = f", {int((~keep).sum())} degenerate points dropped" if (~keep).any() else ""
-        return f"{path.name}: {info['points']} points in {info['pieces']} connected pieces{dropped}"
+        return (f"{path.name}: {info['points']} points in {info['pieces']} connected pieces, "
+                f"{info['facing_edges']} facing edges{dropped}")
     return for_each_input("surface orient", args.clouds, args.quiet, work)
 
 

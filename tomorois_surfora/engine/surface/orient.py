@@ -140,9 +140,9 @@ def surface_graph(points, normals, params):
         gap between two sheets has empty space there. A noisy normal can let such an edge through the slope
         test, but the spanning tree and the votes then hardly use it.
     facing : tuple (i, j, trust, relation)
-        Edges steeper than ``max_tangent_slope`` at both ends with a clear relation, trust
-        ``facing_weight`` × |relation| (see the module's notes); which of them join one piece is the
-        caller's to decide.
+        Edges steeper than ``max_tangent_slope`` at both ends, at least ``FACING_MIN_SPACINGS`` point
+        spacings long, with a clear relation; trust ``facing_weight`` × |relation| (see the module's notes).
+        Which of them lie within one piece is the caller's to decide.
     """
     tree = cKDTree(points)
     distances, indices = query_neighbours(tree, points, params.neighbours + 1)
