@@ -295,14 +295,17 @@ def smooth_normals(points, normals, i, j, passes):
     return normals
 
 
-def repair_outliers(points, normals, labels, piece, min_piece_points, neighbours=8, min_cosine=0.5):
+def repair_outliers(points, normals, labels, piece, min_piece_points, neighbours=16, min_cosine=0.5):
     """Give points whose normal the surface around them contradicts that surface's normal.
 
     A point whose estimated normal is far off (its neighbourhood straddled two sheets, or noise tilted it)
     either shares no graph edge with its neighbours (a piece of fewer than ``min_piece_points``, oriented by
-    nothing) or disagrees with them (cosine below ``min_cosine`` with their weighted mean). Where its
-    nearest points in large pieces (same label) agree among themselves (mean of unit normals at least 0.5
-    long), the point takes their mean, direction and sign, and joins the nearest one's piece.
+    nothing) or disagrees with them (cosine below ``min_cosine`` with their weighted mean). Only neighbours
+    whose tangent plane passes within one point spacing of the point speak for its surface: across a narrow
+    gap the other sheet's points lie a gap away from their own planes' continuation, and their oriented
+    normals, opposite on a fold, would cancel the mean. Where those neighbours (nearest points in large
+    pieces, same label) agree among themselves (mean of unit normals at least 0.5 long), the point takes
+    their mean, direction and sign, and joins the nearest one's piece.
 
     Returns the normals, the pieces and how many points were repaired.
     """
@@ -319,8 +322,11 @@ def repair_outliers(points, normals, labels, piece, min_piece_points, neighbours
         distance, nearest = query_neighbours(cKDTree(points[anchors]), points[mine], neighbours + 1)
         own = anchors[nearest] == mine[:, None]  # an anchor's own normal does not vote for itself
         scale = np.maximum(np.where(own, np.inf, distance).min(axis=1, keepdims=True), 1e-12)
-        weights = np.exp(-0.5 * (distance / (2 * scale)) ** 2) * ~own
-        mean = np.einsum("nk,nki->ni", weights, normals[anchors[nearest]]) / weights.sum(axis=1, keepdims=True)
+        around = normals[anchors[nearest]]
+        off_plane = np.abs(np.einsum("nki,nki->nk", points[mine][:, None, :] - points[anchors[nearest]], around))
+        same_sheet = off_plane <= float(np.median(scale))
+        weights = np.exp(-0.5 * (distance / (2 * scale)) ** 2) * ~own * same_sheet
+        mean = np.einsum("nk,nki->ni", weights, around) / np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
         length = np.linalg.norm(mean, axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             cosine = np.sum(normals[mine] * mean, axis=1) / length
