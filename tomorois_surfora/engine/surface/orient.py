@@ -210,7 +210,7 @@ def graph_voronoi(points, i, j, trust, centres, min_trust=0.3):
     patch = np.full(n, -1)
     for usable in (trust >= min_trust, np.ones(len(i), dtype=bool)):
         graph = sparse_matrix(n, np.concatenate([i[usable], j[usable]]), np.concatenate([j[usable], i[usable]]),
-                        np.tile(length[usable], 2))
+                              np.tile(length[usable], 2))
         distance, _, source = dijkstra(graph, indices=centres, min_only=True, return_predecessors=True)
         todo = (patch < 0) & np.isfinite(distance)
         patch[todo] = np.searchsorted(np.sort(centres), source[todo])
@@ -444,5 +444,5 @@ def orient_normals(points, normals, params=None, labels=None, partner_points=Non
     oriented = smooth_normals(points, oriented, i, j, params.smoothing)
     oriented, piece, repaired = repair_outliers(points, oriented, labels, piece, params.min_piece_points)
     oriented = apply_convention(points, oriented, labels, piece, params.convention, partner_points)
-    return oriented, {"edges": int(len(i)), "facing_edges": int(len(fi)), "pieces": int(len(np.unique(piece))), "points": int(len(points)),
-                      "repaired": repaired}
+    return oriented, {"edges": int(len(i)), "facing_edges": int(len(fi)), "pieces": int(len(np.unique(piece))),
+                      "points": int(len(points)), "repaired": repaired}

@@ -56,7 +56,7 @@ def synchronised_signs(n, i, j, weights, relation):
     # + identity: the spectrum moves from [−1, 1] to [0, 2], so the largest eigenvalue is also the largest
     # in magnitude and Lanczos converges to it
     matrix = sparse_matrix(n, np.concatenate([i, j, np.arange(n)]), np.concatenate([j, i, np.arange(n)]),
-                     np.concatenate([values, values, np.ones(n)]))
+                           np.concatenate([values, values, np.ones(n)]))
     if n <= DENSE_EIGEN_POINTS:
         vector = np.linalg.eigh(matrix.toarray())[1][:, -1:]
     else:
