@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from results_json import write_result
+from results_json import RESULTS, write_result
 
 from tomorois_surfora.engine.io import read_mrc
 from tomorois_surfora.engine.membrane.commands import describe_scores
@@ -133,13 +133,14 @@ def accuracy(args):
     preprocessing = PreprocessParameters(clahe=not args.no_clahe, eed=args.eed)
     suffix = f"_{args.name}" if args.name else ""
     rows, payload = [], {"field": list(field), "train": [str(p[0]) for p in train], "minutes": args.minutes,
+                         "sections": args.sections, "planes": args.planes,
                          "preprocess": preprocessing.to_dict(), "targets": TARGETS, "methods": {}}
     voxel_size = PhantomParameters().voxel_size
     methods = {}
     for name, config in MODELS.items():
         if name in args.methods:
             path, summary = train_once(f"{name}{suffix}", train, args.minutes, preprocessing, device, args.epochs,
-                                       **config)
+                                       sections=args.sections, planes=args.planes, **config)
             methods[name] = ("network", path, summary)
     if "ridge" in args.methods:
         items = [load_membrane_item(t, m, voxel_size, preprocessing) for t, m in train]
@@ -162,6 +163,10 @@ def accuracy(args):
             print(f"{method:13s} {set_name:20s} {describe_scores(pooled)}  {1000 * per_section:.0f} ms/224² "
                   "section", flush=True)
         payload["methods"][method] = record
+    earlier = RESULTS / f"membrane_accuracy{suffix}.json"
+    if earlier.is_file():  # methods run separately under one name share the file
+        kept = json.loads(earlier.read_text())["methods"]
+        payload["methods"] = {**{m: r for m, r in kept.items() if m not in payload["methods"]}, **payload["methods"]}
     write_result(f"membrane_accuracy{suffix}.json", payload)
 
 
@@ -226,6 +231,10 @@ def main():
     parser.add_argument("--field", type=int, nargs=3, default=(128, 256, 256), metavar=("Z", "Y", "X"))
     parser.add_argument("--minutes", type=float, default=10.0, help="training time per network")
     parser.add_argument("--epochs", type=int, help="train for this many epochs instead of --minutes")
+    parser.add_argument("--sections", type=int, default=MembraneTrainingParameters.sections,
+                        help="consecutive sections per stack the networks read (default %(default)s)")
+    parser.add_argument("--planes", default=MembraneTrainingParameters.planes,
+                        help="section planes the networks read, comma-separated (default %(default)s)")
     parser.add_argument("--sets", nargs="+", help="score only these test sets (default: all)")
     parser.add_argument("--hard-snr", type=float, default=0.2, help="SNR of the harder contacts set")
     parser.add_argument("--no-clahe", action="store_true")

@@ -45,7 +45,11 @@ class ProtMembraneTrain(EMProtocol):
         form.addParam("base", params.IntParam, default=d.base, label="Base channels",
                       expertLevel=params.LEVEL_ADVANCED, help="Channels of the first level, doubled per level.")
         form.addParam("sections", params.IntParam, default=d.sections, label="Sections per stack",
-                      help="Consecutive z-sections the network reads together.")
+                      help="Consecutive sections the network reads together.")
+        form.addParam("planes", params.StringParam, default=d.planes, label="Section planes",
+                      help="Comma-separated among xy, xz, yz. A model of several reads stacks of each and "
+                           "averages its planes' probabilities: slower, and it holds the tomogram in memory, "
+                           "but it sees the membranes that face the beam edge-on in x–z and y–z sections.")
         form.addParam("clahe", params.BooleanParam, default=True, label="CLAHE per section")
         form.addParam("eed", params.BooleanParam, default=False, label="Edge-enhancing diffusion",
                       expertLevel=params.LEVEL_ADVANCED)
@@ -79,7 +83,8 @@ class ProtMembraneTrain(EMProtocol):
             "--voxel-size", self.inputTomograms.get().getSamplingRate(),
             ["--model-voxel-size", p.voxel_size] if p.voxel_size else None,
             ["--init-model", initial.getPath()] if initial is not None else None,
-            "--architecture", p.architecture, "--base", p.base, "--sections", p.sections, "--patch", p.patch,
+            "--architecture", p.architecture, "--base", p.base, "--sections", p.sections,
+            "--planes", p.planes, "--patch", p.patch,
             "--batch-size", p.batch_size, "--epochs", p.epochs, "--steps-per-epoch", p.steps_per_epoch,
             "--lr", p.learning_rate, "--seed", p.seed, None if self.clahe.get() else "--no-clahe",
             "--eed" if self.eed.get() else None, ["--time-limit", p.time_limit_min] if p.time_limit_min else None,
@@ -105,7 +110,7 @@ class ProtMembraneTrain(EMProtocol):
             epochs = UNLIMITED_EPOCHS
         return MembraneTrainingParameters(
             architecture=ARCHITECTURES[self.architecture.get()], base=self.base.get(), sections=self.sections.get(),
-            patch=self.patch.get(), batch_size=self.batchSize.get(), epochs=epochs,
+            planes=self.planes.get(), patch=self.patch.get(), batch_size=self.batchSize.get(), epochs=epochs,
             steps_per_epoch=self.stepsPerEpoch.get(), learning_rate=self.learningRate.get(),
             voxel_size=self.modelVoxelSize.get() or None, time_limit_min=self.timeLimit.get() or None,
             seed=self.seed.get())

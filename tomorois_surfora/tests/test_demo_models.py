@@ -33,8 +33,9 @@ def test_shipped_membrane_model_loads_with_its_training_record():
     path = shipped_membrane_model()
     assert path is not None, "demo_models/membranes.pt is missing: run scripts/make_demo_models.sh"
     model = load_membrane_model(path)
-    assert (model.net.config["architecture"], model.sections, model.voxel_size) == ("hybrid", 5, 10.0)
     training = model.training
+    assert (model.net.config["architecture"], model.sections, model.voxel_size) == ("hybrid", 5, 10.0)
+    assert model.planes == ("xy", "xz", "yz") and training["parameters"]["planes"] == "xy,xz,yz"
     assert training.get("fine_tuned_from") is None and training["parameters"]["time_limit_min"] == 12.0
     assert 1 <= training["best_epoch"] == len(training["history"])
     names = [Path(name).name for name in training["items"]]

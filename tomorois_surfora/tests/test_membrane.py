@@ -211,10 +211,11 @@ def test_cli_train_resume_predict_evaluate(tiny_phantoms, tmp_path):
 def test_streamed_prediction_equals_the_whole_volume_path(tiny_phantoms, tmp_path, voxel_size):
     """The file path (tomogram memory-mapped, preprocessed a stack at a time, pieces labelled slab by slab)
     writes what preprocessing, predicting and labelling the whole volume in memory gives: with the shipped
-    model (10 Å), on its grid and resampled to it (the phantom is read as 8 Å)."""
+    model (10 Å), on its grid and resampled to it (the phantom is read as 8 Å). Its x–y sections alone stream;
+    all its planes read the volume whole."""
     from tomorois_surfora.engine.demo import DEMO_MODELS
     from tomorois_surfora.engine.membrane.model_file import load_membrane_model
-    from tomorois_surfora.engine.membrane.predict import predict_membrane_file, predict_membranes_array
+    from tomorois_surfora.engine.membrane.predict import MembraneTiles, predict_membrane_file, predict_membranes_array
     from tomorois_surfora.engine.membrane.preprocess import PreprocessedSections, preprocess
     from tomorois_surfora.engine.roi.data import load_tomogram, open_tomogram
     from tomorois_surfora.engine.roi.resample import resample_into
@@ -227,14 +228,15 @@ def test_streamed_prediction_equals_the_whole_volume_path(tiny_phantoms, tmp_pat
         stacked = PreprocessedSections(view, model.preprocess)
         np.testing.assert_array_equal(stacked[0:5, 3:40, :], whole[0:5, 3:40, :])
         np.testing.assert_array_equal(stacked[4:9], whole[4:9])
+    xy = MembraneTiles(planes=("xy",))
     expected = np.empty(whole.shape, np.float32)
-    predict_membranes_array(model, whole, expected, device="cpu")
+    predict_membranes_array(model, whole, expected, xy, device="cpu")
     if expected.shape != shape:
         on_tomogram = np.empty(shape, np.float32)
         resample_into(expected, on_tomogram)
         expected = on_tomogram
     threshold = 0.5
-    predict_membrane_file(model, tomogram, tmp_path, voxel_size, threshold=threshold, min_volume_nm3=40,
+    predict_membrane_file(model, tomogram, tmp_path, voxel_size, threshold=threshold, min_volume_nm3=40, tiles=xy,
                           quiet=True)
     probability, _ = read_mrc(tmp_path / "contacts_000_membrane_prob.mrc")
     labels, _ = read_mrc(tmp_path / "contacts_000_membrane_labels.mrc")
@@ -269,6 +271,13 @@ def test_cli_bad_inputs_name_the_file(tiny_phantoms, tmp_path):
     torch.save({"format": "tomorois-msd"}, not_a_model)
     result = run_cli("membrane", "predict", d / "contacts_000.mrc", "--model", not_a_model, "--out", tmp_path / "p")
     assert result.returncode == 1 and "not a membrane model" in result.stderr
+    xy_model = tmp_path / "xy.pt"
+    save_membrane_model(xy_model, new_membrane_model(MembraneTrainingParameters(base=4, sections=3, planes="xy"),
+                                                     20.0, PreprocessParameters()))
+    result = run_cli("membrane", "predict", d / "contacts_000.mrc", "--model", xy_model, "--planes", "xz",
+                     "--out", tmp_path / "q")
+    assert result.returncode == 1 and "xy.pt reads xy sections, not xz" in result.stderr
+    assert not (tmp_path / "q" / "contacts_000_membrane_prob.mrc").exists()
 
 
 def test_cli_synthesize_writes_pairs_membrane_train_takes(tiny_phantoms, tmp_path):
@@ -283,3 +292,57 @@ def test_cli_synthesize_writes_pairs_membrane_train_takes(tiny_phantoms, tmp_pat
         assert image.shape == mask.shape == (6, 64, 64) and size == pytest.approx(20.0)
         assert image.dtype == np.float32 and np.isfinite(image).all() and mask.any()
     assert "wrote 2 synthetic pairs" in result.stdout
+
+
+def test_stacks_of_every_plane_keep_to_the_rows_and_carry_their_own_edges():
+    """A sampler of three planes draws stacks of each (the same shape), every one inside the entry's rows, with
+    the edge band of its own sections."""
+    from tomorois_surfora.engine.membrane.data import MembraneItem, StackSampler, edge_band
+
+    shape = (24, 40, 32)
+    target = np.zeros(shape, bool)
+    target[5:19, 10:30, 6:26] = True
+    target[8:16, 13:27, 9:23] = False  # a hollow box: membranes facing every axis
+    image = np.indices(shape).astype(np.float32)[1]  # the value is the row (y): shows where a stack came from
+    item = MembraneItem("box", image, target, edge_band(target))
+    lo, hi = 8, 32
+    sampler = StackSampler([item], [0], [(lo, hi)], 3, 16, ("xy", "xz", "yz"))
+    assert (sampler.sections, sampler.patch_y, sampler.patch_x) == (3, 16, 16)
+    varying = set()
+    for seed in range(40):
+        stack, mask, edges = sampler.stack(np.random.default_rng(seed), augment=False)
+        assert stack.shape == mask.shape == edges.shape == (3, 16, 16)
+        assert lo <= stack.min() and stack.max() + 1 <= hi, "every plane's stacks stay within the entry's rows"
+        # y runs along axis 1 of an x–y stack, axis 0 of an x–z one, axis 2 of a y–z one
+        axis = next(axis for axis in range(3) if np.ptp(stack, axis=axis).max() > 0)
+        varying.add(axis)
+        if axis != 1:  # x–y edges are the stored ones (the whole section's); the others the window's own
+            np.testing.assert_array_equal(edges > 0, edge_band(mask > 0))
+    assert varying == {0, 1, 2}, "stacks of all three planes"
+    plain = StackSampler([item], [0], [(lo, hi)], 3, 16)
+    assert plain.planes == ("xy",) and plain.stack(np.random.default_rng(1), False)[0].shape == (3, 16, 16)
+
+
+def test_a_model_of_three_planes_averages_its_planes_and_keeps_them_in_its_file(tmp_path):
+    from tomorois_surfora.engine.membrane.model_file import load_membrane_model
+    from tomorois_surfora.engine.membrane.predict import MembraneTiles, _predict_plane, predict_membranes_array
+    from tomorois_surfora.engine.roi.planes import from_plane, plane_view
+
+    torch.manual_seed(0)
+    params = MembraneTrainingParameters(base=4, sections=3, planes="xy,xz,yz")
+    model = new_membrane_model(params, 10.0, PreprocessParameters())
+    assert model.planes == ("xy", "xz", "yz")
+    save_membrane_model(tmp_path / "m.pt", model)
+    model = load_membrane_model(tmp_path / "m.pt")
+    assert model.planes == ("xy", "xz", "yz")
+    image = np.random.default_rng(0).normal(size=(12, 40, 32)).astype(np.float32)
+    averaged = np.empty(image.shape, np.float32)
+    predict_membranes_array(model, image, averaged)
+    expected = np.zeros(image.shape, np.float32)
+    for plane in model.planes:
+        view = np.ascontiguousarray(plane_view(image, plane))
+        part = np.empty(view.shape, np.float32)
+        _predict_plane(model, view, part, MembraneTiles(), "cpu", None, "")
+        expected += from_plane(part, plane) / 3
+    np.testing.assert_allclose(averaged, expected, atol=1e-6)
+    assert MembraneTrainingParameters(planes="xy,zz").problems(), "an unknown plane is refused"

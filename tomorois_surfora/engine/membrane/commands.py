@@ -35,6 +35,10 @@ def add_membrane_commands(subparsers, positive_float, positive_int):
                        help="channels of the first level, doubled at each level (default %(default)s)")
     train.add_argument("--sections", type=positive_int, default=d.sections,
                        help="consecutive z-sections the network reads as one stack (default %(default)s)")
+    train.add_argument("--planes", default=d.planes, metavar="PLANES",
+                       help="section planes to read, comma-separated among xy, xz, yz; a model of several labels "
+                            "a tomogram once per plane and averages (slower, holds the volume in memory; "
+                            "default %(default)s)")
     train.add_argument("--patch", type=positive_int, default=d.patch,
                        help="patch side in pixels, a multiple of 8 (default %(default)s)")
     train.add_argument("--batch-size", type=positive_int, default=d.batch_size, help="default %(default)s")
@@ -78,6 +82,9 @@ def add_membrane_commands(subparsers, positive_float, positive_int):
     predict.add_argument("--min-volume", type=float, default=500.0, metavar="NM3",
                          help="drop membrane pieces smaller than this, nm³ (default %(default)g)")
     predict.add_argument("--voxel-size", type=positive_float, metavar="Å", help="voxel size in Å (default: header)")
+    predict.add_argument("--planes", metavar="PLANES",
+                         help="label only these of the model's section planes, comma-separated (default: all; "
+                              "xy alone streams the tomogram in bounded memory)")
     predict.add_argument("--tile", type=positive_int, default=tiles.tile,
                          help="tile side, pixels of the model grid (default %(default)s)")
     predict.add_argument("--overlap", type=int, default=tiles.overlap, help="tile overlap (default %(default)s)")
@@ -123,7 +130,7 @@ def run_membrane_train(args):
 
     epochs = args.epochs or (UNLIMITED_EPOCHS if args.time_limit else MembraneTrainingParameters().epochs)
     params = MembraneTrainingParameters(
-        architecture=args.architecture, base=args.base, sections=args.sections, patch=args.patch,
+        architecture=args.architecture, base=args.base, sections=args.sections, planes=args.planes, patch=args.patch,
         batch_size=args.batch_size, epochs=epochs, steps_per_epoch=args.steps_per_epoch, learning_rate=args.lr,
         voxel_size=args.model_voxel_size, time_limit_min=args.time_limit, seed=args.seed)
     preprocessing = PreprocessParameters(clahe=not args.no_clahe, eed=args.eed)
@@ -141,6 +148,8 @@ def run_membrane_predict(args):
     from ..io import ensure_output_dir
     from ..roi.predict import choose_device, use_all_cores
     from .model_file import load_membrane_model
+    from ..errors import raise_problems
+    from ..roi.planes import parse_planes
     from .predict import MembraneTiles, predict_membrane_file
 
     if args.rois is not None and len(args.rois) != len(args.tomograms):
@@ -151,7 +160,9 @@ def run_membrane_predict(args):
     device = choose_device(args.device)
     use_all_cores(args.threads)
     model = load_membrane_model(args.model, device)
-    tiles = MembraneTiles(args.tile, args.overlap)
+    tiles = MembraneTiles(args.tile, args.overlap, planes=parse_planes(args.planes or ""))
+    raise_problems(tiles.problems())
+    tiles.planes_of(model)  # a plane the model does not read is refused before any work
     out = ensure_output_dir(args.out)
     rois = dict(zip(args.tomograms, args.rois or [None] * len(args.tomograms)))
 

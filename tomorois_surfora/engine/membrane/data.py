@@ -6,6 +6,7 @@ from scipy import ndimage
 
 from ..errors import InputError
 from ..roi.data import load_mask, load_tomogram
+from ..roi.planes import plane_axes
 from .preprocess import preprocess
 
 
@@ -50,13 +51,22 @@ class StackSampler:
     items : list of MembraneItem
     rows : list of (int, int)
         The row (y) range each entry may draw from; ``owners[i]`` is its item.
+    planes : sequence of str
+        Section planes to draw stacks of (:mod:`..roi.planes`), one chosen at random per stack. With several,
+        patches are square and fit every axis, and the y extent of every plane stays within the entry's rows.
     """
 
-    def __init__(self, items, owners, rows, sections, patch):
-        self.items, self.owners, self.rows = items, owners, rows
-        self.sections = min([sections] + [items[o].image.shape[0] for o in owners])
-        self.patch_y = min([patch] + [hi - lo for lo, hi in rows])
-        self.patch_x = min([patch] + [items[o].image.shape[2] for o in owners])
+    def __init__(self, items, owners, rows, sections, patch, planes=("xy",)):
+        self.items, self.owners, self.rows, self.planes = items, owners, rows, tuple(planes)
+        depths = [items[o].image.shape[0] for o in owners]
+        widths = [items[o].image.shape[2] for o in owners]
+        bands = [hi - lo for lo, hi in rows]
+        self.sections = min([sections] + depths)
+        self.patch_y = min([patch] + bands)
+        self.patch_x = min([patch] + widths)
+        if self.planes != ("xy",):
+            self.patch_y = self.patch_x = min([patch] + depths + bands + widths)
+            self.sections = min(self.sections, self.patch_y)
         self.patch_y -= self.patch_y % 8
         self.patch_x -= self.patch_x % 8
         if min(self.patch_y, self.patch_x) < 8:
@@ -66,12 +76,18 @@ class StackSampler:
         """One (image, target, edges) triple of float32 arrays shaped (sections, patch_y, patch_x)."""
         entry = int(rng.integers(len(self.owners)))
         item, (lo, hi) = self.items[self.owners[entry]], self.rows[entry]
-        depth, _, cols = item.image.shape
-        z0 = int(rng.integers(depth - self.sections + 1))
-        y0 = int(rng.integers(lo, hi - self.patch_y + 1))
-        x0 = int(rng.integers(cols - self.patch_x + 1))
-        window = (slice(z0, z0 + self.sections), slice(y0, y0 + self.patch_y), slice(x0, x0 + self.patch_x))
-        arrays = [item.image[window], item.target[window].astype(np.float32), item.edges[window].astype(np.float32)]
+        plane = self.planes[int(rng.integers(len(self.planes)))] if len(self.planes) > 1 else self.planes[0]
+        axes = plane_axes(plane)
+        extent = [0, 0, 0]
+        for k, size in zip(axes, (self.sections, self.patch_y, self.patch_x)):
+            extent[k] = size
+        bounds = ((0, item.image.shape[0]), (lo, hi), (0, item.image.shape[2]))
+        window = tuple(slice(start, start + size) for start, size in
+                       ((int(rng.integers(b0, b1 - size + 1)), size) for (b0, b1), size in zip(bounds, extent)))
+        image, target = item.image[window].transpose(axes), item.target[window].transpose(axes)
+        # the edge band is per section of the plane: x–y's is stored, the others' are made from the window
+        edges = item.edges[window] if plane == "xy" else edge_band(target)
+        arrays = [image, target.astype(np.float32), edges.astype(np.float32)]
         if augment:
             if self.patch_y == self.patch_x:
                 k = int(rng.integers(4))

@@ -21,6 +21,8 @@ class MembraneModel:
         Consecutive sections it reads as one stack.
     preprocess : PreprocessParameters
     training : dict
+    planes : tuple of str
+        Section planes it reads (see :mod:`..roi.planes`); the probabilities of several are averaged.
     source : str
         The file it was loaded from ("" for a new model).
     """
@@ -31,6 +33,7 @@ class MembraneModel:
     preprocess: PreprocessParameters = field(default_factory=PreprocessParameters)
     training: dict = field(default_factory=dict)
     source: str = ""
+    planes: tuple = ("xy",)
 
 
 def save_membrane_model(path, model):
@@ -40,7 +43,7 @@ def save_membrane_model(path, model):
     payload = {"format": FORMAT, "version": VERSION, "config": dict(model.net.config),
                "state_dict": {k: v.detach().cpu() for k, v in model.net.state_dict().items()},
                "voxel_size_A": float(model.voxel_size), "sections": int(model.sections),
-               "preprocess": model.preprocess.to_dict(), "training": model.training}
+               "preprocess": model.preprocess.to_dict(), "planes": list(model.planes), "training": model.training}
     with atomic_output(path) as tmp:
         torch.save(payload, tmp)
 
@@ -60,4 +63,5 @@ def load_membrane_model(path, device="cpu"):
     payload = read_model_payload(path, FORMAT, VERSION, "membrane model", device)
     net = load_weights(MembraneNet(**payload["config"]), payload, path)
     return MembraneModel(net.to(device), payload["voxel_size_A"], payload["sections"],
-                         PreprocessParameters(**payload["preprocess"]), payload.get("training", {}), str(path))
+                         PreprocessParameters(**payload["preprocess"]), payload.get("training", {}), str(path),
+                         tuple(payload.get("planes", ["xy"])))

@@ -15,17 +15,21 @@ from scipy import ndimage
 
 from ..errors import InputError, raise_problems
 from ..progress import Progress
+from ..roi.planes import from_plane, plane_problems, plane_view
 from ..roi.predict import blend_tiles, tile_layout
 from ..sparse import slab_pieces
 
 
 @dataclass
 class MembraneTiles:
-    """Tile side and overlap (pixels of the model grid) and stack overlap (sections; at most half a stack)."""
+    """Tile side and overlap (pixels of the model grid), stack overlap (sections; at most half a stack), and
+    the section planes to label: empty for all of the model's, or some of them (``("xy",)`` streams a
+    tomogram a stack at a time, in bounded memory)."""
 
     tile: int = 256
     overlap: int = 32
     overlap_z: int = 2
+    planes: tuple = ()
 
     def problems(self):
         found = []
@@ -35,7 +39,19 @@ class MembraneTiles:
             found.append("overlap must be 0 or more and less than half the tile")
         if self.overlap_z < 0:
             found.append(f"section overlap must be 0 or more, got {self.overlap_z}")
+        if self.planes:
+            found += plane_problems(self.planes)
         return found
+
+    def planes_of(self, model):
+        """The planes to label with ``model``: ``planes`` when given (each must be one of the model's)."""
+        if not self.planes:
+            return tuple(model.planes)
+        unknown = [plane for plane in self.planes if plane not in model.planes]
+        if unknown:
+            raise InputError(f"{model.source or 'the model'} reads {'/'.join(model.planes)} sections, not "
+                             f"{'/'.join(unknown)}")
+        return tuple(self.planes)
 
     def section_overlap(self, sections):
         """The stacks' overlap for a model of ``sections``: ``overlap_z``, at most (sections − 1) // 2."""
@@ -54,12 +70,29 @@ def _padded(block, multiple):
 def predict_membranes_array(model, image, out, tiles=None, device="cpu", progress=None, label=""):
     """Write membrane probabilities for ``image`` (preprocessed, model grid) into ``out`` (same shape).
 
-    Returns the seconds spent.
+    A model of several section planes labels the volume once per plane (``image`` must then be an array)
+    and ``out`` gets the mean. Returns the seconds spent.
     """
-    import torch
-
     tiles = tiles or MembraneTiles()
     raise_problems(tiles.problems())
+    planes = tiles.planes_of(model)
+    if planes == ("xy",):
+        return _predict_plane(model, image, out, tiles, device, progress, label)
+    seconds = 0.0
+    out[:] = 0
+    for plane in planes:
+        view = np.ascontiguousarray(plane_view(np.asarray(image), plane))
+        part = np.empty(view.shape, np.float32)
+        seconds += _predict_plane(model, view, part, tiles, device, progress, f"{label} {plane} sections".strip())
+        out += from_plane(part, plane)
+    out /= np.float32(len(planes))
+    return seconds
+
+
+def _predict_plane(model, image, out, tiles, device, progress, label):
+    """Tiled probabilities of the stacks of sections along ``image``'s first axis into ``out``."""
+    import torch
+
     net = model.net.to(device).eval()
     depth, rows, cols = image.shape
     sections = min(model.sections, depth)
@@ -127,8 +160,8 @@ def predict_membrane_file(model, tomogram, out_dir, voxel_size=None, rois=None, 
                           min_volume_nm3=500.0, tiles=None, device="cpu", quiet=False):
     """Segment membranes in an MRC tomogram; write probability, mask and instance labels to ``out_dir``.
 
-    Memory follows one stack of sections, not the volume, when the tomogram is on the model's grid and EED is
-    off: the tomogram is read memory-mapped and preprocessed a stack at a time, the probabilities are written
+    Memory follows one stack of sections, not the volume, when the tomogram is on the model's grid, EED is
+    off and only x–y sections are labelled (``tiles.planes``): the tomogram is read memory-mapped and preprocessed a stack at a time, the probabilities are written
     into a memory-mapped file, and the membrane pieces are labelled slab by slab from it.
 
     Parameters
@@ -151,13 +184,14 @@ def predict_membrane_file(model, tomogram, out_dir, voxel_size=None, rois=None, 
     progress = Progress(f"membrane predict {os.path.basename(str(tomogram))}", 1, quiet=quiet)
     names = membrane_file_names(tomogram)
     paths = {key: os.path.join(str(out_dir), name) for key, name in names.items()}
+    planes = (tiles or MembraneTiles()).planes_of(model)
     with open_tomogram(tomogram, model.voxel_size, voxel_size) as (image, (shape, size, factor)):
         grid = tuple(image.shape)
         boxes = None if rois is None else _roi_boxes_of(rois, shape, grid, factor, margin_nm, model.voxel_size)
         if boxes == []:
             progress.info(f"{rois}: no ROI; nothing to segment")
         progress.info(f"{shape} at {size:g} Å → model grid {grid} at {model.voxel_size:g} Å, "
-                      f"{model.preprocess.describe()}" + ("" if boxes is None else
+                      f"{model.preprocess.describe()}, {'/'.join(planes)} sections" + ("" if boxes is None else
                       f", {len(boxes)} ROI box(es), {_box_share(boxes, grid):.0%} of the volume"))
         network_s = _write_probability(model, image, boxes, paths["probability"], shape, size, tiles, device,
                                        progress)
@@ -194,7 +228,9 @@ def _write_probability(model, image, boxes, path, shape, size, tiles, device, pr
         probability = out if grid == tuple(shape) else np.empty(grid, np.float32)
         network_s = 0.0
         if boxes is None:
-            stacks = (preprocess(np.asarray(image), model.preprocess, copy=False) if model.preprocess.eed
+            # EED and other planes than x–y need the volume, not a few sections
+            whole = model.preprocess.eed or (tiles or MembraneTiles()).planes_of(model) != ("xy",)
+            stacks = (preprocess(np.asarray(image), model.preprocess, copy=False) if whole
                       else PreprocessedSections(image, model.preprocess))
             network_s = predict_membranes_array(model, stacks, probability, tiles, device, progress)
         else:

@@ -2,8 +2,9 @@
 
 The loss is the seed's: soft Dice + focal + binary cross-entropy on the membrane mask, plus
 ``edge_weight`` × cross-entropy on the membrane edge band for the hybrid's shape stream. Batches are random
-stacks of ``sections`` consecutive z-sections, ``patch`` pixels on a side, rotated by multiples of 90°,
-mirrored, reversed in z and jittered in contrast. Validation holds out a band of each tomogram's rows
+stacks of ``sections`` consecutive sections of any of ``planes`` (x–y, x–z, y–z by default: membranes that
+face the beam, faint in x–y sections under the missing wedge, are seen edge-on in the other two), ``patch``
+pixels on a side, rotated by multiples of 90°, mirrored, reversed along the stack and jittered in contrast. Validation holds out a band of each tomogram's rows
 (:func:`..roi.train.validation_rows`); the epoch with the best validation Dice is kept. The learning rate
 anneals (cosine) over the epochs or the time limit; every epoch writes a checkpoint to resume from (the
 epoch loop is :func:`..training_loop.run_epochs`, shared with TomoROIS).
@@ -17,6 +18,7 @@ import numpy as np
 from ..errors import InputError, raise_problems
 from ..io import ensure_output_dir
 from ..progress import Progress
+from ..roi.planes import parse_planes, plane_problems
 from ..roi.train import model_voxel_size, validation_rows
 from ..training_loop import (CHECKPOINT_FILE, MODEL_FILE, epoch_total, fine_tuning_start, new_loop_state,
                              restore_checkpoint, run_epochs)
@@ -33,6 +35,7 @@ class MembraneTrainingParameters:
     base: int = 16
     levels: int = 3
     sections: int = 5
+    planes: str = "xy,xz,yz"
     patch: int = 128
     batch_size: int = 4
     epochs: int = 30
@@ -58,6 +61,7 @@ class MembraneTrainingParameters:
         for name in ("base", "levels", "sections", "batch_size", "epochs", "steps_per_epoch", "validation_stacks"):
             if getattr(self, name) < 1:
                 found.append(f"{name} must be at least 1, got {getattr(self, name)}")
+        found += plane_problems(self.planes)
         if self.patch < 16 or self.patch % 8:
             found.append(f"patch must be a multiple of 8 of at least 16 pixels, got {self.patch}")
         if not self.learning_rate > 0:
@@ -78,7 +82,7 @@ def new_membrane_model(params, voxel_size, preprocessing, device="cpu"):
     from .network import MembraneNet
 
     net = MembraneNet(params.architecture, params.base, params.levels).to(device)
-    return MembraneModel(net, float(voxel_size), params.sections, preprocessing)
+    return MembraneModel(net, float(voxel_size), params.sections, preprocessing, planes=parse_planes(params.planes))
 
 
 def membrane_loss(logits, edge_logits, target, edges, params, focal_gamma=2.0):
@@ -130,8 +134,9 @@ def train_membranes(items, params, out_dir, preprocessing=None, init_model=None,
               for item in items]
     owners = [i for i, (pieces, _) in enumerate(splits) for _ in pieces]
     train_sampler = StackSampler(items, owners, [r for pieces, _ in splits for r in pieces],
-                                 model.sections, params.patch)
-    val_sampler = StackSampler(items, list(range(len(items))), [s[1] for s in splits], model.sections, params.patch)
+                                 model.sections, params.patch, model.planes)
+    val_sampler = StackSampler(items, list(range(len(items))), [s[1] for s in splits], model.sections, params.patch,
+                               model.planes)
     validation = [val_sampler.batch(1, np.random.default_rng([params.seed, 99, i]), False)
                   for i in range(params.validation_stacks)]
     optimizer = torch.optim.Adam(model.net.parameters(), lr=params.learning_rate)
@@ -144,7 +149,8 @@ def train_membranes(items, params, out_dir, preprocessing=None, init_model=None,
     parameters = sum(p.numel() for p in model.net.parameters())
     progress.info(f"{len(items)} tomograms on a {model.voxel_size:g} Å grid, {model.net.config['architecture']} "
                   f"network ({parameters / 1e6:.2f} M parameters), stacks of {train_sampler.sections} sections × "
-                  f"{train_sampler.patch_y}×{train_sampler.patch_x}, {model.preprocess.describe()}, device {device}")
+                  f"{train_sampler.patch_y}×{train_sampler.patch_x} ({'/'.join(model.planes)} sections), "
+                  f"{model.preprocess.describe()}, device {device}")
 
     def batch_loss(rng):
         batch = train_sampler.batch(params.batch_size, rng, True)
