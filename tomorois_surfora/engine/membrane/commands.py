@@ -145,11 +145,11 @@ def run_membrane_train(args):
 
 
 def run_membrane_predict(args):
+    from ..errors import raise_problems
     from ..io import ensure_output_dir
+    from ..roi.planes import parse_planes
     from ..roi.predict import choose_device, use_all_cores
     from .model_file import load_membrane_model
-    from ..errors import raise_problems
-    from ..roi.planes import parse_planes
     from .predict import MembraneTiles, predict_membrane_file
 
     if args.rois is not None and len(args.rois) != len(args.tomograms):

@@ -76,6 +76,7 @@ class StackSampler:
         """One (image, target, edges) triple of float32 arrays shaped (sections, patch_y, patch_x)."""
         entry = int(rng.integers(len(self.owners)))
         item, (lo, hi) = self.items[self.owners[entry]], self.rows[entry]
+        # one plane draws nothing, so an x–y sampler's random stream is what it was before planes
         plane = self.planes[int(rng.integers(len(self.planes)))] if len(self.planes) > 1 else self.planes[0]
         axes = plane_axes(plane)
         extent = [0, 0, 0]

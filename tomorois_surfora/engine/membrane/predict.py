@@ -8,14 +8,14 @@ order, so the accumulators hold one stack of tiles, not the volume. With ROI lab
 """
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage
 
 from ..errors import InputError, raise_problems
 from ..progress import Progress
-from ..roi.planes import from_plane, plane_problems, plane_view
+from ..roi.planes import mean_over_passes, plane_problems
 from ..roi.predict import blend_tiles, tile_layout
 from ..sparse import slab_pieces
 
@@ -78,15 +78,11 @@ def predict_membranes_array(model, image, out, tiles=None, device="cpu", progres
     planes = tiles.planes_of(model)
     if planes == ("xy",):
         return _predict_plane(model, image, out, tiles, device, progress, label)
-    seconds = 0.0
-    out[:] = 0
-    for plane in planes:
-        view = np.ascontiguousarray(plane_view(np.asarray(image), plane))
-        part = np.empty(view.shape, np.float32)
-        seconds += _predict_plane(model, view, part, tiles, device, progress, f"{label} {plane} sections".strip())
-        out += from_plane(part, plane)
-    out /= np.float32(len(planes))
-    return seconds
+    seconds = []
+    mean_over_passes(np.asarray(image), out, [(plane, ()) for plane in planes],
+                     lambda view, result, description: seconds.append(_predict_plane(
+                         model, view, result, tiles, device, progress, f"{label} {description} sections".strip())))
+    return sum(seconds)
 
 
 def _predict_plane(model, image, out, tiles, device, progress, label):
@@ -161,8 +157,9 @@ def predict_membrane_file(model, tomogram, out_dir, voxel_size=None, rois=None, 
     """Segment membranes in an MRC tomogram; write probability, mask and instance labels to ``out_dir``.
 
     Memory follows one stack of sections, not the volume, when the tomogram is on the model's grid, EED is
-    off and only x–y sections are labelled (``tiles.planes``): the tomogram is read memory-mapped and preprocessed a stack at a time, the probabilities are written
-    into a memory-mapped file, and the membrane pieces are labelled slab by slab from it.
+    off and only x–y sections are labelled (``tiles.planes``): the tomogram is read memory-mapped and
+    preprocessed a stack at a time, the probabilities are written into a memory-mapped file, and the membrane
+    pieces are labelled slab by slab from it.
 
     Parameters
     ----------
@@ -184,14 +181,15 @@ def predict_membrane_file(model, tomogram, out_dir, voxel_size=None, rois=None, 
     progress = Progress(f"membrane predict {os.path.basename(str(tomogram))}", 1, quiet=quiet)
     names = membrane_file_names(tomogram)
     paths = {key: os.path.join(str(out_dir), name) for key, name in names.items()}
-    planes = (tiles or MembraneTiles()).planes_of(model)
+    tiles = tiles or MembraneTiles()
+    tiles = replace(tiles, planes=tiles.planes_of(model))
     with open_tomogram(tomogram, model.voxel_size, voxel_size) as (image, (shape, size, factor)):
         grid = tuple(image.shape)
         boxes = None if rois is None else _roi_boxes_of(rois, shape, grid, factor, margin_nm, model.voxel_size)
         if boxes == []:
             progress.info(f"{rois}: no ROI; nothing to segment")
         progress.info(f"{shape} at {size:g} Å → model grid {grid} at {model.voxel_size:g} Å, "
-                      f"{model.preprocess.describe()}, {'/'.join(planes)} sections" + ("" if boxes is None else
+                      f"{model.preprocess.describe()}, {'/'.join(tiles.planes)} sections" + ("" if boxes is None else
                       f", {len(boxes)} ROI box(es), {_box_share(boxes, grid):.0%} of the volume"))
         network_s = _write_probability(model, image, boxes, paths["probability"], shape, size, tiles, device,
                                        progress)
@@ -229,7 +227,7 @@ def _write_probability(model, image, boxes, path, shape, size, tiles, device, pr
         network_s = 0.0
         if boxes is None:
             # EED and other planes than x–y need the volume, not a few sections
-            whole = model.preprocess.eed or (tiles or MembraneTiles()).planes_of(model) != ("xy",)
+            whole = model.preprocess.eed or tiles.planes != ("xy",)
             stacks = (preprocess(np.asarray(image), model.preprocess, copy=False) if whole
                       else PreprocessedSections(image, model.preprocess))
             network_s = predict_membranes_array(model, stacks, probability, tiles, device, progress)

@@ -4,10 +4,11 @@ The loss is the seed's: soft Dice + focal + binary cross-entropy on the membrane
 ``edge_weight`` × cross-entropy on the membrane edge band for the hybrid's shape stream. Batches are random
 stacks of ``sections`` consecutive sections of any of ``planes`` (x–y, x–z, y–z by default: membranes that
 face the beam, faint in x–y sections under the missing wedge, are seen edge-on in the other two), ``patch``
-pixels on a side, rotated by multiples of 90°, mirrored, reversed along the stack and jittered in contrast. Validation holds out a band of each tomogram's rows
-(:func:`..roi.train.validation_rows`); the epoch with the best validation Dice is kept. The learning rate
-anneals (cosine) over the epochs or the time limit; every epoch writes a checkpoint to resume from (the
-epoch loop is :func:`..training_loop.run_epochs`, shared with TomoROIS).
+pixels on a side, rotated by multiples of 90°, mirrored, reversed along the stack and jittered in contrast.
+Validation holds out a band of each tomogram's rows (:func:`..roi.train.validation_rows`); the epoch with the
+best validation Dice is kept. The learning rate anneals (cosine) over the epochs or the time limit; every
+epoch writes a checkpoint to resume from (the epoch loop is :func:`..training_loop.run_epochs`, shared with
+TomoROIS).
 """
 from dataclasses import asdict, dataclass
 from pathlib import Path

@@ -6,6 +6,8 @@ mouth, or how far a contact reaches in z, in one image. A model trained on sever
 volume once per plane and averages the probabilities. Each plane is a transposed view of a (z, y, x)
 volume whose first axis is the section axis: x–y (z, y, x), x–z (y, z, x), y–z (x, z, y).
 """
+import numpy as np
+
 PLANES = ("xy", "xz", "yz")
 _AXES = {"xy": (0, 1, 2), "xz": (1, 0, 2), "yz": (2, 0, 1)}
 
@@ -40,3 +42,26 @@ def from_plane(volume, plane):
     """Inverse of :func:`plane_view`: a (section, rows, columns) volume of ``plane`` back to (z, y, x)."""
     axes = _AXES[plane]
     return volume.transpose(sorted(range(3), key=axes.__getitem__))
+
+
+def mean_over_passes(image, out, passes, predict):
+    """Fill ``out`` (the shape of ``image``) with the mean of a network's output over several passes.
+
+    Parameters
+    ----------
+    passes : sequence of (str, tuple)
+        A plane and the axes of its view to mirror (``()`` for none) per pass.
+    predict : callable
+        ``predict(view, result, description)`` fills ``result`` for ``view``, a contiguous copy of ``image``
+        seen as sections of the pass's plane (mirrored); ``description`` names the pass for progress lines.
+    """
+    out[:] = 0
+    for plane, axes in passes:
+        view = np.ascontiguousarray(np.flip(plane_view(image, plane), axes) if axes else plane_view(image, plane))
+        result = np.empty(view.shape, np.float32)
+        mirror = " mirrored in " + " and ".join(("sections", "rows", "columns")[a] for a in axes) if axes else ""
+        predict(view, result, f"{plane}{mirror}")
+        del view
+        out += from_plane(np.flip(result, axes) if axes else result, plane)
+        del result
+    out /= np.float32(len(passes))

@@ -18,7 +18,7 @@ import numpy as np
 from ..cores import available_cores
 from ..errors import InputError, raise_problems
 from ..progress import Progress
-from .planes import from_plane, plane_view
+from .planes import mean_over_passes
 from .sections import SectionChannels
 
 
@@ -111,17 +111,8 @@ def predict_array(model, image, out, tiles=None, device="cpu", progress=None):
     if passes == [("xy", ())]:
         return _predict_sections(model, image, out, tiles, device, progress)
     started = time.perf_counter()
-    mean = np.zeros(image.shape, np.float32)
-    for plane, axes in passes:
-        view = np.ascontiguousarray(np.flip(plane_view(image, plane), axes) if axes else plane_view(image, plane))
-        labelled = np.empty(view.shape, np.float32)
-        mirror = " mirrored in " + " and ".join(("sections", "rows", "columns")[a] for a in axes) if axes else ""
-        _predict_sections(model, view, labelled, tiles, device, progress, label=f"{plane}{mirror}: ")
-        del view
-        mean += from_plane(np.flip(labelled, axes) if axes else labelled, plane)
-        del labelled
-    mean /= len(passes)
-    out[:] = mean
+    mean_over_passes(image, out, passes, lambda view, result, description: _predict_sections(
+        model, view, result, tiles, device, progress, label=f"{description}: "))
     return time.perf_counter() - started
 
 
