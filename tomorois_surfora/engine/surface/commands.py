@@ -83,6 +83,10 @@ def add_surface_commands(subparsers, positive_float, positive_int):
                                help="weight of the edges across a narrow gap within one surface (a fold's arms: "
                                     "normals both into the gap or both away); 0 for a sheet rolled into a "
                                     "spiral (default %(default)s)")
+    orient_parser.add_argument("--consensus-neighbours", type=int, default=orient.consensus_neighbours, metavar="K",
+                               help="refit normal directions that the tangent planes of K neighbours clearly "
+                                    "contradict (a neighbourhood straddling a fold's two arms, a sheet's rim) "
+                                    "before orienting; 0 keeps the directions given (default %(default)s)")
     orient_parser.add_argument("--jet", action="store_true", help="re-estimate (JET) normals before orienting")
     orient_parser.add_argument("--out", required=True, type=Path, help="output folder")
     orient_parser.add_argument("--quiet", action="store_true", help="no progress output")
@@ -197,7 +201,7 @@ def run_orient(args):
 
     out = ensure_output_dir(args.out)
     params = OrientParameters(method=args.method, convention=args.convention, neighbours=args.neighbours,
-                              facing_weight=args.facing_weight)
+                              facing_weight=args.facing_weight, consensus_neighbours=args.consensus_neighbours)
     partner = read_ply(args.partner).points if args.partner else None
 
     def work(path):

@@ -6,6 +6,11 @@ exactly the reflection of the outward normal at the other, and to second order o
 a tight fold's edges (normals 90° apart) still relate with certainty where ⟨nᵢ,nⱼ⟩ ≈ 0 says nothing. On an
 edge that lies in the tangent planes the relation is ⟨nᵢ,nⱼ⟩.
 
+First, directions that the neighbours' tangent planes clearly contradict (an estimate whose neighbourhood
+straddled a fold's two arms or half a rim, lying 70–90° off in the sheet) are refitted to the plane most
+neighbours agree with (:mod:`.plane_consensus`); no sign can mend a wrong direction, and the graph below
+judges edges by the directions.
+
 Both methods work on one graph: k-nearest-neighbour edges kept only where the relation is clear
 (|relation| ≥ τ) *and* the edge is not steep against either tangent plane (slope ≤ 0.8). The second test is
 ours: across a narrow gap (a hairpin fold, two apposed membranes) an edge runs along the normals, so it is
@@ -46,6 +51,7 @@ from scipy.spatial import cKDTree
 
 from ..errors import InputError, raise_problems
 from .geometry import query_neighbours, require_neighbourhood
+from .plane_consensus import consensus_directions
 from .sign_graph import (propagate_signs, satisfied_trust, sparse_matrix, synchronised_signs,
                          vote_signs)
 
@@ -74,6 +80,9 @@ class OrientParameters:
         neighbours, take the oriented normal of the large pieces around them.
     facing_weight : trust of a facing edge (across a narrow gap within one piece) relative to |relation|;
         0 ignores them.
+    consensus_neighbours : before orienting, directions that the tangent planes of this many neighbours
+        clearly contradict are refitted to the plane most of them agree with (``plane_consensus``); 0 keeps
+        the directions given.
     convention : outward / inward (from each membrane label's centroid), partner (toward the nearest point
         of another label), none (keep the propagated signs).
     """
@@ -89,6 +98,7 @@ class OrientParameters:
     clearance: float = 0.5
     min_piece_points: int = 10
     facing_weight: float = 0.5
+    consensus_neighbours: int = 24
     convention: str = "outward"
 
     def problems(self):
@@ -107,6 +117,8 @@ class OrientParameters:
             found.append(f"alpha must be positive, got {self.alpha}")
         if self.clearance <= 0:
             found.append(f"clearance must be positive, got {self.clearance}")
+        if self.consensus_neighbours < 0:
+            found.append(f"consensus_neighbours must be ≥ 0, got {self.consensus_neighbours}")
         if self.facing_weight < 0:
             found.append(f"facing_weight must be ≥ 0, got {self.facing_weight}")
         if self.patch_size < 10:
@@ -405,6 +417,7 @@ def orient_normals(points, normals, params=None, labels=None, partner_points=Non
         raise InputError(f"{source}: {int((~np.isfinite(normals).all(1)).sum())} normals are not finite")
     normals = normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
     labels = np.zeros(len(points), dtype=int) if labels is None else np.asarray(labels)
+    normals, refitted = consensus_directions(points, normals, params.consensus_neighbours)
     (i, j, trust, relation), facing = surface_graph(points, normals, params)
     same_label = labels[i] == labels[j]
     i, j, trust, relation = i[same_label], j[same_label], trust[same_label], relation[same_label]
@@ -445,4 +458,4 @@ def orient_normals(points, normals, params=None, labels=None, partner_points=Non
     oriented, piece, repaired = repair_outliers(points, oriented, labels, piece, params.min_piece_points)
     oriented = apply_convention(points, oriented, labels, piece, params.convention, partner_points)
     return oriented, {"edges": int(len(i)), "facing_edges": int(len(fi)), "pieces": int(len(np.unique(piece))),
-                      "points": int(len(points)), "repaired": repaired}
+                      "points": int(len(points)), "repaired": repaired, "refitted": int(refitted.sum())}
