@@ -179,6 +179,7 @@ def test_cli_train_resume_predict_evaluate(tiny_phantoms, tmp_path):
                      "--threads", 2)
     assert result.returncode == 0, result.stderr
     assert "sections" in result.stderr and "s left" in result.stderr, "progress with time left"
+    assert all(f"{plane}: sections " in result.stderr for plane in ("xy", "xz", "yz")), result.stderr
     probability, size = read_mrc(out / "contacts_001_membrane_prob.mrc")
     labels, _ = read_mrc(out / "contacts_001_membrane_labels.mrc")
     mask, _ = read_mrc(out / "contacts_001_membrane_mask.mrc")

@@ -81,7 +81,7 @@ def predict_membranes_array(model, image, out, tiles=None, device="cpu", progres
     seconds = []
     mean_over_passes(np.asarray(image), out, [(plane, ()) for plane in planes],
                      lambda view, result, description: seconds.append(_predict_plane(
-                         model, view, result, tiles, device, progress, f"{label} {description} sections".strip())))
+                         model, view, result, tiles, device, progress, f"{label}{description}: ")))
     return sum(seconds)
 
 
