@@ -39,7 +39,7 @@ class MembraneTrainingParameters:
     planes: str = "xy,xz,yz"
     patch: int = 128
     batch_size: int = 4
-    epochs: int = 30
+    epochs: int = 48
     steps_per_epoch: int = 40
     learning_rate: float = 2e-3
     lr_schedule: str = "cosine"
