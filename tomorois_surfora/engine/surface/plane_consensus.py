@@ -7,9 +7,10 @@ planes through the point are those normal to its own direction and to each neigh
 neighbours lying in it (Gaussian weights of their distance from the plane, σ = ``sigma`` point spacings, and
 of their distance from the point). On a sheet the true plane holds the whole sheet-side of the neighbourhood;
 a plane standing across two arms holds only the strip of both where it cuts them. Where the point's own
-plane scores below ``ratio`` × the best, its direction is refitted by weighted PCA over the best plane's
-inliers (the point included). Signs are not touched. A well-estimated cloud (a medial surface) changes
-in a few points only.
+plane scores below ``ratio`` × the best and the best lies more than 45° from its direction, the direction is
+refitted by weighted PCA over the best plane's inliers (the point included); the 45° gate keeps good normals
+where the surface turns within a spacing (a tight fold), where every plane scores low. Signs are not touched.
+A well-estimated cloud (a medial surface) changes in a few points only.
 """
 import numpy as np
 from scipy.spatial import cKDTree
@@ -32,7 +33,8 @@ def consensus_directions(points, normals, neighbours=24, sigma=0.35, ratio=0.7, 
     sigma : float
         Off-plane tolerance in point spacings (the median nearest-neighbour distance).
     ratio : float
-        A point keeps its direction unless its plane scores below ``ratio`` × the best candidate's.
+        A point keeps its direction unless its plane scores below ``ratio`` × the best candidate's (and the
+        best is more than 45° away).
     passes : int
         Rounds; each one votes with the directions the previous one left.
 
